@@ -1,0 +1,67 @@
+"""Typed, frozen encoder configuration, validated at construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from hybrid.errors import InputError
+
+Subsampling = Literal["4:4:4", "4:2:2", "4:2:0", "auto"]
+
+#: (h_samp, v_samp) of the luma component for each chroma mode; chroma is always 1x1.
+LUMA_SAMPLING: dict[str, tuple[int, int]] = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How to encode one image.
+
+    Attributes:
+        quality: IJG quality 1..100 used to scale the T.81 Annex K tables (libjpeg's rule).
+        subsampling: chroma mode; ``"auto"`` picks 4:4:4 where 4:2:0 would smear saturated
+            edges or text, else 4:2:0. Ignored for greyscale input.
+        quant_tables: optional user tables overriding ``quality``: one (luma) or two (luma,
+            chroma) uint16 arrays (8, 8) in natural order, values 1..65535.
+        rdo: trellis (rate-distortion optimized) quantization, as mozjpeg does.
+        progressive: progressive (SOF2) output with spectral selection and successive
+            approximation; else baseline sequential (SOF0, or SOF1 for 16-bit tables).
+        optimize_huffman: per-image optimal Huffman tables (two-pass); else the Annex K tables.
+        restart_interval: MCUs between RSTn markers; 0 disables restart markers.
+    """
+
+    quality: int = 75
+    subsampling: Subsampling = "4:2:0"
+    quant_tables: tuple[np.ndarray, ...] | None = None
+    rdo: bool = False
+    progressive: bool = False
+    optimize_huffman: bool = True
+    restart_interval: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quality, bool) or not isinstance(self.quality, (int, np.integer)):
+            raise InputError(f"quality must be an integer 1..100, got {self.quality!r}")
+        if not 1 <= int(self.quality) <= 100:
+            raise InputError(f"quality must be in 1..100, got {self.quality}")
+        if self.subsampling not in ("4:4:4", "4:2:2", "4:2:0", "auto"):
+            raise InputError(
+                f"subsampling must be one of 4:4:4, 4:2:2, 4:2:0, auto; got {self.subsampling!r}"
+            )
+        if not isinstance(self.restart_interval, (int, np.integer)) or not (
+            0 <= int(self.restart_interval) <= 65535
+        ):
+            raise InputError(f"restart_interval must be 0..65535, got {self.restart_interval!r}")
+        if self.quant_tables is not None:
+            tables = tuple(np.asarray(t) for t in self.quant_tables)
+            if not 1 <= len(tables) <= 2:
+                raise InputError("quant_tables takes one (luma) or two (luma, chroma) tables")
+            for t in tables:
+                if t.shape != (8, 8):
+                    raise InputError(f"a quantization table must be 8x8, got shape {t.shape}")
+                if not np.all(np.isfinite(t)) or t.min() < 1 or t.max() > 65535:
+                    raise InputError("quantization table values must be integers in 1..65535")
+                if not np.all(t == np.round(t)):
+                    raise InputError("quantization table values must be integers in 1..65535")
+            object.__setattr__(self, "quant_tables", tuple(t.astype(np.uint16) for t in tables))

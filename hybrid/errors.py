@@ -1,0 +1,40 @@
+"""One exception family for hybrid.
+
+Every error a user can cause derives from :class:`HybridError`. The CLI maps
+:class:`InputError` and its subclasses to exit code 2 and anything else to exit code 1,
+always as a one-line message.
+"""
+
+from __future__ import annotations
+
+
+class HybridError(Exception):
+    """Base class of every error hybrid raises on purpose."""
+
+
+class InputError(HybridError, ValueError):
+    """The caller gave something hybrid cannot use (bad option, bad image, bad path)."""
+
+
+class UnsupportedImageError(InputError):
+    """An image mode, size or JPEG flavour that hybrid does not handle."""
+
+
+class CorruptJPEGError(InputError):
+    """A file that is not a JPEG, or a JPEG that is truncated or damaged."""
+
+
+class ImageTooLargeError(InputError):
+    """An image whose pixel count exceeds the configured limit (decompression bomb guard)."""
+
+
+class OutputExistsError(InputError):
+    """The output file exists and overwriting was not requested."""
+
+
+class WeightsError(InputError):
+    """Missing, unknown, corrupt or tampered network weights."""
+
+
+class EncodeError(HybridError):
+    """An internal failure while encoding (a bug, not bad input)."""

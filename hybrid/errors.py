@@ -38,3 +38,11 @@ class WeightsError(InputError):
 
 class EncodeError(HybridError):
     """An internal failure while encoding (a bug, not bad input)."""
+
+
+class HybridMetadataWarning(UserWarning):
+    """A hybrid APP11 metadata segment that is malformed or of an unknown version (ignored)."""
+
+
+class JpegDataWarning(UserWarning):
+    """libjpeg reported a recoverable oddity in a JPEG (for example extraneous bytes)."""

@@ -1,0 +1,58 @@
+"""Colour conversion: JFIF full-range BT.601 RGB <-> YCbCr (ITU-T T.871 section 7).
+
+The matrices are :data:`hybrid.codec.tables.JFIF_RGB_TO_YCBCR` and its inverse; chroma is
+offset by +128 so every channel lives on the 0..255 scale. The forward transform is not rounded:
+the encoder keeps float precision all the way to the DCT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hybrid.codec.tables import JFIF_RGB_TO_YCBCR, JFIF_YCBCR_TO_RGB
+
+_CHROMA_OFFSET = np.array([0.0, 128.0, 128.0], dtype=np.float32)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """JFIF RGB -> YCbCr, unrounded.
+
+    Args:
+        rgb: array (..., 3), uint8 (or any real dtype) with values 0..255.
+
+    Returns:
+        float32 array (..., 3): Y in 0..255, Cb and Cr in 0..255 centred on 128.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.shape[-1] != 3:
+        raise ValueError(f"rgb_to_ycbcr expects a last axis of 3 channels, got {rgb.shape}")
+    matrix = JFIF_RGB_TO_YCBCR.T.astype(np.float32)
+    return rgb.astype(np.float32) @ matrix + _CHROMA_OFFSET
+
+
+def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    """JFIF YCbCr -> RGB as floats, neither rounded nor clipped.
+
+    Args:
+        ycc: array (..., 3) of Y, Cb, Cr on the 0..255 scale (Cb, Cr centred on 128).
+
+    Returns:
+        float32 array (..., 3) of R, G, B, nominally 0..255 but may leave that range.
+    """
+    ycc = np.asarray(ycc, dtype=np.float32)
+    if ycc.shape[-1] != 3:
+        raise ValueError(f"ycbcr_to_rgb expects a last axis of 3 channels, got {ycc.shape}")
+    matrix = JFIF_YCBCR_TO_RGB.T.astype(np.float32)
+    return (ycc - _CHROMA_OFFSET) @ matrix
+
+
+def ycbcr_to_rgb_uint8(ycc: np.ndarray) -> np.ndarray:
+    """JFIF YCbCr -> RGB rounded to nearest and clipped to 0..255.
+
+    Args:
+        ycc: array (..., 3) of Y, Cb, Cr on the 0..255 scale.
+
+    Returns:
+        uint8 array (..., 3).
+    """
+    return np.clip(np.rint(ycbcr_to_rgb(ycc)), 0, 255).astype(np.uint8)

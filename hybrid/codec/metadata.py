@@ -1,0 +1,230 @@
+"""hybrid's own APP11 segment: what a file was encoded for.
+
+Standard decoders skip APPn segments they do not recognise (T.81 B.2.4.6), so the segment
+changes nothing for Pillow, libjpeg or a browser; hybrid's decoder reads it to know whether a
+file was made for enhancement and at which size the original was.
+
+Payload layout (all integers big-endian), format version 1::
+
+    offset size  field
+     0     10    signature b"HYBRIDJPG\\0"
+    10      1    format version (1)
+    11      1    mode: 0 plain, 1 enhance, 2 downscaled
+    12      4    original width  (uint32, pixels)
+    16      4    original height (uint32, pixels)
+    20      8    scale (IEEE 754 float64): original size / coded size, 1.0 unless downscaled
+    28      1    n = length of the model id in bytes (0..64)
+    29      n    model id, UTF-8
+
+The scale is a float64 rather than a 1/256 fixed-point or float32 value so that every Python
+float round-trips exactly; the exact original size is stored anyway. A reader meeting a
+different format version ignores the segment (with a :class:`HybridMetadataWarning`): a newer
+layout always bumps the version byte.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from hybrid.errors import HybridMetadataWarning, InputError
+
+#: APP11 (0xFFEB): T.81 leaves APPn to applications; JPEG XT/JUMBF also use APP11, with
+#: the signature b"JP", which is why ours carries a long, distinct signature.
+APP11 = 0xEB
+SIGNATURE = b"HYBRIDJPG\0"
+FORMAT_VERSION = 1
+MAX_MODEL_ID_BYTES = 64
+
+Mode = Literal["plain", "enhance", "downscaled"]
+_MODE_CODES: dict[str, int] = {"plain": 0, "enhance": 1, "downscaled": 2}
+_MODE_NAMES: dict[int, str] = {code: name for name, code in _MODE_CODES.items()}
+_FIXED = struct.Struct(">BBIIdB")  # version, mode, width, height, scale, model id length
+_MAX_SIZE = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, kw_only=True)
+class HybridMetadata:
+    """What a hybrid file was encoded for.
+
+    Attributes:
+        version: payload format version; only 1 exists.
+        mode: ``"plain"`` (an ordinary JPEG), ``"enhance"`` (encoded to be decoded with a
+            network) or ``"downscaled"`` (coded smaller than the original; the decoder upscales).
+        original_width, original_height: size of the image given to the encoder, 1..2**32-1.
+        scale: original size / coded size; exactly 1.0 for ``plain`` and ``enhance``.
+        model_id: id of the network the file was tuned for, at most 64 UTF-8 bytes; "" = any.
+    """
+
+    version: int = FORMAT_VERSION
+    mode: Mode
+    original_width: int
+    original_height: int
+    scale: float = 1.0
+    model_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.version != FORMAT_VERSION:
+            raise InputError(f"hybrid metadata version must be {FORMAT_VERSION}, got {self.version}")
+        if self.mode not in _MODE_CODES:
+            raise InputError(f"mode must be plain, enhance or downscaled, got {self.mode!r}")
+        for name in ("original_width", "original_height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_SIZE:
+                raise InputError(f"{name} must be an integer 1..{_MAX_SIZE}, got {value!r}")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)):
+            raise InputError(f"scale must be a number, got {self.scale!r}")
+        object.__setattr__(self, "scale", float(self.scale))
+        if not math.isfinite(self.scale) or self.scale <= 0:
+            raise InputError(f"scale must be finite and positive, got {self.scale}")
+        if self.mode != "downscaled" and self.scale != 1.0:
+            raise InputError(f"scale must be 1.0 in mode {self.mode!r}, got {self.scale}")
+        if not isinstance(self.model_id, str):
+            raise InputError(f"model_id must be a string, got {type(self.model_id).__name__}")
+        try:
+            encoded = self.model_id.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"model_id is not encodable as UTF-8: {exc}") from None
+        if len(encoded) > MAX_MODEL_ID_BYTES:
+            raise InputError(
+                f"model_id is {len(encoded)} bytes in UTF-8; at most {MAX_MODEL_ID_BYTES} allowed"
+            )
+
+
+def pack_metadata(meta: HybridMetadata) -> bytes:
+    """The APP11 payload for ``meta`` (signature included, marker and length not)."""
+    model = meta.model_id.encode("utf-8")
+    fixed = _FIXED.pack(
+        meta.version,
+        _MODE_CODES[meta.mode],
+        meta.original_width,
+        meta.original_height,
+        meta.scale,
+        len(model),
+    )
+    return SIGNATURE + fixed + model
+
+
+def metadata_segment(meta: HybridMetadata) -> bytes:
+    """The whole APP11 segment: 0xFFEB, 2-byte length, payload."""
+    payload = pack_metadata(meta)
+    return bytes((0xFF, APP11)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _warn(reason: str) -> None:
+    warnings.warn(f"ignoring hybrid metadata: {reason}", HybridMetadataWarning, stacklevel=3)
+
+
+def parse_metadata(payload: bytes) -> HybridMetadata | None:
+    """Parse an APP11 payload; never raises.
+
+    Returns:
+        The metadata, or None. A payload without hybrid's signature (another application's
+        APP11) gives None silently; a payload with the signature that is truncated, has
+        trailing bytes, invalid fields or an unknown version gives None and a
+        :class:`~hybrid.errors.HybridMetadataWarning`.
+    """
+    try:
+        payload = bytes(payload)
+    except (TypeError, ValueError):
+        return None
+    if not payload.startswith(SIGNATURE):
+        return None
+    body = payload[len(SIGNATURE) :]
+    if not body:
+        _warn("the segment ends after the signature")
+        return None
+    if body[0] != FORMAT_VERSION:
+        _warn(f"unknown format version {body[0]} (this hybrid reads version {FORMAT_VERSION})")
+        return None
+    if len(body) < _FIXED.size:
+        _warn(f"the segment is truncated ({len(payload)} bytes)")
+        return None
+    version, mode_code, width, height, scale, model_len = _FIXED.unpack_from(body)
+    model_bytes = body[_FIXED.size :]
+    if len(model_bytes) != model_len:
+        _warn(f"model id length {model_len} does not match the {len(model_bytes)} bytes present")
+        return None
+    if mode_code not in _MODE_NAMES:
+        _warn(f"unknown mode code {mode_code}")
+        return None
+    try:
+        model_id = model_bytes.decode("utf-8")
+        return HybridMetadata(
+            version=version,
+            mode=_MODE_NAMES[mode_code],  # type: ignore[arg-type]
+            original_width=width,
+            original_height=height,
+            scale=scale,
+            model_id=model_id,
+        )
+    except (UnicodeDecodeError, InputError) as exc:
+        _warn(str(exc))
+        return None
+
+
+def iter_app_segments(data: bytes, marker: int) -> list[bytes]:
+    """Payloads of the ``marker`` (e.g. APP11) segments before the first SOS; never raises.
+
+    A lenient walk for finding metadata: it stops quietly at the first structural problem.
+    """
+    found: list[bytes] = []
+    if len(data) < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return found
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            break
+        code = data[pos + 1]
+        if code == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if code in (0xD8, 0x01) or 0xD0 <= code <= 0xD7:  # standalone markers
+            pos += 2
+            continue
+        if code in (0xD9, 0xDA):  # EOI, SOS: no header segments after this
+            break
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        end = pos + 2 + length
+        if length < 2 or end > len(data):
+            break
+        if code == marker:
+            found.append(bytes(data[pos + 4 : end]))
+        pos = end
+    return found
+
+
+def find_metadata(data: bytes) -> HybridMetadata | None:
+    """The hybrid metadata of a JPEG file's bytes, or None; never raises.
+
+    The first APP11 segment carrying hybrid's signature is used; a malformed one gives a
+    warning (see :func:`parse_metadata`) and None.
+    """
+    try:
+        data = bytes(data)
+    except (TypeError, ValueError):
+        return None
+    for payload in iter_app_segments(data, APP11):
+        if payload.startswith(SIGNATURE):
+            return parse_metadata(payload)
+    return None
+
+
+def insert_segment(data: bytes, segment: bytes) -> bytes:
+    """``data`` (a JPEG) with ``segment`` placed after SOI and any leading APP0/APP1/APP2.
+
+    JFIF requires APP0 right after SOI and Exif readers expect APP1 early, so the new
+    segment goes after those. Raises :class:`InputError` if ``data`` does not start with SOI.
+    """
+    if len(data) < 2 or data[:2] != b"\xff\xd8":
+        raise InputError("not a JPEG: no SOI marker")
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] in (0xE0, 0xE1, 0xE2):
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        if length < 2 or pos + 2 + length > len(data):
+            break
+        pos += 2 + length
+    return data[:pos] + segment + data[pos:]

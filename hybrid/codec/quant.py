@@ -1,0 +1,102 @@
+"""Quantization tables (IJG quality scaling) and scalar quantization.
+
+``scale_quant_table`` reproduces libjpeg's ``jpeg_quality_scaling`` and
+``jpeg_add_quant_table`` (jcparam.c) exactly, so quality ``q`` here gives byte-identical DQT
+tables to ``cjpeg -quality q`` and Pillow's ``quality=q``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
+
+#: Largest AC magnitude a baseline/progressive 8-bit JPEG can code (size category 10).
+MAX_AC = 1023
+#: Largest DC magnitude of 8-bit data (size category 11).
+MAX_DC = 2047
+
+
+def quality_scale(quality: int) -> int:
+    """libjpeg's ``jpeg_quality_scaling``: IJG quality 1..100 -> percentage scale factor."""
+    quality = min(max(int(quality), 1), 100)
+    return 5000 // quality if quality < 50 else 200 - 2 * quality
+
+
+def scale_quant_table(base: np.ndarray, quality: int, force_baseline: bool = True) -> np.ndarray:
+    """Scale a base table to an IJG quality, exactly as libjpeg does.
+
+    Args:
+        base: uint16 array (8, 8), natural order (e.g. T.81 Annex K table K.1 or K.2).
+        quality: IJG quality 1..100 (values outside are clamped, like libjpeg).
+        force_baseline: clamp entries to 1..255 (8-bit DQT); else to 1..32767.
+
+    Returns:
+        uint16 array (8, 8), natural order: ``(base * scale + 50) // 100`` clamped.
+    """
+    scaled = (np.asarray(base, dtype=np.int64) * quality_scale(quality) + 50) // 100
+    return np.clip(scaled, 1, 255 if force_baseline else 32767).astype(np.uint16)
+
+
+def default_quant_tables(quality: int, force_baseline: bool = True) -> tuple[np.ndarray, ...]:
+    """(luma, chroma) uint16 (8, 8) tables: Annex K K.1 and K.2 scaled to ``quality``."""
+    return (
+        scale_quant_table(STD_LUMA_QUANT, quality, force_baseline),
+        scale_quant_table(STD_CHROMA_QUANT, quality, force_baseline),
+    )
+
+
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """Round to nearest integer, halves away from zero (libjpeg's integer quantizer)."""
+    return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+def quantize(coeffs: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Divide DCT coefficients by the table and round half away from zero.
+
+    Args:
+        coeffs: float array (..., 8, 8) of orthonormal DCT coefficients, natural order.
+        table: array (8, 8) of quantizer steps 1..65535, natural order.
+
+    Returns:
+        int16 array (..., 8, 8), natural order; AC clamped to +-1023 and DC to +-2047 (the
+        largest magnitudes 8-bit JPEG can code).
+    """
+    q = round_half_away(np.asarray(coeffs) / np.asarray(table, dtype=np.float32))
+    limit = np.full((8, 8), MAX_AC, dtype=np.float32)
+    limit[0, 0] = MAX_DC
+    return np.clip(q, -limit, limit).astype(np.int16)
+
+
+def dequantize(qcoeffs: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Multiply quantized coefficients by the table: int (..., 8, 8) -> float32 (..., 8, 8)."""
+    return np.asarray(qcoeffs, dtype=np.float32) * np.asarray(table, dtype=np.float32)
+
+
+def estimate_ijg_quality(table: np.ndarray, chroma: bool = False) -> tuple[float, bool]:
+    """Best-fitting IJG quality of a quantization table.
+
+    Tries every quality 1..100 (with and without the baseline clamp) for an exact match of the
+    scaled Annex K table; otherwise fits a continuous quality by least squares on
+    ``log(table)`` against the unrounded scaling model.
+
+    Args:
+        table: array (8, 8), natural order.
+        chroma: compare against Annex K table K.2 (chrominance) instead of K.1.
+
+    Returns:
+        (quality, exact): quality in 1..100 (an integer value when exact) and whether the table
+        equals libjpeg's scaled table for that quality.
+    """
+    table = np.asarray(table, dtype=np.int64)
+    base = STD_CHROMA_QUANT if chroma else STD_LUMA_QUANT
+    for force_baseline in (True, False):
+        for quality in range(100, 0, -1):
+            if np.array_equal(scale_quant_table(base, quality, force_baseline), table):
+                return float(quality), True
+    qualities = np.linspace(1.0, 100.0, 991)
+    scales = np.where(qualities < 50, 5000.0 / qualities, 200.0 - 2.0 * qualities)
+    model = np.clip(base.astype(np.float64)[None] * scales[:, None, None] / 100.0, 1.0, 32767.0)
+    log_table = np.log(np.clip(table, 1, None).astype(np.float64))
+    errors = ((np.log(model) - log_table[None]) ** 2).sum(axis=(1, 2))
+    return float(np.round(qualities[int(np.argmin(errors))], 1)), False

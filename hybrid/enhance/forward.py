@@ -1,0 +1,45 @@
+"""One enhancement step on tensors, shared by inference and training."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hybrid.enhance.consistency import project_ycc
+from hybrid.enhance.ycc import rgb_to_ycbcr, ycbcr_to_rgb
+
+
+def enhance_tensor(
+    net: nn.Module,
+    rgb: torch.Tensor,
+    cond: torch.Tensor,
+    coeffs: list[torch.Tensor] | None,
+    qtables: list[torch.Tensor] | None,
+    chroma_factors: tuple[int, int],
+    grey: bool = False,
+) -> torch.Tensor:
+    """Enhance a batch of decoded JPEG images.
+
+    Args:
+        net: an :class:`hybrid.enhance.nets.EnhanceNet`.
+        rgb: float (B, 3, H, W) plain decode, 0..255, H and W multiples of 8 (block grid at the
+            origin; greyscale replicated to 3 channels).
+        cond: float (B, COND_DIM) conditioning vectors.
+        coeffs, qtables: per component (B, BH, BW, 8, 8) coefficients and (B, 8, 8) tables for
+            the quantization-consistency projection; None skips it.
+        chroma_factors: (fy, fx) chroma subsampling of the file.
+        grey: single-component file: only luma is enhanced and projected.
+
+    Returns:
+        float (B, 3, H, W) enhanced RGB on the 0..255 scale (not clipped).
+    """
+    ycc = rgb_to_ycbcr(rgb)
+    out = ycc + net(ycc, cond)
+    if grey:
+        luma = out[:, :1]
+        if coeffs is not None and qtables is not None:
+            luma = project_ycc(luma, coeffs[:1], qtables[:1], (1, 1))
+        return luma.expand(-1, 3, -1, -1)
+    if coeffs is not None and qtables is not None:
+        out = project_ycc(out, coeffs, qtables, chroma_factors)
+    return ycbcr_to_rgb(out)

@@ -1,0 +1,89 @@
+"""Tiled inference: a JPEG's planes in, an enhanced float image out.
+
+Tiles start on the 16-pixel MCU grid, so block phase, chroma siting and the coefficient
+slices of every tile are exactly those of the whole image; each tile carries an overlap wider
+than the network's receptive field, so tiled and untiled results agree to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from hybrid.enhance.forward import enhance_tensor
+from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector
+
+#: Grid every tile origin and the padded image size snap to (one 4:2:0 MCU).
+GRID = 16
+
+
+def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """Edge-replicate (or crop) a (BH, BW, 8, 8) coefficient array to (bh, bw, 8, 8)."""
+    coeffs = coeffs[:bh, :bw]
+    pad = ((0, bh - coeffs.shape[0]), (0, bw - coeffs.shape[1]), (0, 0), (0, 0))
+    return np.pad(coeffs, pad, mode="edge")
+
+
+def enhance_planes(
+    net: nn.Module,
+    planes: JpegPlanes,
+    *,
+    tile: int = 512,
+    overlap: int = 48,
+    consistency: bool = True,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """Enhance one decoded JPEG.
+
+    Args:
+        net: an EnhanceNet in eval mode on ``device``.
+        planes: from :func:`hybrid.enhance.jpeg_input.load_planes`.
+        tile: tile side in pixels (rounded up to a multiple of 16); images no larger than one
+            tile are processed whole.
+        overlap: context added around each tile (rounded up to a multiple of 16); must exceed
+            the network's receptive-field radius (28 px for 6 blocks at half resolution).
+        consistency: apply the quantization-consistency projection.
+
+    Returns:
+        float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
+    """
+    tile = -(-tile // GRID) * GRID
+    overlap = -(-overlap // GRID) * GRID
+    h, w, _ = planes.pixels.shape
+    hp, wp = -(-h // GRID) * GRID, -(-w // GRID) * GRID
+    rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    fy, fx = planes.chroma_factors
+    coeffs = [_pad_blocks(planes.coeffs[0], hp // 8, wp // 8)]
+    coeffs += [_pad_blocks(c, hp // (8 * fy), wp // (8 * fx)) for c in planes.coeffs[1:]]
+    dev = torch.device(device)
+    cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
+    qtables = [torch.from_numpy(q.astype(np.float32)).to(dev) for q in planes.qtables]
+    out = np.empty((hp, wp, 3), dtype=np.float32)
+    with torch.inference_mode():
+        for y0 in range(0, hp, tile):
+            for x0 in range(0, wp, tile):
+                wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
+                wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
+                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32))
+                window = window.permute(2, 0, 1)[None].to(dev)
+                win_coeffs = [
+                    torch.from_numpy(coeffs[0][wy0 // 8 : wy1 // 8, wx0 // 8 : wx1 // 8].astype(np.float32))
+                ]
+                for c in coeffs[1:]:
+                    sl = c[wy0 // (8 * fy) : wy1 // (8 * fy), wx0 // (8 * fx) : wx1 // (8 * fx)]
+                    win_coeffs.append(torch.from_numpy(sl.astype(np.float32)))
+                win_coeffs = [c[None].to(dev) for c in win_coeffs]
+                result = enhance_tensor(
+                    net,
+                    window,
+                    cond,
+                    win_coeffs if consistency else None,
+                    qtables if consistency else None,
+                    planes.chroma_factors,
+                    planes.grey,
+                )
+                ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
+                part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
+                out[y0:ty1, x0:tx1] = part.permute(1, 2, 0).float().cpu().numpy()
+    return np.clip(out[:h, :w] / 255.0, 0.0, 1.0)

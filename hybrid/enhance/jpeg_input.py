@@ -1,0 +1,103 @@
+"""What the enhancement networks read from a JPEG file: pixels, coefficients, tables, sampling.
+
+Plain decoding is Pillow's (libjpeg-turbo), so the enhanced decode starts from exactly what
+every viewer shows; coefficients and tables come from :mod:`jpeglib` (libjpeg itself).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+
+import jpeglib
+import numpy as np
+from PIL import Image
+
+from hybrid.enhance.nets import COND_DIM
+from hybrid.errors import CorruptJPEGError, UnsupportedImageError
+
+_TMPDIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@dataclass(frozen=True)
+class JpegPlanes:
+    """A decoded JPEG plus the coefficient-level facts the network is conditioned on.
+
+    Attributes:
+        pixels: uint8 (H, W, 3) plain decode (greyscale files are replicated to 3 channels).
+        grey: True for single-component files.
+        coeffs: per component int16 (BH, BW, 8, 8) quantized coefficients (natural order).
+        qtables: per component uint16 (8, 8) quantization table (natural order).
+        chroma_factors: (fy, fx) chroma subsampling factors; (1, 1) for 4:4:4 and greyscale.
+    """
+
+    pixels: np.ndarray
+    grey: bool
+    coeffs: tuple[np.ndarray, ...]
+    qtables: tuple[np.ndarray, ...]
+    chroma_factors: tuple[int, int]
+
+
+def read_dct_bytes(data: bytes) -> jpeglib.DCTJPEG:
+    """jpeglib's ``read_dct`` for in-memory data (it needs a path: a private temp file)."""
+    fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        jpeg = jpeglib.read_dct(path)
+        jpeg.load()
+        return jpeg
+    finally:
+        os.unlink(path)
+
+
+def load_planes(data: bytes) -> JpegPlanes:
+    """Decode ``data`` (a baseline or progressive 8-bit JPEG) for enhancement.
+
+    Raises:
+        CorruptJPEGError: not a decodable JPEG.
+        UnsupportedImageError: CMYK/YCCK or otherwise unsupported component layouts.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "JPEG":
+                raise CorruptJPEGError("not a JPEG file")
+            mode = im.mode
+            if mode not in ("L", "RGB"):
+                raise UnsupportedImageError(f"enhancement supports greyscale and YCbCr JPEGs, not {mode}")
+            pixels = np.asarray(im.convert("RGB"))
+    except (OSError, SyntaxError) as exc:
+        raise CorruptJPEGError(f"cannot decode JPEG: {exc}") from None
+    jpeg = read_dct_bytes(data)
+    grey = mode == "L"
+    comps = [jpeg.Y] if grey else [jpeg.Y, jpeg.Cb, jpeg.Cr]
+    tbl = np.asarray(jpeg.quant_tbl_no)
+    qt = np.asarray(jpeg.qt)
+    qtables = tuple(qt[int(tbl[i])].astype(np.uint16) for i in range(len(comps)))
+    samp = np.asarray(jpeg.samp_factor)
+    if grey:
+        factors = (1, 1)
+    else:
+        if np.any(samp[1] != samp[2]) or np.any(samp[0] % samp[1]):
+            raise UnsupportedImageError(f"unsupported chroma sampling factors {samp.tolist()}")
+        factors = (int(samp[0][0] // samp[1][0]), int(samp[0][1] // samp[1][1]))
+    return JpegPlanes(
+        pixels=pixels,
+        grey=grey,
+        coeffs=tuple(np.asarray(c, dtype=np.int16) for c in comps),
+        qtables=qtables,
+        chroma_factors=factors,
+    )
+
+
+def condition_vector(planes: JpegPlanes) -> np.ndarray:
+    """float32 (COND_DIM,): log2 of luma and chroma tables / 8, chroma subsampling, grey flag."""
+    luma = planes.qtables[0].astype(np.float32).reshape(-1)
+    chroma = planes.qtables[1 if len(planes.qtables) > 1 else 0].astype(np.float32).reshape(-1)
+    fy, fx = planes.chroma_factors
+    flags = np.array([fx > 1, fy > 1, planes.grey], dtype=np.float32)
+    vec = np.concatenate([np.log2(luma) / 8.0, np.log2(chroma) / 8.0, flags])
+    assert vec.shape == (COND_DIM,)
+    return vec

@@ -1,0 +1,149 @@
+"""Clean images in, degraded (JPEG-decoded) training pairs out, generated on the fly.
+
+Every batch is a pure function of ``(seed, iteration)``: resuming a run replays exactly the
+same batches, which is what makes resume bit-identical.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
+from hybrid.enhance.jpeg_input import condition_vector, load_planes
+
+IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
+
+#: Pillow's ``subsampling`` argument for each chroma mode.
+_PIL_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files below ``folder`` (recursive, sorted)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {root}")
+    return files
+
+
+def load_images(files: list[Path], min_side: int) -> list[np.ndarray]:
+    """Decode files to uint8 (H, W, 3) RGB, skipping images smaller than ``min_side``."""
+    images = []
+    for f in files:
+        with Image.open(f) as im:
+            arr = np.asarray(im.convert("RGB"))
+        if min(arr.shape[:2]) >= min_side:
+            images.append(arr)
+    return images
+
+
+@dataclass(frozen=True)
+class DegradationConfig:
+    """How clean crops are degraded.
+
+    Attributes:
+        crop: crop side in pixels (multiple of 16, so every chroma mode has whole MCUs).
+        quality_low, quality_high: IJG quality range of the main mixture component.
+        p_high_quality: probability of a quality in 90..100 instead.
+        p_custom_tables: probability of non-IJG tables (randomly perturbed Annex K tables).
+        subsampling_weights: probabilities of 4:2:0, 4:4:4, 4:2:2.
+        p_grey: probability of a greyscale batch.
+    """
+
+    crop: int = 128
+    quality_low: int = 5
+    quality_high: int = 90
+    p_high_quality: float = 0.12
+    p_custom_tables: float = 0.15
+    subsampling_weights: tuple[float, float, float] = (0.65, 0.2, 0.15)
+    p_grey: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.crop % 16 or self.crop < 16:
+            raise ValueError(f"crop must be a positive multiple of 16, got {self.crop}")
+
+
+def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
+    """Non-IJG tables: Annex K tables with a random smooth tilt and jitter, as cameras use."""
+    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    u = np.add.outer(np.arange(8), np.arange(8)) / 14.0
+    tables = []
+    for base in (STD_LUMA_QUANT, STD_CHROMA_QUANT):
+        tilt = np.exp(rng.uniform(-0.7, 0.7) * (u - 0.5))
+        jitter = np.exp(rng.normal(0, 0.15, (8, 8)))
+        t = np.clip(np.round(base * scale / 100 * tilt * jitter), 1, 255).astype(int)
+        tables.append(t.reshape(-1).tolist())
+    return tables
+
+
+def degrade(clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig, mode: str, grey: bool):
+    """JPEG-compress one clean crop with random settings; returns (planes, quality)."""
+    if rng.random() < cfg.p_high_quality:
+        quality = int(rng.integers(90, 101))
+    else:
+        quality = int(rng.integers(cfg.quality_low, cfg.quality_high + 1))
+    im = Image.fromarray(clean).convert("L") if grey else Image.fromarray(clean)
+    kwargs: dict = {"subsampling": _PIL_SUBSAMPLING[mode]}
+    if rng.random() < cfg.p_custom_tables:
+        kwargs["qtables"] = random_tables(rng, quality)
+    else:
+        kwargs["quality"] = quality
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **kwargs)
+    return load_planes(buf.getvalue()), quality
+
+
+def make_batch(
+    images: list[np.ndarray], seed: int, iteration: int, batch_size: int, cfg: DegradationConfig
+) -> dict[str, object]:
+    """A training batch, a pure function of (seed, iteration).
+
+    Returns a dict with ``clean`` and ``rgb`` float (B, 3, C, C) 0..255, ``cond`` (B, D),
+    ``coeffs``/``qtables`` lists per component, ``chroma_factors`` and ``grey``.
+    """
+    rng = np.random.default_rng([seed, iteration])
+    grey = rng.random() < cfg.p_grey
+    mode = ("4:2:0", "4:4:4", "4:2:2")[int(rng.choice(3, p=cfg.subsampling_weights))]
+    c = cfg.crop
+    clean, rgb, cond, qualities = [], [], [], []
+    coeffs: list[list[np.ndarray]] = []
+    qtables: list[list[np.ndarray]] = []
+    for _ in range(batch_size):
+        img = images[int(rng.integers(len(images)))]
+        y = int(rng.integers(img.shape[0] - c + 1))
+        x = int(rng.integers(img.shape[1] - c + 1))
+        crop = img[y : y + c, x : x + c]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        crop = np.ascontiguousarray(np.rot90(crop, int(rng.integers(4))))
+        planes, quality = degrade(crop, rng, cfg, mode, grey)
+        target = crop if not grey else np.repeat(np.asarray(Image.fromarray(crop).convert("L"))[..., None], 3, 2)
+        clean.append(target)
+        rgb.append(planes.pixels)
+        cond.append(condition_vector(planes))
+        coeffs.append(list(planes.coeffs))
+        qtables.append(list(planes.qtables))
+        qualities.append(quality)
+
+    def stack_images(arrs):
+        return torch.from_numpy(np.stack(arrs).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+
+    n_comp = len(coeffs[0])
+    return {
+        "clean": stack_images(clean),
+        "rgb": stack_images(rgb),
+        "cond": torch.from_numpy(np.stack(cond)),
+        "coeffs": [torch.from_numpy(np.stack([s[i] for s in coeffs]).astype(np.float32)) for i in range(n_comp)],
+        "qtables": [torch.from_numpy(np.stack([s[i] for s in qtables]).astype(np.float32)) for i in range(n_comp)],
+        "chroma_factors": (1, 1) if grey else {"4:2:0": (2, 2), "4:4:4": (1, 1), "4:2:2": (1, 2)}[mode],
+        "grey": grey,
+        "quality": torch.tensor(qualities),
+    }

@@ -1,0 +1,234 @@
+"""The training loop: AdamW + cosine schedule, checkpoints with exact resume, validation CSV/plot.
+
+Runs single-process on CPU or CUDA, or multi-process under ``torchrun`` (DistributedDataParallel,
+gloo on CPU, NCCL on CUDA). Batches are pure functions of (seed, rank, iteration), and the
+checkpoint holds model, optimizer, schedule and iteration, so an interrupted run resumed from
+its last checkpoint continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from tqdm import tqdm
+
+from hybrid.enhance.forward import enhance_tensor
+from hybrid.enhance.infer import enhance_planes
+from hybrid.enhance.jpeg_input import load_planes
+from hybrid.enhance.nets import EnhanceNet
+from training.data import DegradationConfig, list_images, load_images, make_batch
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on (saved in every checkpoint)."""
+
+    train_dir: str = "../shared/data/train"
+    val_dir: str = "../shared/data/val"
+    out_dir: str = "runs/enhance"
+    channels: int = 48
+    blocks: int = 6
+    batch_size: int = 16
+    crop: int = 128
+    iterations: int = 6000
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: int = 200
+    loss: str = "charbonnier"
+    msssim_weight: float = 0.0
+    consistency: bool = True
+    seed: int = 0
+    val_every: int = 500
+    val_images: int = 8
+    val_qualities: tuple[int, ...] = (10, 30, 50, 75, 90)
+    checkpoint_minutes: float = 5.0
+    init: str | None = None
+    device: str = "cpu"
+    threads: int | None = None
+    max_train_images: int | None = None
+    degradation: DegradationConfig = field(default_factory=DegradationConfig)
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("l1", "charbonnier"):
+            raise ValueError(f"loss must be l1 or charbonnier, got {self.loss!r}")
+        if self.iterations < 1 or self.batch_size < 1:
+            raise ValueError("iterations and batch_size must be positive")
+        if self.crop != self.degradation.crop:
+            object.__setattr__(self, "degradation", DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}))
+
+
+def lr_at(cfg: TrainConfig, it: int) -> float:
+    """Linear warm-up then cosine decay to 1% of the peak."""
+    if it < cfg.warmup:
+        return cfg.lr * (it + 1) / cfg.warmup
+    t = (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup)
+    return cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    diff = (pred - target) / 255.0
+    if kind == "l1":
+        return diff.abs().mean()
+    return torch.sqrt(diff * diff + 1e-6).mean()
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(255.0**2 / max(mse, 1e-10))
+
+
+def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
+    """(quality, clean image, JPEG bytes) triples: Pillow/libjpeg-turbo, 4:2:0, optimized."""
+    files = list_images(cfg.val_dir)[: cfg.val_images]
+    out = []
+    for f in files:
+        with Image.open(f) as im:
+            clean = np.asarray(im.convert("RGB"))
+        for q in cfg.val_qualities:
+            buf = io.BytesIO()
+            Image.fromarray(clean).save(buf, "JPEG", quality=q, subsampling=2, optimize=True)
+            out.append((q, clean, buf.getvalue()))
+    return out
+
+
+def validate(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, float]:
+    """Mean PSNR-RGB gain (dB) of enhanced over plain decode, per quality."""
+    gains: dict[int, list[float]] = {}
+    net.eval()
+    for q, clean, data in val_set:
+        planes = load_planes(data)
+        enhanced = enhance_planes(net, planes, consistency=cfg.consistency, device=cfg.device)
+        enhanced8 = np.clip(np.round(enhanced * 255.0), 0, 255)
+        gains.setdefault(q, []).append(_psnr(enhanced8, clean) - _psnr(planes.pixels, clean))
+    net.train()
+    return {q: float(np.mean(v)) for q, v in gains.items()}
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def plot_validation(csv_path: Path, png_path: Path) -> None:
+    """PSNR gain per quality against iteration, from the validation CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(csv_path.open()))
+    if not rows:
+        return
+    its = [int(r["iteration"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in rows[0]:
+        if key.startswith("gain_q"):
+            ax.plot(its, [float(r[key]) for r in rows], marker="o", label=key[5:])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("PSNR-RGB gain over plain decode (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(title="quality")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+
+
+def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
+    """Run (or resume) a training run; returns the path of the final checkpoint."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        dist.init_process_group("nccl" if cfg.device.startswith("cuda") else "gloo")
+        rank = dist.get_rank()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = list_images(cfg.train_dir)[: cfg.max_train_images]
+    images = load_images(files, cfg.crop)
+    if not images:
+        raise FileNotFoundError(f"no training image is at least {cfg.crop} px on each side")
+    net = EnhanceNet(cfg.channels, cfg.blocks).to(device)
+    if cfg.init:
+        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        net.load_state_dict(state.get("model", state))
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start = 0
+    last = out_dir / "last.pt"
+    if resume and last.exists():
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        net.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start = int(ckpt["iteration"])
+    model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    val_set = make_val_set(cfg) if rank == 0 and cfg.val_every > 0 else []
+    csv_path = out_dir / "validation.csv"
+    if rank == 0:
+        (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    def checkpoint(it: int) -> None:
+        if rank == 0:
+            _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "iteration": it,
+                          "config": json.dumps(asdict(cfg))}, last)
+
+    last_save = time.monotonic()
+    bar = tqdm(total=cfg.iterations, initial=start, disable=not progress or rank != 0, unit="it",
+               dynamic_ncols=True)
+    model.train()
+    for it in range(start, cfg.iterations):
+        batch = make_batch(images, cfg.seed * 1000 + rank, it, cfg.batch_size, cfg.degradation)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, it)
+        rgb, clean, cond = (batch[k].to(device) for k in ("rgb", "clean", "cond"))
+        coeffs = [c.to(device) for c in batch["coeffs"]] if cfg.consistency else None
+        qtables = [q.to(device) for q in batch["qtables"]] if cfg.consistency else None
+        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
+            pred = enhance_tensor(model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"])
+        loss = pixel_loss(pred.float(), clean, cfg.loss)
+        if cfg.msssim_weight > 0:
+            import kornia
+
+            ms = kornia.losses.ms_ssim_loss if hasattr(kornia.losses, "ms_ssim_loss") else None
+            if ms is not None:
+                loss = loss + cfg.msssim_weight * ms(pred.float().clamp(0, 255) / 255.0, clean / 255.0)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_at(cfg, it):.1e}")
+        done = it + 1
+        if rank == 0 and val_set and (done % cfg.val_every == 0 or done == cfg.iterations):
+            gains = validate(net, val_set, cfg)
+            new = not csv_path.exists()
+            with csv_path.open("a", newline="") as fh:
+                writer = csv.writer(fh)
+                if new:
+                    writer.writerow(["iteration", "elapsed_s"] + [f"gain_q{q}" for q in gains])
+                writer.writerow([done, f"{bar.format_dict['elapsed']:.0f}"] + [f"{g:.4f}" for g in gains.values()])
+            plot_validation(csv_path, out_dir / "validation.png")
+            bar.write(f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items()))
+        if time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or done == cfg.iterations:
+            checkpoint(done)
+            last_save = time.monotonic()
+    bar.close()
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return last

@@ -60,3 +60,41 @@ def train_command(size, channels, blocks, fresh, crop, **kwargs) -> None:
         click.echo(f"hybrid: error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"checkpoint: {path}")
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "model_id", required=True, help="Registry id, e.g. enhance-faces-v1.")
+@click.option("--out", "out_dir", default=None, help="Weights folder (default: the registry's).")
+@click.option("--val", "val_dir", default=None, help="Measure PSNR gains on this folder and record them.")
+@click.option("--val-images", type=click.IntRange(1), default=68, show_default=True)
+@click.option("--description", default="", help="One line saying what the model is for.")
+@click.option("--force", is_flag=True, help="Replace an existing entry with the same id.")
+def export_command(checkpoint, model_id, out_dir, val_dir, val_images, description, force) -> None:
+    """Write a registry entry (weights file, sha256, metrics) from a training checkpoint."""
+    import json as _json
+
+    import torch
+
+    from training.export import export_checkpoint
+    from training.loop import TrainConfig, make_val_set, validate
+
+    metrics = {}
+    if val_dir:
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        cfg_dict = _json.loads(ckpt["config"])
+        from hybrid.enhance.nets import EnhanceNet
+
+        net = EnhanceNet(int(cfg_dict["channels"]), int(cfg_dict["blocks"]))
+        net.load_state_dict(ckpt["model"])
+        cfg = TrainConfig(val_dir=val_dir, val_images=val_images, val_qualities=(10, 20, 30, 50, 75, 90))
+        gains = validate(net, make_val_set(cfg), cfg)
+        metrics = {"val_dir": val_dir, "val_images": val_images,
+                   "psnr_rgb_gain_db_libjpeg_turbo_420": {str(q): round(g, 3) for q, g in gains.items()}}
+    try:
+        entry = export_checkpoint(checkpoint, model_id, out_dir=out_dir, metrics=metrics,
+                                  description=description, force=force)
+    except (FileExistsError, ValueError, KeyError) as exc:
+        click.echo(f"hybrid: error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"exported {entry.id}: {entry.file} sha256 {entry.sha256[:16]}... ({entry.parameters} parameters)")

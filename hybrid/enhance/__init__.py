@@ -1,0 +1,79 @@
+"""The learned half of hybrid: enhancement networks, consistency step, tiled inference, weights.
+
+Importing this package imports torch; ``import hybrid`` does not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_model, load_weights_file
+
+__all__ = ["enhance_jpeg", "get_network"]
+
+_CACHE: dict[tuple[str, str], object] = {}
+
+
+def get_network(model: str | None = None, weights: str | Path | None = None, device: str = "cpu"):
+    """A ready (eval-mode) network: from a user ``weights`` file, else the registry ``model``."""
+    import torch
+
+    from hybrid.errors import InputError
+
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError(f"device must be cpu or cuda[:N], got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device cuda was asked for but no CUDA device is available")
+    key = (str(weights) if weights else f"id:{model or DEFAULT_ENHANCE_MODEL}", device)
+    if key not in _CACHE:
+        net = load_weights_file(weights) if weights else load_model(model or DEFAULT_ENHANCE_MODEL)
+        _CACHE[key] = net.to(device)
+    return _CACHE[key]
+
+
+def enhance_jpeg(
+    data: bytes,
+    *,
+    model: str | None = None,
+    weights: str | Path | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    tile: int = 512,
+) -> np.ndarray:
+    """Enhanced decode of JPEG bytes.
+
+    Args:
+        data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr, any sampling).
+        model: registry id; default: the id recorded in the file's hybrid metadata, else
+            :data:`DEFAULT_ENHANCE_MODEL`.
+        weights: a user weights file (overrides ``model``).
+        device: ``cpu`` or ``cuda[:N]``.
+        threads: torch CPU threads (default: torch's choice).
+        tile: tile side for bounded-memory inference.
+
+    Returns:
+        float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision.
+    """
+    import torch
+
+    from hybrid.enhance.infer import enhance_planes
+    from hybrid.enhance.jpeg_input import load_planes
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    if model is None and weights is None:
+        model = _model_from_metadata(data)
+    net = get_network(model, weights, device)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return enhance_planes(net, load_planes(data), tile=tile, device=device)
+
+
+def _model_from_metadata(data: bytes) -> str | None:
+    try:
+        from hybrid.codec.metadata import find_metadata
+    except ImportError:  # pragma: no cover - metadata module is part of the package
+        return None
+    meta = find_metadata(data)
+    return meta.model_id if meta is not None and meta.model_id else None

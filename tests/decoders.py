@@ -15,8 +15,9 @@ What backs each decoder (measured on this Debian 12 machine):
   ``jpeglib`` package. libjpeg-turbo forked from IJG 6b in 2010; IJG 7-9 rewrote much since
   (marker/Huffman/progressive decoding, DCT scaling), so it is a second implementation of a
   common ancestor. Its default ("fancy") 4:2:x chroma upsampling is a scaled IDCT instead of
-  libjpeg-turbo's triangular filter, so only the non-fancy (box) path is bit-exact with
-  ``djpeg -nosmooth``; 4:4:4 and greyscale are bit-exact either way.
+  libjpeg-turbo's triangular filter, so only the non-fancy (box) path matches
+  ``djpeg -nosmooth`` (bit-exact but for rare 1-LSB differences in its merged YCbCr->RGB);
+  4:4:4 and greyscale are bit-exact either way.
 - ``decode_richter`` / ``decode_richter_ycc``: Thomas Richter's libjpeg (the ISO/IEC 10918-1 /
   18477 reference implementation, C++, no code in common with IJG or libjpeg-turbo), through
   ``pylibjpeg-libjpeg`` (GPL-3.0; a test-only dependency). It is the truly independent decoder
@@ -113,7 +114,9 @@ def decode_djpeg(data: bytes, *, fancy_upsampling: bool = True) -> np.ndarray:
     cmd = [exe, "-dct", "int"] + ([] if fancy_upsampling else ["-nosmooth"])
     proc = subprocess.run(cmd, input=data, capture_output=True, timeout=60)
     if proc.returncode != 0 or not proc.stdout:
-        raise DecoderError(f"djpeg failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+        raise DecoderError(
+            f"djpeg failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
+        )
     if proc.stderr.strip():
         # libjpeg warnings (corrupt data, premature end) exit 0 but mean a damaged file.
         raise DecoderError(f"djpeg warned: {proc.stderr.decode(errors='replace').strip()}")
@@ -186,9 +189,14 @@ _CHROMIUM_FLAGS = (
 )
 
 # Each image: "OK <w> <h> <base64 RGB>" or "ERR <message>", one per line, then "DONE".
+# All work happens synchronously in the load handler: ``--dump-dom`` serializes the DOM right
+# after the load event, which waits for every <img>. (An async loop with ``img.decode()``
+# raced ``--virtual-time-budget``: virtual time skips ahead while off-thread decodes run.)
+# The result element is not displayed: laying out megabytes of text cost seconds.
 _CHROMIUM_PAGE = """<!doctype html>
-<html><body><pre id="out">PENDING</pre><script>
-const srcs = [%s];
+<html><body><pre id="out" style="display:none">PENDING</pre>
+%s
+<script>
 function rgbBase64(rgba) {
   const n = rgba.length / 4, rgb = new Uint8Array(n * 3);
   for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
@@ -200,13 +208,11 @@ function rgbBase64(rgba) {
   }
   return btoa(s);
 }
-async function run() {
+window.addEventListener('load', () => {
   const out = [];
-  for (const src of srcs) {
+  for (const img of document.querySelectorAll('img.jpeg')) {
     try {
-      const img = new Image();
-      img.src = src;
-      await img.decode();
+      if (!img.complete || img.naturalWidth === 0) throw new Error('not decodable');
       const w = img.naturalWidth, h = img.naturalHeight;
       const canvas = document.createElement('canvas');
       canvas.width = w; canvas.height = h;
@@ -216,11 +222,11 @@ async function run() {
     } catch (e) {
       out.push('ERR ' + String(e).replace(/\\s+/g, ' '));
     }
+    img.remove();  // keep the dumped DOM small
   }
   out.push('DONE');
   document.getElementById('out').textContent = out.join('\\n');
-}
-run();
+});
 </script></body></html>
 """
 
@@ -242,20 +248,20 @@ def _run_chromium_batch(batch: Sequence[bytes], timeout_s: float) -> list[np.nda
     exe = chromium_path()
     if exe is None:
         raise DecoderError("chromium is not installed (Debian package chromium)")
-    srcs = ",".join(
-        '"data:image/jpeg;base64,' + base64.b64encode(b).decode("ascii") + '"' for b in batch
+    imgs = "\n".join(
+        '<img class="jpeg" src="data:image/jpeg;base64,'
+        + base64.b64encode(b).decode("ascii")
+        + '">'
+        for b in batch
     )
     with tempfile.TemporaryDirectory(prefix="chromium-decode-") as tmp:
         page = Path(tmp) / "decode.html"
-        page.write_text(_CHROMIUM_PAGE % srcs, encoding="ascii")
+        page.write_text(_CHROMIUM_PAGE % imgs, encoding="ascii")
         env = dict(os.environ, HOME=tmp, XDG_CONFIG_HOME=tmp, XDG_CACHE_HOME=tmp)
-        # Virtual time only advances when the page is idle, so the budget is not wall time:
-        # the dump waits for the decodes, then for the (fast-forwarded) budget to run out.
         cmd = [
             exe,
             *_CHROMIUM_FLAGS,
             f"--user-data-dir={tmp}/profile",
-            "--virtual-time-budget=30000",
             "--dump-dom",
             page.as_uri(),
         ]
@@ -263,7 +269,7 @@ def _run_chromium_batch(batch: Sequence[bytes], timeout_s: float) -> list[np.nda
             cmd, capture_output=True, timeout=timeout_s, env=env, stdin=subprocess.DEVNULL
         )
     dom = proc.stdout.decode("ascii", errors="replace")
-    match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+    match = re.search(r'<pre id="out"[^>]*>(.*?)</pre>', dom, re.S)
     lines = match.group(1).strip().split("\n") if match else []
     if proc.returncode != 0 or not lines or lines[-1] != "DONE" or len(lines) != len(batch) + 1:
         tail = proc.stderr.decode(errors="replace")[-2000:]
@@ -272,14 +278,17 @@ def _run_chromium_batch(batch: Sequence[bytes], timeout_s: float) -> list[np.nda
             f"{len(lines)} lines for {len(batch)} images); stderr tail:\n{tail}"
         )
     results: list[np.ndarray | str] = []
-    for line, data in zip(lines, batch):
+    for line, data in zip(lines[:-1], batch, strict=True):
         if not line.startswith("OK "):
             results.append(f"chromium could not decode the image: {line}")
             continue
         _, w, h, payload = line.split(" ", 3)
         rgb = np.frombuffer(base64.b64decode(payload), np.uint8).reshape(int(h), int(w), 3)
         if jpeg_component_count(data) == 1:
-            if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+            if not (
+                np.array_equal(rgb[..., 0], rgb[..., 1])
+                and np.array_equal(rgb[..., 0], rgb[..., 2])
+            ):
                 results.append("chromium drew a greyscale JPEG with unequal R, G, B")
                 continue
             rgb = rgb[..., 0]

@@ -83,6 +83,18 @@ def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Ten
     return torch.sqrt(diff * diff + 1e-6).mean()
 
 
+def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - MS-SSIM on crops of at least 176 px, else 1 - SSIM (kornia), on the 0..1 scale."""
+    import kornia
+
+    from hybrid.bench.metrics import ms_ssim_torch
+
+    x, y = pred.clamp(0, 255) / 255.0, target / 255.0
+    if min(x.shape[-2:]) >= 176:
+        return 1.0 - ms_ssim_torch(x, y).mean()
+    return 2.0 * kornia.losses.ssim_loss(x, y, window_size=11)
+
+
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 10 * math.log10(255.0**2 / max(mse, 1e-10))
@@ -202,11 +214,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
             pred = enhance_tensor(model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"])
         loss = pixel_loss(pred.float(), clean, cfg.loss)
         if cfg.msssim_weight > 0:
-            import kornia
-
-            ms = kornia.losses.ms_ssim_loss if hasattr(kornia.losses, "ms_ssim_loss") else None
-            if ms is not None:
-                loss = loss + cfg.msssim_weight * ms(pred.float().clamp(0, 255) / 255.0, clean / 255.0)
+            loss = loss + cfg.msssim_weight * structural_loss(pred.float(), clean)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)

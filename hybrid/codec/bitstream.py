@@ -25,7 +25,7 @@ def pack_bits(
         codes: unsigned integer array (n,), the code values; the low ``lengths[i]`` bits of
             ``codes[i]`` are written, most significant first. Higher bits must be zero.
         lengths: integer array (n,), bit counts 0..57 (0 writes nothing).
-        restart_starts: optional increasing integer array of symbol indices (1..n) where a
+        restart_starts: optional non-decreasing integer array of symbol indices (0..n) where a
             new restart interval begins. Each interval is padded with 1-bits to a byte
             boundary and followed by RSTm, m = 0, 1, .., 7, 0, .. counting from the scan start.
 
@@ -38,32 +38,43 @@ def pack_bits(
         raise EncodeError("pack_bits needs two 1-D arrays of the same length")
     if lengths.size and (lengths.min() < 0 or lengths.max() > MAX_PACK_LENGTH):
         raise EncodeError(f"pack_bits: code lengths must be 0..{MAX_PACK_LENGTH}")
-    starts = np.zeros(0, np.int64) if restart_starts is None else np.asarray(restart_starts)
-    starts = starts.astype(np.int64, copy=False)
+    end = np.cumsum(lengths)
+    start = end - lengths
+    total = int(end[-1]) if end.size else 0
     boundaries = np.zeros(0, np.int64)
-    if starts.size:
+    pad = np.zeros(0, np.int64)
+    if restart_starts is not None and len(restart_starts):
+        starts = np.asarray(restart_starts).astype(np.int64, copy=False)
         if starts[0] < 0 or starts[-1] > lengths.size or np.any(np.diff(starts) < 0):
-            raise EncodeError("pack_bits: restart_starts must be increasing indices 0..n")
-        # Interval bit counts, each padded to whole bytes with a run of 1-bits.
-        cum = np.concatenate(([0], np.cumsum(lengths)))
+            raise EncodeError("pack_bits: restart_starts must be non-decreasing indices 0..n")
+        # Each interval is padded to whole bytes: later codes move by the padding so far.
+        cum = np.concatenate(([0], end))
         edges = np.concatenate(([0], starts, [lengths.size]))
         pad = -(cum[edges[1:]] - cum[edges[:-1]]) % 8
-        codes = np.insert(codes, edges[1:], (np.uint64(1) << pad.astype(np.uint64)) - 1)
-        lengths = np.insert(lengths, edges[1:], pad)
-        boundaries = (cum[edges[1:-1]] + np.cumsum(pad)[:-1]) // 8
-    data = _pack_unstuffed(codes, lengths)
+        moved = np.concatenate(([0], np.cumsum(pad)[:-1]))
+        start = start + np.repeat(moved, np.diff(edges))
+        boundaries = (cum[starts] + moved[1:]) // 8
+        total += int(moved[-1])
+    keep = lengths > 0
+    data = _pack_unstuffed(codes[keep], lengths[keep], start[keep], total)
+    if boundaries.size:
+        # The padding of interval i is the low bits of the byte before boundary i.
+        padded = pad[:-1] > 0
+        data[boundaries[padded] - 1] |= ((1 << pad[:-1][padded]) - 1).astype(np.uint8)
     return _stuff(data, boundaries)
 
 
-def _pack_unstuffed(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """uint8 array of the packed codes (uint64 (n,), int64 (n,)), last byte padded with 1s."""
-    keep = lengths > 0
-    codes, lengths = codes[keep], lengths[keep]
+def _pack_unstuffed(
+    codes: np.ndarray, lengths: np.ndarray, start: np.ndarray, total: int
+) -> np.ndarray:
+    """uint8 array of ceil(total / 8) bytes with each code at its start bit, MSB first.
+
+    ``codes`` uint64 (n,), ``lengths`` int64 (n,) all > 0, ``start`` int64 (n,) increasing
+    bit positions. Bits that no code covers are 0, except the end of the last byte (1s).
+    """
+    n_bytes = -(-total // 8)
     if lengths.size == 0:
-        return np.zeros(0, np.uint8)
-    end = np.cumsum(lengths)
-    start = end - lengths
-    total = int(end[-1])
+        return np.full(n_bytes, 0xFF, np.uint8)
     word = start >> 6
     # Left-align each code in its word: shift > 0 moves it left, shift < 0 means it spills
     # into the next word.
@@ -72,13 +83,11 @@ def _pack_unstuffed(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     right = np.maximum(-shift, 0).astype(np.uint64)
     head = (codes >> right) << left
     words = np.zeros(total // 64 + 2, np.uint64)
-    group = np.flatnonzero(np.diff(word)) + 1
-    group = np.concatenate(([0], group))
+    group = np.concatenate(([0], np.flatnonzero(np.diff(word)) + 1))
     words[word[group]] = np.bitwise_or.reduceat(head, group)
     spill = np.flatnonzero(shift < 0)
     # At most one code crosses each word boundary, so these indices are distinct.
     words[word[spill] + 1] |= codes[spill] << (64 + shift[spill]).astype(np.uint64)
-    n_bytes = -(-total // 8)
     data = words.astype(">u8").view(np.uint8)[:n_bytes].copy()
     if total % 8:
         data[-1] |= (1 << (8 - total % 8)) - 1

@@ -68,7 +68,9 @@ class HybridMetadata:
 
     def __post_init__(self) -> None:
         if self.version != FORMAT_VERSION:
-            raise InputError(f"hybrid metadata version must be {FORMAT_VERSION}, got {self.version}")
+            raise InputError(
+                f"hybrid metadata version must be {FORMAT_VERSION}, got {self.version}"
+            )
         if self.mode not in _MODE_CODES:
             raise InputError(f"mode must be plain, enhance or downscaled, got {self.mode!r}")
         for name in ("original_width", "original_height"):

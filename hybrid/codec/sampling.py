@@ -8,8 +8,9 @@ upsampling: output ``2j`` is ``(3 c[j] + c[j-1]) / 4`` and output ``2j + 1`` is
 
 For factor 2 the default downsampler is the least-squares inverse of that upsampler
 (``method="lsq"``): it picks the chroma plane whose fancy upsampling is closest to the full
-resolution plane. It beat the box average and the [1, 3, 3, 1] / 8 filter after a
-real quantize/Pillow-decode round trip; the measurements are in ``docs/decisions.md``.
+resolution plane. Encoded 4:2:0 at quality 30..95 and decoded by Pillow (libjpeg-turbo), it
+saves 0.3..5.4 % BD-rate (RGB PSNR) against the 2x2 box mean on four skimage.data photos,
+while the smoother [1, 3, 3, 1] / 8 filter costs 0.6..6.9 % more than the box.
 Other integer factors use a centred box average.
 """
 
@@ -78,9 +79,7 @@ def _box_downsample_axis(x: np.ndarray, factor: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def downsample(
-    plane: np.ndarray, fy: int, fx: int, method: DownsampleMethod = "lsq"
-) -> np.ndarray:
+def downsample(plane: np.ndarray, fy: int, fx: int, method: DownsampleMethod = "lsq") -> np.ndarray:
     """Centred chroma downsampling by integer factors.
 
     Args:

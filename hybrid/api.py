@@ -1,0 +1,233 @@
+"""hybrid's public Python API, in Pillow's manner: ``encode``, ``decode``, ``info``,
+``read_coefficients``.
+
+Every error a caller can cause is a :class:`hybrid.errors.InputError` subclass with a
+one-line message. Nothing here imports torch: the enhancement half is imported only when
+``decode(..., enhance=True)`` asks for it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from typing import Any, BinaryIO, Literal
+
+import numpy as np
+
+from hybrid.codec.frame import Frame
+from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.metadata import APP11, HybridMetadata, pack_metadata
+from hybrid.codec.options import EncodeOptions
+from hybrid.errors import (
+    CorruptJPEGError,
+    ImageTooLargeError,
+    InputError,
+    UnsupportedImageError,
+    WeightsError,
+)
+from hybrid.io import (
+    DEFAULT_MAX_PIXELS,
+    Source,
+    atomic_write,
+    check_output_path,
+    load_image,
+    read_bytes,
+)
+
+__all__ = ["decode", "encode", "info", "read_coefficients"]
+
+
+def encode(
+    image: Any,
+    fp: str | os.PathLike[str] | BinaryIO | None = None,
+    *,
+    quality: int = 75,
+    subsampling: str = "4:2:0",
+    progressive: bool = False,
+    rdo: bool = False,
+    optimize_huffman: bool = True,
+    restart_interval: int = 0,
+    quant_tables: tuple[np.ndarray, ...] | None = None,
+    keep_metadata: bool = True,
+    comment: str | bytes | None = None,
+    force: bool = False,
+    mode: Literal["plain", "enhance"] = "plain",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> bytes:
+    """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
+
+    Args:
+        image: a path, a ``PIL.Image.Image`` or a uint8 ndarray (H, W) / (H, W, 3); see
+            :func:`hybrid.io.load_image` for the mode rule and EXIF orientation handling.
+        fp: None (only return the bytes), a path (written atomically; an existing file is
+            kept unless ``force``), or a binary file object (written with ``fp.write``).
+        quality: IJG quality 1..100 (libjpeg's scaling of the Annex K tables).
+        subsampling: ``"4:4:4"``, ``"4:2:2"``, ``"4:2:0"`` or ``"auto"``; ignored for greyscale.
+        progressive: progressive (SOF2) instead of baseline (SOF0).
+        rdo: trellis (rate-distortion optimised) quantization.
+        optimize_huffman: per-image Huffman tables (else T.81 Annex K tables).
+        restart_interval: MCUs between restart markers, 0 for none.
+        quant_tables: one or two uint16 (8, 8) tables in natural order, overriding quality.
+        keep_metadata: carry the source's ICC profile, EXIF (orientation reset to 1) and
+            comment. hybrid's own APP11 segment is always written.
+        comment: a COM segment to write (replaces a carried comment).
+        force: overwrite an existing ``fp`` path.
+        mode: recorded in the APP11 metadata: ``"plain"`` or ``"enhance"`` (the file is meant
+            for an enhancing decoder; it is still a standard JPEG).
+        max_pixels: refuse larger images (None: no limit).
+
+    Raises:
+        InputError: bad option, unreadable image, existing output without ``force`` ...
+    """
+    if mode not in ("plain", "enhance"):
+        raise InputError(f"mode must be 'plain' or 'enhance', got {mode!r}")
+    options = EncodeOptions(
+        quality=quality,
+        subsampling=subsampling,  # type: ignore[arg-type]
+        quant_tables=quant_tables,
+        rdo=bool(rdo),
+        progressive=bool(progressive),
+        optimize_huffman=bool(optimize_huffman),
+        restart_interval=restart_interval,
+    )
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    if comment is not None and not isinstance(comment, (bytes, bytearray)):
+        raise InputError(f"comment must be str or bytes, got {type(comment).__name__}")
+    if comment is not None and len(comment) > 65533:
+        raise InputError(f"comment is {len(comment)} bytes; a COM segment holds at most 65533")
+    if isinstance(fp, (str, os.PathLike)):
+        check_output_path(fp, force)  # fail before the (slow) encode; atomic_write rechecks
+
+    loaded = load_image(image, max_pixels=max_pixels)
+    from hybrid.codec.encoder import image_to_frame
+    from hybrid.codec.writer import write_jpeg
+
+    frame = image_to_frame(loaded.pixels, options)
+    if keep_metadata:
+        icc, exif = loaded.icc_profile, loaded.exif
+        carried_comment = loaded.comment
+    else:
+        icc = exif = carried_comment = None
+    meta = HybridMetadata(mode=mode, original_width=loaded.width, original_height=loaded.height)
+    data = write_jpeg(
+        frame,
+        progressive=options.progressive,
+        optimize_huffman=options.optimize_huffman,
+        restart_interval=options.restart_interval,
+        app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
+        icc_profile=icc,
+        exif=exif,
+        comment=bytes(comment) if comment is not None else carried_comment,
+    )
+    _write_output(fp, data, force)
+    return data
+
+
+def _write_output(fp: Any, data: bytes, force: bool) -> None:
+    if fp is None:
+        return
+    if isinstance(fp, (str, os.PathLike)):
+        atomic_write(fp, data, force=force)
+        return
+    write = getattr(fp, "write", None)
+    if not callable(write):
+        raise InputError(f"fp must be None, a path or a binary file object, got {type(fp)}")
+    try:
+        write(data)
+    except TypeError:
+        raise InputError("the output file object must be opened in binary mode") from None
+
+
+def decode(
+    source: Source,
+    enhance: bool = False,
+    *,
+    model: str | None = None,
+    weights: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Any:
+    """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
+
+    The plain decode is Pillow's (libjpeg-turbo): exactly what image viewers show, in the
+    file's own mode (``L``, ``RGB`` or ``CMYK``). The EXIF orientation is *not* applied (call
+    ``PIL.ImageOps.exif_transpose`` for that); files written by :func:`encode` are already
+    upright. With ``enhance=True`` the enhancement network decodes the file (RGB, or ``L``
+    for a greyscale result).
+
+    Raises:
+        CorruptJPEGError, UnsupportedImageError, ImageTooLargeError: checked from the headers
+            before any pixel is decoded.
+        WeightsError: ``enhance=True`` without usable weights.
+    """
+    data = read_bytes(source)
+    header = parse_info(data, max_pixels=max_pixels)
+    if enhance:
+        return _enhanced(data, header, model, weights, device, threads)
+    return _plain(data, header)
+
+
+def _plain(data: bytes, header: JpegInfo) -> Any:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(str(exc)) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        reason = header.unsupported_reason
+        if reason is not None:
+            raise UnsupportedImageError(reason) from None
+        raise CorruptJPEGError(f"cannot decode: {exc}") from None
+    return image
+
+
+def _enhanced(
+    data: bytes,
+    header: JpegInfo,
+    model: str | None,
+    weights: Any,
+    device: str,
+    threads: int | None,
+) -> Any:
+    reason = header.unsupported_reason
+    if reason is not None:
+        raise UnsupportedImageError(reason)
+    if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+        raise InputError(f"threads must be a positive integer, got {threads!r}")
+    try:
+        import hybrid.enhance as enhance_pkg
+    except ImportError as exc:
+        raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
+    enhance_jpeg = getattr(enhance_pkg, "enhance_jpeg", None)
+    if enhance_jpeg is None:
+        raise WeightsError(
+            "no enhancement weights are installed yet; decode without enhance / --enhance"
+        )
+    result = enhance_jpeg(data, model=model, weights=weights, device=device, threads=threads)
+    from PIL import Image
+
+    array = np.asarray(result, dtype=np.float32)
+    pixels = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    return Image.fromarray(pixels)
+
+
+def info(source: Source) -> JpegInfo:
+    """The headers of a JPEG (path, bytes or binary file object); no pixel decode."""
+    return parse_info(read_bytes(source))
+
+
+def read_coefficients(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Frame:
+    """Exact quantized DCT coefficients and tables; see :func:`hybrid.codec.reader.read_frame`."""
+    from hybrid.codec.reader import read_frame
+
+    return read_frame(source, max_pixels=max_pixels)

@@ -1,0 +1,1 @@
+"""Measurement: image-quality metrics, Bjøntegaard deltas, peer codecs, reports."""

@@ -1,0 +1,511 @@
+"""The ``hybrid`` command line: a thin click layer over :mod:`hybrid.api`.
+
+Exit codes: 0 success; 2 bad input (any :class:`hybrid.errors.InputError`, a usage error,
+or in batch mode any file that failed); 1 internal error (a bug: one line
+``hybrid: internal error: ...``, with a traceback only when ``HYBRID_DEBUG=1``);
+130 interrupted. Every message is one line on stderr, errors prefixed ``hybrid: error:``.
+
+Several inputs, or a directory, make a batch: ``-o`` is then a directory (created if
+needed), ``--recursive`` descends into subdirectories and mirrors them under ``-o``, bad files
+are reported and skipped, outputs that already exist are skipped unless ``--force`` (so an
+interrupted batch resumes where it stopped), and a summary ends the run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hybrid.errors import InputError
+
+IMAGE_SUFFIXES = frozenset(
+    ".png .jpg .jpeg .jpe .jfif .bmp .tif .tiff .webp .gif .ppm .pgm .pbm .pnm .tga".split()
+)
+PLUGIN_GROUP = "hybrid.commands"
+JPEG_SUFFIXES = frozenset(".jpg .jpeg .jpe .jfif".split())
+#: --format choices -> (Pillow format name, save options). JPEG output is a lossy re-encode.
+OUTPUT_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
+    "png": ("PNG", {}),
+    "jpg": ("JPEG", {"quality": 95}),
+    "jpeg": ("JPEG", {"quality": 95}),
+    "bmp": ("BMP", {}),
+    "tiff": ("TIFF", {"compression": "tiff_deflate"}),
+    "tif": ("TIFF", {"compression": "tiff_deflate"}),
+    "webp": ("WEBP", {"lossless": True}),
+    "ppm": ("PPM", {}),
+}
+
+
+def _debug() -> bool:
+    return os.environ.get("HYBRID_DEBUG", "") not in ("", "0")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _err(message: str) -> None:
+    click.echo(f"hybrid: error: {_one_line(message)}", err=True)
+
+
+def _internal(exc: BaseException, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    click.echo(f"hybrid: internal error: {prefix}{type(exc).__name__}: {_one_line(exc)}", err=True)
+    if _debug():
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+# click >= 8.2 raises this (a UsageError) for a bare ``hybrid``; older click exits 0 itself.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class HybridGroup(click.Group):
+    """A click group that turns every outcome into one line and a documented exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = self._run(args, prog_name, complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(self, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any) -> int:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:
+            click.echo(
+                exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True
+            )
+            return 2
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _err(exc.format_message() + hint)
+            return 2
+        except click.ClickException as exc:
+            _err(exc.format_message())
+            return exc.exit_code
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            _err("interrupted")
+            return 130
+        except InputError as exc:
+            _err(str(exc))
+            return 2
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+            _internal(exc)
+            return 1
+        return result if isinstance(result, int) else 0
+
+    # Commands contributed by other installed packages (entry-point group "hybrid.commands",
+    # e.g. ``hybrid train`` from training/) are listed without importing them and loaded only
+    # when run, so ``hybrid info`` never pays for torch and hybrid never imports training.
+
+    def _plugins(self) -> dict[str, Any]:
+        from importlib.metadata import entry_points
+
+        try:
+            found = entry_points(group=PLUGIN_GROUP)
+        except Exception:  # noqa: BLE001 - broken package metadata must not break the CLI
+            return {}
+        return {ep.name: ep for ep in found if ep.name not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        plugin = self._plugins().get(cmd_name)
+        if plugin is None:
+            return None
+        try:
+            loaded = plugin.load()
+        except Exception as exc:  # noqa: BLE001 - e.g. training extras not installed
+            raise click.ClickException(
+                f"the '{cmd_name}' command ({plugin.value}) cannot be loaded: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"the '{cmd_name}' entry point is not a click command")
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items())]
+        rows += [(name, f"(extension: {ep.value})") for name, ep in sorted(self._plugins().items())]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=HybridGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hybrid-jpeg-codec", prog_name="hybrid")
+def cli() -> None:
+    """hybrid: standard JPEG files, decoded better."""
+
+
+# --- planning inputs and outputs ---------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    jobs: list[tuple[Path, Path]]
+    problems: list[tuple[Path, str]]
+    batch: bool
+
+
+def _walk(directory: Path, recursive: bool, suffixes: frozenset[str]) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
+                found.append(Path(root) / name)
+    return found
+
+
+def _plan(
+    inputs: Iterable[Path],
+    output: Path,
+    suffix: str,
+    recursive: bool,
+    accept: frozenset[str],
+) -> _Plan:
+    """Pair every input file with its output path; bad inputs become problems, not errors."""
+    inputs = list(inputs)
+    batch = len(inputs) > 1 or any(p.is_dir() for p in inputs)
+    if not batch:
+        src = inputs[0]
+        dst = output / (src.stem + suffix) if output.is_dir() else output
+        return _Plan([(src, dst)], [], False)
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output}: with several inputs or a directory, -o must be a directory")
+    jobs: list[tuple[Path, Path]] = []
+    problems: list[tuple[Path, str]] = []
+    for src in inputs:
+        if src.is_dir():
+            files = _walk(src, recursive, accept)
+            if not files:
+                problems.append(
+                    (
+                        src,
+                        "no input files found"
+                        + ("" if recursive else " (use --recursive for subdirectories)"),
+                    )
+                )
+            for f in files:
+                rel = f.relative_to(src).parent
+                jobs.append((f, output / rel / (f.stem + suffix)))
+        elif src.exists():
+            jobs.append((src, output / (src.stem + suffix)))
+        else:
+            problems.append((src, "no such file or directory"))
+    seen: dict[Path, Path] = {}
+    unique = []
+    for src, dst in jobs:
+        if dst in seen:
+            problems.append((src, f"output {dst} would also be written from {seen[dst]}"))
+        else:
+            seen[dst] = src
+            unique.append((src, dst))
+    return _Plan(unique, problems, True)
+
+
+def _naming(src: Path, dst: Path, exc: BaseException) -> str:
+    """The error message, prefixed with the input's name unless it already names a file."""
+    message = str(exc)
+    if str(src) in message or str(dst) in message:
+        return message
+    return f"{src}: {message}"
+
+
+def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, label: str) -> int:
+    if not plan.batch:
+        src, dst = plan.jobs[0]
+        try:
+            work(src, dst)
+        except InputError as exc:
+            _err(_naming(src, dst, exc))
+            return 2
+        return 0
+    messages = [f"{src}: {why}" for src, why in plan.problems]
+    ok, failed, skipped = 0, len(plan.problems), 0
+    internal = interrupted = False
+    stderr = sys.stderr
+    try:
+        with click.progressbar(plan.jobs, label=label, file=stderr) as bar:
+            for src, dst in bar:
+                if dst.exists() and not force:
+                    skipped += 1
+                    continue
+                try:
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    work(src, dst)
+                    ok += 1
+                except InputError as exc:
+                    failed += 1
+                    messages.append(_naming(src, dst, exc))
+                except OSError as exc:
+                    failed += 1
+                    messages.append(f"{src}: {exc.strerror or exc}")
+                except Exception as exc:  # noqa: BLE001 - keep going past one file's bug
+                    failed += 1
+                    internal = True
+                    _internal(exc, str(src))
+    except KeyboardInterrupt:
+        interrupted = True
+    for message in messages:
+        _err(message)
+    summary = f"hybrid: {ok} ok, {failed} failed"
+    if skipped:
+        summary += f", {skipped} skipped because the output exists (use --force to overwrite)"
+    if interrupted:
+        summary += "; interrupted (run again to resume: finished outputs are skipped)"
+    click.echo(summary, err=True)
+    if interrupted:
+        return 130
+    if internal:
+        return 1
+    return 2 if failed else 0
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output file, or directory for several inputs.",
+)
+@click.option(
+    "-q",
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=75,
+    show_default=True,
+    help="IJG quality 1..100.",
+)
+@click.option(
+    "--subsampling",
+    type=click.Choice(["4:4:4", "4:2:2", "4:2:0", "auto"]),
+    default="4:2:0",
+    show_default=True,
+    help="Chroma subsampling.",
+)
+@click.option("--progressive", is_flag=True, help="Progressive JPEG (SOF2).")
+@click.option("--rdo", is_flag=True, help="Trellis (rate-distortion optimised) quantization.")
+@click.option("--best", is_flag=True, help="Smallest files: --rdo and --progressive.")
+@click.option(
+    "--restart",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="MCUs between restart markers (0: none).",
+)
+@click.option("--no-optimize", is_flag=True, help="Standard Huffman tables (one pass).")
+@click.option(
+    "--mode",
+    type=click.Choice(["plain", "enhance"]),
+    default="plain",
+    show_default=True,
+    help="What the file is for (recorded in its metadata).",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
+def encode(
+    inputs: tuple[Path, ...],
+    output: Path,
+    quality: int,
+    subsampling: str,
+    progressive: bool,
+    rdo: bool,
+    best: bool,
+    restart: int,
+    no_optimize: bool,
+    mode: str,
+    force: bool,
+    recursive: bool,
+) -> int:
+    """Encode images (PNG, TIFF, JPEG ...) as standard JPEG files."""
+    from hybrid.api import encode as api_encode
+
+    def work(src: Path, dst: Path) -> None:
+        api_encode(
+            src,
+            dst,
+            quality=quality,
+            subsampling=subsampling,
+            progressive=progressive or best,
+            rdo=rdo or best,
+            optimize_huffman=not no_optimize,
+            restart_interval=restart,
+            force=force,
+            mode=mode,  # type: ignore[arg-type]
+        )
+
+    plan = _plan(inputs, output, ".jpg", recursive, IMAGE_SUFFIXES)
+    return _run_plan(plan, work, force, "encoding")
+
+
+def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[str, Any]]:
+    if fmt is not None:
+        return OUTPUT_FORMATS[fmt.lower()]
+    if batch:
+        return OUTPUT_FORMATS["png"]
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(
+            f"{path}: cannot tell the output format from the name; use --format "
+            f"({', '.join(sorted(OUTPUT_FORMATS))})"
+        )
+    return OUTPUT_FORMATS[suffix]
+
+
+def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
+    if image.mode == "CMYK" and fmt not in ("JPEG", "TIFF"):
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    icc = image.info.get("icc_profile")
+    extra = {"icc_profile": icc} if icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP") else {}
+    image.save(buffer, format=fmt, **options, **extra)
+    return buffer.getvalue()
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output file, or directory for several inputs.",
+)
+@click.option("--enhance", is_flag=True, help="Decode with the enhancement network.")
+@click.option("--model", help="Enhancement model id (default: the registry's default).")
+@click.option("--weights", type=click.Path(path_type=Path), help="A weights file to use.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for enhancement.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(OUTPUT_FORMATS), case_sensitive=False),
+    help="Output format (default: from -o's suffix; png in batch mode). "
+    "jpg re-encodes lossily at Pillow quality 95.",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
+def decode(
+    inputs: tuple[Path, ...],
+    output: Path,
+    enhance: bool,
+    model: str | None,
+    weights: Path | None,
+    device: str,
+    threads: int | None,
+    fmt: str | None,
+    force: bool,
+    recursive: bool,
+) -> int:
+    """Decode JPEG files to PNG (or --format), optionally enhanced."""
+    from hybrid.api import decode as api_decode
+    from hybrid.io import atomic_write, check_output_path
+
+    suffix = "." + (fmt.lower() if fmt else "png")
+    plan = _plan(inputs, output, suffix, recursive, JPEG_SUFFIXES)
+
+    def work(src: Path, dst: Path) -> None:
+        pil_format, options = _output_format(fmt, dst, plan.batch)
+        check_output_path(dst, force)  # fail before decoding, not after
+        image = api_decode(
+            src, enhance, model=model, weights=weights, device=device, threads=threads
+        )
+        atomic_write(dst, _encode_image(image, pil_format, options), force=force)
+
+    return _run_plan(plan, work, force, "decoding")
+
+
+def _describe(path: Path, header: Any) -> list[str]:
+    comps = ", ".join(
+        f"#{c.ident} {c.h_samp}x{c.v_samp} q{c.quant_index}" for c in header.components
+    )
+    lines = [
+        f"{path}: {header.width}x{header.height} JPEG, {header.process} "
+        f"(SOF{header.sof_marker - 0xC0}"
+        f"{', arithmetic' if header.arithmetic else ''}), {header.precision}-bit, "
+        f"{header.color_space}, {header.subsampling}",
+        f"  components: {comps}",
+    ]
+    if header.estimated_quality is not None:
+        exact = "exact IJG table" if header.quality_exact else "approximate"
+        lines.append(f"  estimated quality: {header.estimated_quality:g} ({exact})")
+    lines.append(f"  scans: {header.num_scans}, restart interval: {header.restart_interval}")
+    segs = ", ".join(f"{s.name}{' ' + s.label if s.label else ''}" for s in header.segments)
+    lines.append(f"  segments: {segs or 'none'}")
+    meta = header.hybrid_metadata
+    if meta is not None:
+        lines.append(
+            f"  hybrid: mode {meta.mode}, original {meta.original_width}x"
+            f"{meta.original_height}, scale {meta.scale:g}, model {meta.model_id or '-'}"
+        )
+    for index, table in sorted(header.quant_tables.items()):
+        lines.append(f"  quantization table {index} ({header.quant_precision[index]}-bit):")
+        lines.extend("    " + " ".join(f"{v:3d}" for v in row) for row in table.tolist())
+    lines.append(f"  file size: {header.file_size} bytes")
+    if header.unsupported_reason:
+        lines.append(f"  note: {header.unsupported_reason}")
+    return lines
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(inputs: tuple[Path, ...], as_json: bool) -> int:
+    """Show what a JPEG's headers say: size, sampling, tables, quality, hybrid metadata."""
+    from hybrid.api import info as api_info
+
+    records: list[dict[str, Any]] = []
+    failed = 0
+    for path in inputs:
+        try:
+            header = api_info(path)
+        except InputError as exc:
+            if len(inputs) == 1:
+                raise
+            _err(f"{path}: {exc}")
+            failed += 1
+            continue
+        if as_json:
+            records.append({"file": str(path), **header.to_dict()})
+        else:
+            click.echo("\n".join(_describe(path, header)))
+    if as_json:
+        click.echo(json.dumps(records[0] if len(inputs) == 1 else records, indent=2))
+    return 2 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="hybrid")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,181 @@
+"""Exact quantized DCT coefficients of a JPEG file, through libjpeg (:mod:`jpeglib`).
+
+:func:`read_frame` first validates the file with the pure-Python header parse
+(:func:`~hybrid.codec.headers.read_info`), then hands the bytes to libjpeg and returns the
+quantized coefficients bit-exactly. Block counts follow libjpeg: component ``c`` has
+``ceil(component_height / 8) x ceil(component_width / 8)`` blocks (``height_in_blocks``,
+``width_in_blocks``), without the dummy blocks that pad an interleaved scan to whole MCUs.
+hybrid's encoder produces MCU-padded arrays instead (see :class:`~hybrid.codec.frame.Component`);
+:func:`pad_to_mcus` converts a read frame to that convention, filling the padding the way
+libjpeg's compressor does (AC = 0, DC copied from the nearest real block).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from hybrid.codec.frame import Component, Frame
+from hybrid.codec.headers import ComponentInfo, JpegInfo, SegmentInfo, parse_info, read_info
+from hybrid.errors import CorruptJPEGError, JpegDataWarning, UnsupportedImageError
+from hybrid.io import DEFAULT_MAX_PIXELS, Source, read_bytes
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "ComponentInfo",
+    "JpegInfo",
+    "SegmentInfo",
+    "pad_to_mcus",
+    "parse_info",
+    "read_frame",
+    "read_info",
+]
+
+# --- coefficients through libjpeg -----------------------------------------------------------
+
+_STDERR_LOCK = threading.Lock()
+_TMPDIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+# libjpeg warnings after which the coefficients cannot be trusted (jerror.h JWRN_*).
+_FATAL_WARNINGS = ("Premature end", "Corrupt JPEG data", "Invalid SOS", "Inconsistent progression")
+_BENIGN_WARNINGS = ("extraneous bytes before marker",)
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """Redirect file descriptor 2 (where libjpeg prints) into a list of lines.
+
+    Process-wide while it lasts, so it is serialised; another thread's stderr output in that
+    window lands in the list too.
+    """
+    lines: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (a daemon): nothing to capture or to pollute
+            yield lines
+            return
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _libjpeg_read(data: bytes) -> Any:
+    import jpeglib
+
+    fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        with _captured_stderr() as messages:
+            try:
+                jpeg = jpeglib.read_dct(path)
+                jpeg.load()
+                failure = None
+            except (OSError, RuntimeError, ValueError, IndexError) as exc:
+                failure = exc
+    finally:
+        os.unlink(path)
+    if failure is not None:
+        detail = messages[-1] if messages else str(failure)
+        raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")
+    for message in dict.fromkeys(messages):  # jpeglib may parse twice: report once
+        if any(m in message for m in _BENIGN_WARNINGS):
+            warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
+        elif any(message.startswith(m) for m in _FATAL_WARNINGS):
+            raise CorruptJPEGError(f"damaged JPEG data: {message}")
+        else:
+            warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
+    return jpeg
+
+
+def read_frame(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Frame:
+    """The quantized DCT coefficients and tables of a baseline or progressive JPEG.
+
+    Args:
+        source: a path, bytes or a binary file object.
+        max_pixels: largest accepted width * height (checked from the frame header before
+            anything is allocated); None disables the check.
+
+    Returns:
+        A :class:`Frame` whose components hold int16 coefficients (blocks_v, blocks_h, 8, 8)
+        in natural order, with libjpeg's block counts ``ceil(component_size / 8)`` (no MCU
+        padding; see :func:`pad_to_mcus`), exactly as libjpeg decodes them; quantization
+        tables are uint16 (8, 8) in natural order. A single-component frame is reported with
+        1x1 sampling: its scans are never interleaved, so the declared factors have no effect
+        on the coded data (T.81 A.2.2).
+
+    Raises:
+        InputError: unreadable source. CorruptJPEGError: damaged or not a JPEG.
+        UnsupportedImageError: arithmetic, lossless, hierarchical, 12-bit, CMYK, RGB-coded.
+        ImageTooLargeError: more than ``max_pixels`` pixels.
+    """
+    data = read_bytes(source)
+    info = parse_info(data, max_pixels=max_pixels)
+    reason = info.unsupported_reason
+    if reason is not None:
+        raise UnsupportedImageError(reason)
+    jpeg = _libjpeg_read(data)
+    arrays = [jpeg.Y] if len(info.components) == 1 else [jpeg.Y, jpeg.Cb, jpeg.Cr]
+    single = len(info.components) == 1
+    hmax = max(c.h_samp for c in info.components)
+    vmax = max(c.v_samp for c in info.components)
+    components = []
+    for comp, coeffs in zip(info.components, arrays, strict=True):
+        h, v = (1, 1) if single else (comp.h_samp, comp.v_samp)
+        comp_h = -(-info.height * v // (1 if single else vmax))
+        comp_w = -(-info.width * h // (1 if single else hmax))
+        expected = (-(-comp_h // 8), -(-comp_w // 8), 8, 8)
+        coeffs = np.array(coeffs, dtype=np.int16, copy=True)
+        if coeffs.shape != expected:
+            raise CorruptJPEGError(
+                f"libjpeg returned {coeffs.shape[:2]} blocks for component {comp.ident}, "
+                f"expected {expected[:2]}"
+            )
+        components.append(Component(comp.ident, h, v, comp.quant_index, coeffs))
+    tables = {i: t.copy() for i, t in info.quant_tables.items()}
+    return Frame(info.width, info.height, tuple(components), tables)
+
+
+def pad_to_mcus(frame: Frame) -> Frame:
+    """``frame`` with every component padded to whole MCUs (hybrid's encoder convention).
+
+    Padding blocks get AC = 0 and the DC of the nearest real block (to the left, then above),
+    which is what libjpeg's compressor writes into dummy blocks (jccoefct.c). Single-component
+    frames are returned unchanged: their MCU is one block.
+    """
+    if len(frame.components) == 1:
+        return frame
+    padded = []
+    for comp in frame.components:
+        target_v = frame.mcus_y * comp.v_samp
+        target_h = frame.mcus_x * comp.h_samp
+        bv, bh = comp.coeffs.shape[:2]
+        if (bv, bh) == (target_v, target_h):
+            padded.append(comp)
+            continue
+        out = np.zeros((target_v, target_h, 8, 8), dtype=np.int16)
+        out[:bv, :bh] = comp.coeffs
+        out[:, :, 0, 0] = np.pad(
+            comp.coeffs[:, :, 0, 0], ((0, target_v - bv), (0, target_h - bh)), mode="edge"
+        )
+        padded.append(replace(comp, coeffs=out))
+    return replace(frame, components=tuple(padded))

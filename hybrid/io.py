@@ -1,0 +1,422 @@
+"""Files in and out: reading sources, loading images to pixels, writing outputs atomically.
+
+The image loader's mode rule (what :func:`load_image` turns each Pillow mode into):
+
+=====================  =============================================================
+Pillow mode            pixels
+=====================  =============================================================
+``1``, ``L``           greyscale (H, W); ``1`` becomes 0/255
+``RGB``                RGB (H, W, 3)
+``RGBA``, ``RGBa``,    composited on a white background, RGB (H, W, 3):
+``PA``, ``P`` + tRNS   ``out = (c * a + 255 * (255 - a) + 127) // 255``
+``LA``, ``La``         composited on white the same way, greyscale (H, W)
+``P`` (no alpha)       RGB through the palette
+``I;16*``              greyscale, the high byte (``value >> 8``)
+``I``                  greyscale, assumed 16-bit data: clipped to 0..65535, then ``>> 8``
+``F``                  greyscale, clipped to 0..255 and rounded
+``YCbCr``, ``LAB``,    converted to RGB by Pillow
+``HSV``
+``CMYK``               refused (:class:`UnsupportedImageError`): a faithful CMYK -> RGB
+                       conversion needs colour management with the file's CMYK profile,
+                       and the carried ICC profile would no longer match the pixels
+=====================  =============================================================
+
+EXIF orientation is honoured: the pixels are transposed upright and the Orientation tag of
+the carried EXIF is rewritten to 1 (in place, every other byte unchanged), so the output
+looks the same in viewers that apply orientation and in those that do not. Multi-frame
+images (GIF, TIFF) give their first frame.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeAlias
+
+import numpy as np
+
+from hybrid.errors import (
+    ImageTooLargeError,
+    InputError,
+    OutputExistsError,
+    UnsupportedImageError,
+)
+
+#: Pixel-count limit, the same as Pillow's decompression-bomb error threshold.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+PathLike: TypeAlias = "str | os.PathLike[str]"
+Source: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
+
+_EXIF_PREFIX = b"Exif\x00\x00"
+_ORIENTATION_TAG = 0x0112
+
+
+def describe(source: Any) -> str:
+    """A short name of ``source`` for messages."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)  # type: ignore[return-value]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    return f"<{type(source).__name__}>"
+
+
+def read_bytes(source: Source) -> bytes:
+    """The bytes of ``source``: a path, a bytes-like object or a binary file object.
+
+    Raises:
+        InputError: missing file, a directory, an unreadable file, or an unusable type.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{path}: is a directory, not a file") from None
+        except PermissionError:
+            raise InputError(f"{path}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    read = getattr(source, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise InputError("the file object must be opened in binary mode")
+        return bytes(data)
+    raise InputError(f"expected a path, bytes or a binary file object, got {type(source).__name__}")
+
+
+# --- atomic output -----------------------------------------------------------------------
+
+_umask_lock = threading.Lock()
+_umask: int | None = None
+
+
+def _current_umask() -> int:
+    global _umask
+    with _umask_lock:
+        if _umask is None:
+            _umask = os.umask(0o022)
+            os.umask(_umask)
+        return _umask
+
+
+def check_output_path(path: PathLike, force: bool = False) -> Path:
+    """Fail early, before slow work, if ``path`` cannot be an output (see :func:`atomic_write`).
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``force`` is false.
+        InputError: ``path`` is a directory, or its directory does not exist.
+    """
+    target = Path(os.fspath(path))
+    if target.is_dir():
+        raise InputError(f"{target}: output path is a directory")
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target}: output exists (use --force / force=True to overwrite)")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{target}: output directory {parent} does not exist")
+    return target
+
+
+def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
+    """Write ``data`` to ``path`` all at once: a temp file in the same directory, then rename.
+
+    Readers see either no file (or the old one) or the complete new file, never a partial
+    one, and no temp file is left behind on any failure. Without ``force`` an existing file
+    is never replaced, even one created by a concurrent writer (``os.link`` refuses).
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``force`` is false.
+        InputError: ``path`` is a directory, its directory is missing or not writable, or
+            the write fails (disk full, read-only file system ...).
+    """
+    target = check_output_path(path, force)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write to {parent}: {exc.strerror or exc}") from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp_name, 0o666 & ~_current_umask())
+            if force:
+                os.replace(tmp_name, target)
+            else:
+                _rename_no_replace(tmp_name, target)
+        except OutputExistsError:
+            raise
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if os.path.lexists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def _rename_no_replace(tmp_name: str, target: Path) -> None:
+    try:
+        os.link(tmp_name, target)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"{target}: output exists (use --force / force=True to overwrite)"
+        ) from None
+    except OSError as exc:
+        # File systems without hard links: fall back to a checked rename.
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
+            raise
+        if target.exists():
+            raise OutputExistsError(
+                f"{target}: output exists (use --force / force=True to overwrite)"
+            ) from None
+        os.replace(tmp_name, target)
+
+
+# --- image loading -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """An image ready for the encoder.
+
+    Attributes:
+        pixels: uint8 array (H, W) greyscale or (H, W, 3) RGB, C-contiguous, upright.
+        icc_profile: the ICC profile bytes, or None.
+        exif: the EXIF APP1 payload (starting with ``b"Exif\\0\\0"``) with Orientation = 1,
+            or None.
+        comment: the JPEG/GIF comment bytes, or None.
+    """
+
+    pixels: np.ndarray
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    comment: bytes | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Load ``source`` (a path, a ``PIL.Image.Image`` or a uint8 ndarray) as encoder input.
+
+    ndarrays must be uint8 of shape (H, W), (H, W, 1) or (H, W, 3) and carry no metadata.
+    See the module docstring for how each Pillow mode is converted.
+
+    Raises:
+        InputError: unreadable file, unknown format, wrong type, dtype or shape.
+        UnsupportedImageError: CMYK or another mode without a faithful conversion.
+        ImageTooLargeError: more than ``max_pixels`` pixels (None: no limit of ours).
+    """
+    from PIL import Image
+
+    if isinstance(source, np.ndarray):
+        return LoadedImage(pixels=_check_array(source, max_pixels))
+    if isinstance(source, Image.Image):
+        return _from_pil(source, max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        return _load_path(os.fspath(source), max_pixels)
+    raise InputError(
+        f"expected a path, a PIL.Image.Image or a uint8 numpy array, got {type(source).__name__}"
+    )
+
+
+def _check_size(width: int, height: int, max_pixels: int | None) -> None:
+    if width < 1 or height < 1:
+        raise InputError(f"the image is empty ({width}x{height})")
+    if width > 65535 or height > 65535:
+        raise UnsupportedImageError(
+            f"the image is {width}x{height}; JPEG allows at most 65535 pixels per side"
+        )
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"the image is {width}x{height} = {width * height} pixels, more than the limit "
+            f"of {max_pixels}"
+        )
+
+
+def _check_array(array: np.ndarray, max_pixels: int | None) -> np.ndarray:
+    if array.dtype != np.uint8:
+        raise InputError(
+            f"pixel arrays must be uint8 (0..255), got {array.dtype}; for floats in 0..1 use "
+            "(x * 255).round().astype(np.uint8)"
+        )
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
+        raise InputError(f"pixel arrays must be (H, W) or (H, W, 3), got shape {array.shape}")
+    _check_size(array.shape[1], array.shape[0], max_pixels)
+    return np.ascontiguousarray(array)
+
+
+def _load_path(path: str, max_pixels: int | None) -> LoadedImage:
+    from PIL import Image
+
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not an image")
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            _check_size(image.width, image.height, max_pixels)
+            image.load()
+            return _from_pil(image, max_pixels)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{path}: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise InputError(f"{path}: not an image file hybrid can read") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: cannot read the image: {exc}") from None
+
+
+def _from_pil(image: Any, max_pixels: int | None) -> LoadedImage:
+    from PIL import ImageOps
+
+    _check_size(image.width, image.height, max_pixels)
+    exif = _exif_payload(image)
+    orientation = image.getexif().get(_ORIENTATION_TAG, 1) if exif is not None else 1
+    if orientation not in (None, 1):
+        try:
+            image = ImageOps.exif_transpose(image)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"cannot apply the EXIF orientation {orientation!r}: {exc}") from None
+        exif = _reset_orientation(exif)
+    try:
+        pixels = _pixels_of(image)
+    except OSError as exc:
+        raise InputError(f"cannot read the image data: {exc}") from None
+    icc = image.info.get("icc_profile") or None
+    comment = image.info.get("comment") or None
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    return LoadedImage(
+        pixels=np.ascontiguousarray(pixels),
+        icc_profile=bytes(icc) if icc else None,
+        exif=exif,
+        comment=bytes(comment) if comment else None,
+    )
+
+
+def _exif_payload(image: Any) -> bytes | None:
+    raw = image.info.get("exif")
+    if not raw:
+        return None
+    raw = bytes(raw)
+    return raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
+
+
+def _composite_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    c = color.astype(np.uint32)
+    a = alpha.astype(np.uint32)
+    if c.ndim == 3:
+        a = a[:, :, None]
+    return ((c * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def _pixels_of(image: Any) -> np.ndarray:
+    mode = image.mode
+    if mode == "1":
+        return np.asarray(image.convert("L"), dtype=np.uint8)
+    if mode == "L":
+        return np.asarray(image, dtype=np.uint8)
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8)
+    if mode in ("LA", "La"):
+        la = np.asarray(image.convert("LA"), dtype=np.uint8)
+        return _composite_on_white(la[:, :, 0], la[:, :, 1])
+    if mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+        return _composite_on_white(rgba[:, :, :3], rgba[:, :, 3])
+    if mode == "P":
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    if mode.startswith("I;16"):
+        values = np.asarray(image).astype(np.uint16)
+        return (values >> 8).astype(np.uint8)
+    if mode == "I":
+        values = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+        return (values >> 8).astype(np.uint8)
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        return np.clip(np.round(np.nan_to_num(values)), 0, 255).astype(np.uint8)
+    if mode in ("YCbCr", "LAB", "HSV"):
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    if mode == "CMYK":
+        raise UnsupportedImageError(
+            "CMYK images are not supported; convert to RGB with a colour-managed tool first"
+        )
+    raise UnsupportedImageError(f"images of mode {mode!r} are not supported")
+
+
+def _reset_orientation(exif: bytes | None) -> bytes | None:
+    """``exif`` with IFD0's Orientation set to 1, patched in place (other bytes untouched)."""
+    if exif is None:
+        return None
+    patched = _patch_orientation(exif)
+    if patched is not None:
+        return patched
+    # Unparseable by the patcher: fall back to Pillow's re-serialisation.
+    from PIL import Image
+
+    parsed = Image.Exif()
+    try:
+        parsed.load(exif)
+        parsed[_ORIENTATION_TAG] = 1
+        return parsed.tobytes()
+    except Exception:  # noqa: BLE001 - malformed EXIF: drop it rather than carry a wrong tag
+        warnings.warn("dropping unreadable EXIF data after applying its orientation", stacklevel=3)
+        return None
+
+
+def _patch_orientation(exif: bytes) -> bytes | None:
+    tiff = exif[len(_EXIF_PREFIX) :] if exif.startswith(_EXIF_PREFIX) else exif
+    base = len(exif) - len(tiff)
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return None
+    order = "<" if tiff[:2] == b"II" else ">"
+    (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
+    if ifd0 + 2 > len(tiff):
+        return None
+    (count,) = struct.unpack_from(order + "H", tiff, ifd0)
+    for i in range(count):
+        entry = ifd0 + 2 + 12 * i
+        if entry + 12 > len(tiff):
+            return None
+        tag, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
+        if tag == _ORIENTATION_TAG:
+            if kind != 3 or n != 1:  # SHORT, one value, stored inline
+                return None
+            out = bytearray(exif)
+            struct.pack_into(order + "H", out, base + entry + 8, 1)
+            return bytes(out)
+    return None

@@ -1,0 +1,229 @@
+"""The public API: hybrid.encode / decode / info / read_coefficients."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hybrid
+from hybrid.errors import (
+    CorruptJPEGError,
+    ImageTooLargeError,
+    InputError,
+    OutputExistsError,
+    WeightsError,
+)
+
+
+def photo(h: int = 40, w: int = 56) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    rng = np.random.default_rng(7)
+    base = np.stack([x * 255 // w, y * 255 // h, (x + 2 * y) % 128 + 64], -1)
+    return np.clip(base + rng.integers(-8, 9, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def test_import_is_light():
+    code = (
+        "import sys, hybrid; print([m for m in ('torch', 'kornia', 'jpeglib') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_names():
+    assert isinstance(hybrid.__version__, str) and hybrid.__version__
+    assert hybrid.errors.InputError is InputError
+    for name in ("encode", "decode", "info", "read_coefficients"):
+        assert callable(getattr(hybrid, name))
+
+
+# --- encode ------------------------------------------------------------------------------
+
+
+def test_encode_returns_a_standard_jpeg(tmp_path):
+    pixels = photo()
+    data = hybrid.encode(pixels, quality=90)
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
+    mse = np.mean((decoded - pixels) ** 2)
+    reference = np.asarray(Image.open(io.BytesIO(pillow_jpeg(pixels, quality=90))), np.float64)
+    assert mse <= np.mean((reference - pixels) ** 2) * 1.1  # no worse than libjpeg's
+    assert 10 * np.log10(255**2 / mse) > 30
+    info = hybrid.info(data)
+    assert (info.width, info.height) == (56, 40)
+    assert info.estimated_quality == 90 and info.quality_exact
+    assert info.subsampling == "4:2:0" and info.baseline
+    meta = info.hybrid_metadata
+    assert meta is not None and meta.mode == "plain"
+    assert (meta.original_width, meta.original_height) == (56, 40)
+
+
+@pytest.mark.parametrize(
+    "kwargs, check",
+    [
+        (dict(progressive=True), lambda i: i.progressive),
+        (dict(restart_interval=2), lambda i: i.restart_interval == 2),
+        (dict(subsampling="4:4:4"), lambda i: i.subsampling == "4:4:4"),
+        (dict(subsampling="4:2:2"), lambda i: i.subsampling == "4:2:2"),
+        (dict(mode="enhance"), lambda i: i.hybrid_metadata.mode == "enhance"),
+        (dict(optimize_huffman=False), lambda i: i.baseline),
+        (dict(rdo=True), lambda i: i.estimated_quality == 75),
+    ],
+)
+def test_encode_options_show_in_info(kwargs, check):
+    data = hybrid.encode(photo(24, 24), **kwargs)
+    assert check(hybrid.info(data))
+    assert Image.open(io.BytesIO(data)).size == (24, 24)
+
+
+def test_encode_greyscale_and_paths(tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo()[:, :, 1]).save(src)
+    out = tmp_path / "out.jpg"
+    data = hybrid.encode(src, out)
+    assert out.read_bytes() == data
+    assert hybrid.info(out).subsampling == "greyscale"
+    buf = io.BytesIO()
+    assert hybrid.encode(Image.open(src), buf) == buf.getvalue() == data
+
+
+def test_encode_refuses_existing_output(tmp_path):
+    out = tmp_path / "out.jpg"
+    out.write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError):
+        hybrid.encode(photo(), out)
+    assert out.read_bytes() == b"keep me"
+    hybrid.encode(photo(), out, force=True)
+    assert hybrid.info(out).width == 56
+    with pytest.raises(InputError, match="directory"):
+        hybrid.encode(photo(), tmp_path, force=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(quality=0),
+        dict(quality=101),
+        dict(quality="abc"),
+        dict(subsampling="4:1:1"),
+        dict(restart_interval=-1),
+        dict(mode="downscaled"),
+        dict(comment=123),
+    ],
+)
+def test_encode_bad_options(kwargs):
+    with pytest.raises(InputError):
+        hybrid.encode(photo(8, 8), **kwargs)
+
+
+def test_encode_metadata_carried_and_dropped(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 3  # upside down
+    exif[0x010F] = "Maker"
+    icc = b"icc-bytes" * 20
+    src = tmp_path / "src.jpg"
+    pixels = photo(16, 24)
+    Image.fromarray(pixels).save(
+        src, quality=95, exif=exif.tobytes(), icc_profile=icc, comment=b"hi"
+    )
+    kept = hybrid.info(hybrid.encode(src))
+    assert kept.has_exif and kept.has_icc and kept.comments == (b"hi",)
+    out = Image.open(io.BytesIO(hybrid.encode(src)))
+    assert out.getexif()[0x0112] == 1 and out.info["icc_profile"] == icc
+    # Rotated 180 degrees: the top-left pixel comes from the source's bottom-right.
+    source = np.asarray(Image.open(src), dtype=np.int32)
+    assert np.abs(np.asarray(out, dtype=np.int32)[0, 0] - source[-1, -1]).max() < 24
+    dropped = hybrid.info(hybrid.encode(src, keep_metadata=False, comment="new"))
+    assert not dropped.has_exif and not dropped.has_icc and dropped.comments == (b"new",)
+    assert dropped.hybrid_metadata is not None
+
+
+# --- decode, info, coefficients ----------------------------------------------------------
+
+
+def pillow_jpeg(pixels: np.ndarray, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", **kw)
+    return buf.getvalue()
+
+
+def test_plain_decode_is_pillows(tmp_path):
+    data = pillow_jpeg(photo(), quality=60)
+    expected = np.asarray(Image.open(io.BytesIO(data)))
+    path = tmp_path / "a.jpg"
+    path.write_bytes(data)
+    for source in (data, path, str(path), io.BytesIO(data)):
+        image = hybrid.decode(source)
+        assert image.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(image), expected)
+    grey = hybrid.decode(pillow_jpeg(photo()[:, :, 0]))
+    assert grey.mode == "L"
+
+
+def test_decode_does_not_apply_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = pillow_jpeg(photo(16, 32), exif=exif.tobytes())
+    assert hybrid.decode(data).size == (32, 16)
+
+
+@pytest.mark.parametrize("data", [b"", b"text", pillow_jpeg(photo())[:300], b"\x89PNG\r\n\x1a\n"])
+def test_decode_errors_are_typed(data):
+    with pytest.raises(CorruptJPEGError):
+        hybrid.decode(data)
+    with pytest.raises(CorruptJPEGError):
+        hybrid.info(data)
+    with pytest.raises(CorruptJPEGError):
+        hybrid.read_coefficients(data)
+
+
+def test_decode_pixel_limit():
+    with pytest.raises(ImageTooLargeError):
+        hybrid.decode(pillow_jpeg(photo()), max_pixels=100)
+
+
+def test_enhance_without_weights_is_a_clear_error(monkeypatch):
+    data = pillow_jpeg(photo())
+    with pytest.raises(InputError):
+        hybrid.decode(data, enhance=True, model="no-such-model")
+    import hybrid.enhance as enhance_pkg
+
+    monkeypatch.delattr(enhance_pkg, "enhance_jpeg", raising=False)
+    with pytest.raises(WeightsError, match="no enhancement weights"):
+        hybrid.decode(data, enhance=True)
+
+
+def test_enhance_result_becomes_an_image(monkeypatch):
+    import hybrid.enhance as enhance_pkg
+
+    def fake(data, model=None, weights=None, device="cpu", threads=None):
+        return np.full((40, 56, 3), 0.5, dtype=np.float32)
+
+    monkeypatch.setattr(enhance_pkg, "enhance_jpeg", fake, raising=False)
+    image = hybrid.decode(pillow_jpeg(photo()), enhance=True)
+    assert image.mode == "RGB" and image.size == (56, 40)
+    assert np.asarray(image)[0, 0].tolist() == [128, 128, 128]
+
+
+def test_read_coefficients_of_encoded_file():
+    pixels = photo(17, 33)
+    data = hybrid.encode(pixels, quality=80)
+    frame = hybrid.read_coefficients(data)
+    assert (frame.width, frame.height) == (33, 17)
+    assert frame.components[0].coeffs.shape == (3, 5, 8, 8)
+    from hybrid.codec.encoder import image_to_frame
+    from hybrid.codec.options import EncodeOptions
+    from hybrid.codec.reader import pad_to_mcus
+
+    expected = image_to_frame(pixels, EncodeOptions(quality=80))
+    padded = pad_to_mcus(frame)
+    for got, want, read in zip(
+        padded.components, expected.components, frame.components, strict=True
+    ):
+        bv, bh = read.coeffs.shape[:2]
+        np.testing.assert_array_equal(got.coeffs[:bv, :bh], want.coeffs[:bv, :bh])
+        assert got.coeffs.shape == want.coeffs.shape

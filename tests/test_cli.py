@@ -1,0 +1,361 @@
+"""The hybrid command line: results, batches, and one-line errors with the right exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from hybrid.cli import cli
+
+HYBRID = Path(sys.executable).parent / "hybrid"
+
+
+def photo(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    rng = np.random.default_rng(seed)
+    base = np.stack([x * 255 // w, y * 255 // h, (x + y) % 64 * 3], -1)
+    return np.clip(base + rng.integers(-6, 7, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def save_png(path: Path, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(photo(seed=seed)).save(path)
+    return path
+
+
+def save_jpeg(path: Path, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(photo()).save(path, format="JPEG", **kw)
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+def assert_one_line_error(result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    err = result.stderr.strip()
+    assert "\n" not in err, err
+    assert err.startswith("hybrid: error: "), err
+    assert "Traceback" not in result.output
+    return err
+
+
+def no_temp_files(directory: Path) -> bool:
+    return not any(p.name.startswith(".") for p in directory.rglob("*"))
+
+
+# --- success -----------------------------------------------------------------------------
+
+
+def test_encode_single_file(tmp_path):
+    src = save_png(tmp_path / "a.png")
+    out = tmp_path / "a.jpg"
+    result = run("encode", src, "-o", out, "--quality", "85", "--subsampling", "4:4:4")
+    assert result.exit_code == 0, result.output
+    info = json.loads(run("info", out, "--json").stdout)
+    assert info["width"] == 32 and info["height"] == 24
+    assert info["estimated_quality"] == 85 and info["subsampling"] == "4:4:4"
+    assert info["hybrid_metadata"]["mode"] == "plain"
+
+
+@pytest.mark.parametrize(
+    "flags, key, value",
+    [
+        (["--progressive"], "progressive", True),
+        (["--best"], "progressive", True),
+        (["--restart", "2"], "restart_interval", 2),
+        (["--no-optimize"], "process", "baseline"),
+        (["--rdo"], "estimated_quality", 75),
+        (["--mode", "enhance"], "hybrid_metadata", "enhance"),
+    ],
+)
+def test_encode_flags(tmp_path, flags, key, value):
+    src = save_png(tmp_path / "a.png")
+    out = tmp_path / "a.jpg"
+    assert run("encode", src, "-o", out, *flags).exit_code == 0
+    info = json.loads(run("info", out, "--json").stdout)
+    got = info[key]["mode"] if key == "hybrid_metadata" else info[key]
+    assert got == value
+
+
+def test_encode_into_existing_directory(tmp_path):
+    src = save_png(tmp_path / "pic.png")
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    assert run("encode", src, "-o", outdir).exit_code == 0
+    assert (outdir / "pic.jpg").is_file()
+
+
+def test_decode_single_file(tmp_path):
+    src = save_jpeg(tmp_path / "a.jpg", quality=70)
+    out = tmp_path / "a.png"
+    result = run("decode", src, "-o", out)
+    assert result.exit_code == 0, result.output
+    expected = np.asarray(Image.open(src))
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), expected)
+    tiff = tmp_path / "a.out"
+    assert run("decode", src, "-o", tiff, "--format", "tiff").exit_code == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tiff)), expected)
+
+
+def test_info_text(tmp_path):
+    src = save_jpeg(tmp_path / "a.jpg", quality=60, progressive=True)
+    result = run("info", src)
+    assert result.exit_code == 0
+    assert "32x24 JPEG, progressive" in result.stdout
+    assert "estimated quality: 60" in result.stdout
+    assert "quantization table 0" in result.stdout
+
+
+def test_batch_directory_recursive_with_bad_files(tmp_path):
+    inp = tmp_path / "in"
+    save_png(inp / "a.png", 1)
+    save_png(inp / "sub" / "b.png", 2)
+    (inp / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (inp / "notes.txt").write_text("ignored: not an image suffix")
+    out = tmp_path / "out"
+    result = run("encode", inp, "-o", out, "--recursive")
+    assert result.exit_code == 2
+    assert (out / "a.jpg").is_file() and (out / "sub" / "b.jpg").is_file()
+    assert not (out / "broken.jpg").exists()
+    assert "hybrid: 2 ok, 1 failed" in result.stderr
+    assert "broken.png" in result.stderr and "Traceback" not in result.output
+    assert no_temp_files(out)
+    # Without --recursive only the top level is read.
+    flat = tmp_path / "flat"
+    result = run("encode", inp, "-o", flat)
+    assert (flat / "a.jpg").is_file() and not (flat / "sub").exists()
+
+
+def test_batch_skips_existing_outputs_unless_forced(tmp_path):
+    inp = tmp_path / "in"
+    save_png(inp / "a.png")
+    save_png(inp / "b.png")
+    out = tmp_path / "out"
+    assert run("encode", inp, "-o", out).exit_code == 0
+    (out / "a.jpg").write_bytes(b"stale")
+    result = run("encode", inp, "-o", out)
+    assert result.exit_code == 0
+    assert "0 ok, 0 failed, 2 skipped because the output exists" in result.stderr
+    assert (out / "a.jpg").read_bytes() == b"stale"
+    result = run("encode", inp, "-o", out, "--force")
+    assert result.exit_code == 0 and "2 ok, 0 failed" in result.stderr
+    assert (out / "a.jpg").read_bytes() != b"stale"
+
+
+def test_batch_decode_several_inputs(tmp_path):
+    a = save_jpeg(tmp_path / "a.jpg")
+    b = save_jpeg(tmp_path / "b.jpeg", progressive=True)
+    missing = tmp_path / "missing.jpg"
+    out = tmp_path / "out"
+    result = run("decode", a, b, missing, "-o", out, "--format", "bmp")
+    assert result.exit_code == 2
+    assert (out / "a.bmp").is_file() and (out / "b.bmp").is_file()
+    assert "2 ok, 1 failed" in result.stderr and "missing.jpg" in result.stderr
+
+
+def test_batch_output_must_be_a_directory(tmp_path):
+    a, b = save_png(tmp_path / "a.png"), save_png(tmp_path / "b.png")
+    target = tmp_path / "file.jpg"
+    target.write_bytes(b"x")
+    assert_one_line_error(run("encode", a, b, "-o", target))
+
+
+# --- bad input: exit 2, one line, no traceback, no partial file ----------------------------
+
+
+def jpeg_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(photo()).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+BAD_JPEGS = {
+    "empty.jpg": b"",
+    "cut-10.jpg": jpeg_bytes()[:10],
+    "cut-200.jpg": jpeg_bytes()[:200],
+    "cut-end.jpg": jpeg_bytes()[:-1],
+    "png.jpg": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+    "text.jpg": b"hello world\n",
+    "garbage.jpg": bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_JPEGS))
+@pytest.mark.parametrize("command", ["decode", "info"])
+def test_bad_jpeg_inputs(tmp_path, name, command):
+    src = tmp_path / name
+    src.write_bytes(BAD_JPEGS[name])
+    out = tmp_path / "out.png"
+    args = ["decode", src, "-o", out] if command == "decode" else ["info", src]
+    err = assert_one_line_error(run(*args))
+    assert name in err or "empty" in err or "JPEG" in err or "truncated" in err
+    assert not out.exists() and no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"plain text", b"\x89PNG\r\n\x1a\ntruncated"])
+def test_bad_image_inputs_for_encode(tmp_path, content):
+    src = tmp_path / "in.png"
+    src.write_bytes(content)
+    out = tmp_path / "out.jpg"
+    assert_one_line_error(run("encode", src, "-o", out))
+    assert not out.exists() and no_temp_files(tmp_path)
+
+
+def test_directory_as_input(tmp_path):
+    assert_one_line_error(run("info", tmp_path))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("encode", empty, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "no input files found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encode", "--bogus"],
+        ["frobnicate"],
+        ["encode", "IN", "-o", "OUT", "--quality", "0"],
+        ["encode", "IN", "-o", "OUT", "--quality", "101"],
+        ["encode", "IN", "-o", "OUT", "--quality", "abc"],
+        ["encode", "IN", "-o", "OUT", "--subsampling", "4:1:1"],
+        ["encode", "IN"],
+        ["decode", "IN", "-o", "OUT", "--device", "tpu"],
+        ["decode", "IN", "-o", "OUT", "--threads", "0"],
+    ],
+)
+def test_usage_errors(tmp_path, args):
+    src = save_png(tmp_path / "in.png")
+    args = [str(src) if a == "IN" else str(tmp_path / "o.jpg") if a == "OUT" else a for a in args]
+    assert_one_line_error(run(*args))
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_output_exists_without_force(tmp_path):
+    src = save_png(tmp_path / "a.png")
+    out = tmp_path / "a.jpg"
+    out.write_bytes(b"precious")
+    err = assert_one_line_error(run("encode", src, "-o", out))
+    assert "exists" in err and out.read_bytes() == b"precious"
+    jpg = save_jpeg(tmp_path / "b.jpg")
+    png = tmp_path / "b.png"
+    png.write_bytes(b"precious")
+    assert "exists" in assert_one_line_error(run("decode", jpg, "-o", png))
+    assert png.read_bytes() == b"precious"
+
+
+def test_unwritable_output_directory(tmp_path):
+    src = save_png(tmp_path / "a.png")
+    if os.geteuid() != 0:
+        target_dir = tmp_path / "ro"
+        target_dir.mkdir()
+        target_dir.chmod(0o555)
+    else:
+        try:
+            fd, name = tempfile.mkstemp(dir="/sys")
+        except OSError:
+            target_dir = Path("/sys")
+        else:
+            os.close(fd)
+            os.unlink(name)
+            pytest.skip("no unwritable directory available to root here")
+    err = assert_one_line_error(run("encode", src, "-o", target_dir / "a.jpg"))
+    assert "cannot write" in err
+    assert_one_line_error(run("encode", src, "-o", tmp_path / "no" / "such" / "dir.jpg"))
+
+
+def test_unknown_decode_format(tmp_path):
+    src = save_jpeg(tmp_path / "a.jpg")
+    assert "--format" in assert_one_line_error(run("decode", src, "-o", tmp_path / "a.xyz"))
+
+
+def test_enhance_without_weights(tmp_path):
+    src = save_jpeg(tmp_path / "a.jpg")
+    out = tmp_path / "a.png"
+    assert_one_line_error(run("decode", src, "-o", out, "--enhance", "--model", "no-such-model"))
+    assert not out.exists()
+
+
+def test_internal_error_is_one_line_exit_1(tmp_path, monkeypatch):
+    import hybrid.api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(hybrid.api, "encode", broken)
+    src = save_png(tmp_path / "a.png")
+    result = run("encode", src, "-o", tmp_path / "a.jpg")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "hybrid: internal error: RuntimeError: simulated bug"
+    debug = run("encode", src, "-o", tmp_path / "a.jpg", env={"HYBRID_DEBUG": "1"})
+    assert debug.exit_code == 1 and "Traceback" in debug.stderr
+
+
+def test_real_console_script(tmp_path):
+    """The installed entry point, as a user runs it."""
+    src = save_png(tmp_path / "a.png")
+    out = tmp_path / "a.jpg"
+    ok = subprocess.run(
+        [str(HYBRID), "encode", str(src), "-o", str(out), "-q", "90"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    info = subprocess.run(
+        [str(HYBRID), "info", "--json", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert info.returncode == 0 and json.loads(info.stdout)["estimated_quality"] == 90
+    bad = subprocess.run(
+        [str(HYBRID), "decode", str(src), "-o", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == f"hybrid: error: {src}: not a JPEG file (it looks like PNG)"
+    assert not (tmp_path / "x.png").exists()
+
+
+class _FakeEntryPoint:
+    def __init__(self, name, target):
+        self.name, self.value, self._target = name, f"fake.module:{name}", target
+
+    def load(self):
+        if isinstance(self._target, Exception):
+            raise self._target
+        return self._target
+
+
+def test_extension_commands_are_lazy(monkeypatch):
+    import click
+
+    from hybrid.cli import HybridGroup
+
+    @click.command("hello")
+    def hello():
+        click.echo("hi from an extension")
+
+    plugins = {
+        "hello": _FakeEntryPoint("hello", hello),
+        "broken": _FakeEntryPoint("broken", ImportError("No module named 'torch'")),
+    }
+    monkeypatch.setattr(HybridGroup, "_plugins", lambda self: plugins)
+    listing = run("--help")
+    assert "hello" in listing.stdout and "(extension: fake.module:hello)" in listing.stdout
+    ran = run("hello")
+    assert ran.exit_code == 0 and ran.stdout.strip() == "hi from an extension"
+    err = assert_one_line_error(run("broken"), code=1)
+    assert "cannot be loaded" in err and "torch" in err

@@ -1,0 +1,148 @@
+"""hybrid's APP11 metadata: layout, round trip, tolerance of bad payloads, invisibility."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hybrid.codec.metadata import (
+    SIGNATURE,
+    HybridMetadata,
+    find_metadata,
+    insert_segment,
+    metadata_segment,
+    pack_metadata,
+    parse_metadata,
+)
+from hybrid.errors import HybridMetadataWarning, InputError
+
+DJPEG = shutil.which("djpeg")
+
+
+def sample_jpeg() -> bytes:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=80)
+    return buf.getvalue()
+
+
+EXAMPLES = [
+    HybridMetadata(mode="plain", original_width=640, original_height=480),
+    HybridMetadata(mode="enhance", original_width=1, original_height=1, model_id="enh-small-v1"),
+    HybridMetadata(mode="downscaled", original_width=4000, original_height=3000, scale=2.0),
+    HybridMetadata(mode="downscaled", original_width=11, original_height=7, scale=1.1),
+    HybridMetadata(mode="enhance", original_width=2**32 - 1, original_height=5, model_id="é" * 32),
+]
+
+
+@pytest.mark.parametrize("meta", EXAMPLES)
+def test_round_trip(meta):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_metadata(pack_metadata(meta)) == meta
+        assert find_metadata(insert_segment(sample_jpeg(), metadata_segment(meta))) == meta
+
+
+def test_layout_is_as_documented():
+    meta = HybridMetadata(mode="enhance", original_width=640, original_height=480, model_id="m1")
+    payload = pack_metadata(meta)
+    assert payload == SIGNATURE + bytes([1, 1]) + struct.pack(">IId", 640, 480, 1.0) + b"\x02m1"
+    segment = metadata_segment(meta)
+    assert segment[:2] == b"\xff\xeb"
+    assert struct.unpack(">H", segment[2:4])[0] == len(payload) + 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(mode="fancy"), "mode"),
+        (dict(original_width=0), "original_width"),
+        (dict(original_height=2**32), "original_height"),
+        (dict(scale=2.0), "scale must be 1.0"),
+        (dict(mode="downscaled", scale=float("nan")), "finite"),
+        (dict(mode="downscaled", scale=-1.0), "positive"),
+        (dict(model_id="x" * 65), "64"),
+        (dict(model_id="é" * 33), "64"),
+        (dict(version=2), "version"),
+    ],
+)
+def test_invalid_metadata_is_refused(kwargs, match):
+    base = dict(mode="plain", original_width=10, original_height=10)
+    with pytest.raises(InputError, match=match):
+        HybridMetadata(**{**base, **kwargs})
+
+
+def malformed_payloads() -> list[tuple[str, bytes]]:
+    good = pack_metadata(HybridMetadata(mode="enhance", original_width=9, original_height=9))
+    cases = [(f"truncated-{n}", good[:n]) for n in range(len(SIGNATURE), len(good))]
+    cases.append(("trailing", good + b"\x00"))
+    cases.append(("version-2", good[:10] + b"\x02" + good[11:]))
+    cases.append(("version-0", good[:10] + b"\x00" + good[11:]))
+    cases.append(("mode-7", good[:11] + b"\x07" + good[12:]))
+    cases.append(("zero-width", good[:12] + b"\x00" * 4 + good[16:]))
+    cases.append(("nan-scale", good[:20] + struct.pack(">d", float("nan")) + good[28:]))
+    cases.append(("scale-in-plain", good[:20] + struct.pack(">d", 3.0) + good[28:]))
+    cases.append(("bad-utf8", good[:28] + b"\x02\xff\xfe"))
+    cases.append(("long-model", good[:28] + bytes([70]) + b"a" * 70))
+    return cases
+
+
+@pytest.mark.parametrize("name, payload", malformed_payloads())
+def test_malformed_payloads_warn_and_give_none(name, payload):
+    with pytest.warns(HybridMetadataWarning):
+        assert parse_metadata(payload) is None
+    jpeg = insert_segment(
+        sample_jpeg(), b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload
+    )
+    with pytest.warns(HybridMetadataWarning):
+        assert find_metadata(jpeg) is None
+
+
+@pytest.mark.parametrize("payload", [b"", b"JP\x00\x01junk", b"HYBRIDJP", b"other app"])
+def test_foreign_app11_is_silently_ignored(payload):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_metadata(payload) is None
+
+
+def test_find_metadata_skips_other_app11_and_never_raises():
+    meta = HybridMetadata(mode="plain", original_width=24, original_height=40)
+    jumbf = b"\xff\xeb\x00\x08JP\x00\x01\x00\x00"
+    data = insert_segment(insert_segment(sample_jpeg(), metadata_segment(meta)), jumbf)
+    assert find_metadata(data) == meta
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for junk in (b"", b"\xff\xd8", b"not a jpeg", b"\xff\xd8\xff\xeb\xff\xff", sample_jpeg()):
+            assert find_metadata(junk) is None
+        assert find_metadata(12345) is None  # type: ignore[arg-type]
+
+
+def test_pillow_ignores_the_segment():
+    plain = sample_jpeg()
+    meta = HybridMetadata(mode="enhance", original_width=40, original_height=24, model_id="m")
+    tagged = insert_segment(plain, metadata_segment(meta))
+    assert tagged != plain
+    a = np.asarray(Image.open(io.BytesIO(plain)))
+    b = np.asarray(Image.open(io.BytesIO(tagged)))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(DJPEG is None, reason="djpeg (libjpeg-turbo-progs) not installed")
+def test_djpeg_ignores_the_segment():
+    plain = sample_jpeg()
+    meta = HybridMetadata(mode="downscaled", original_width=80, original_height=48, scale=2.0)
+    tagged = insert_segment(plain, metadata_segment(meta))
+    outputs = [
+        subprocess.run([DJPEG, "-pnm"], input=d, capture_output=True, check=True)
+        for d in (plain, tagged)
+    ]
+    assert outputs[0].stdout == outputs[1].stdout
+    assert outputs[1].stderr == b""  # no warning about the unknown segment

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
 
 from hybrid import errors
-from hybrid.api import decode, encode, info, read_coefficients
+from hybrid.api import decode, decode_array, encode, info, read_coefficients
 from hybrid.codec.headers import JpegInfo
 from hybrid.codec.metadata import HybridMetadata
 
@@ -32,6 +32,7 @@ __all__ = [
     "JpegInfo",
     "__version__",
     "decode",
+    "decode_array",
     "encode",
     "errors",
     "info",

@@ -36,7 +36,7 @@ from hybrid.io import (
     read_bytes,
 )
 
-__all__ = ["decode", "encode", "info", "read_coefficients"]
+__all__ = ["decode", "decode_array", "encode", "info", "read_coefficients"]
 
 
 def encode(
@@ -189,14 +189,14 @@ def _plain(data: bytes, header: JpegInfo) -> Any:
     return image
 
 
-def _enhanced(
+def _enhanced_array(
     data: bytes,
     header: JpegInfo,
     model: str | None,
     weights: Any,
     device: str,
     threads: int | None,
-) -> Any:
+) -> np.ndarray:
     reason = header.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
@@ -206,19 +206,51 @@ def _enhanced(
         import hybrid.enhance as enhance_pkg
     except ImportError as exc:
         raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
-    enhance_jpeg = getattr(enhance_pkg, "enhance_jpeg", None)
-    if enhance_jpeg is None:
-        raise WeightsError(
-            "no enhancement weights are installed yet; decode without enhance / --enhance"
-        )
-    result = enhance_jpeg(data, model=model, weights=weights, device=device, threads=threads)
+    result = enhance_pkg.enhance_jpeg(
+        data, model=model, weights=weights, device=device, threads=threads
+    )
+    return np.asarray(result, dtype=np.float32)
+
+
+def _enhanced(
+    data: bytes,
+    header: JpegInfo,
+    model: str | None,
+    weights: Any,
+    device: str,
+    threads: int | None,
+) -> Any:
     from PIL import Image
 
-    array = np.asarray(result, dtype=np.float32)
+    array = _enhanced_array(data, header, model, weights, device, threads)
     pixels = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     return Image.fromarray(pixels)
+
+
+def decode_array(
+    source: Source,
+    enhance: bool = True,
+    *,
+    model: str | None = None,
+    weights: Any = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
+
+    With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
+    for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
+    """
+    data = read_bytes(source)
+    header = parse_info(data, max_pixels=max_pixels)
+    if enhance:
+        return _enhanced_array(data, header, model, weights, device, threads)
+    pixels = np.asarray(_plain(data, header).convert("L" if len(header.components) == 1 else "RGB"))
+    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    return pixels.astype(np.float32) / 255.0
 
 
 def info(source: Source) -> JpegInfo:

@@ -412,6 +412,13 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
     help="Output format (default: from -o's suffix; png in batch mode). "
     "jpg re-encodes lossily at Pillow quality 95.",
 )
+@click.option(
+    "--bits",
+    type=click.Choice(["8", "16"]),
+    default="8",
+    show_default=True,
+    help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
 def decode(
@@ -423,6 +430,7 @@ def decode(
     device: str,
     threads: int | None,
     fmt: str | None,
+    bits: str,
     force: bool,
     recursive: bool,
 ) -> int:
@@ -435,13 +443,65 @@ def decode(
 
     def work(src: Path, dst: Path) -> None:
         pil_format, options = _output_format(fmt, dst, plan.batch)
+        if bits == "16" and pil_format != "PNG":
+            raise InputError("--bits 16 writes PNG only; use a .png output or --format png")
         check_output_path(dst, force)  # fail before decoding, not after
+        if bits == "16":
+            from hybrid.api import decode_array
+
+            array = decode_array(
+                src, enhance, model=model, weights=weights, device=device, threads=threads
+            )
+            atomic_write(dst, _png16(array), force=force)
+            return
         image = api_decode(
             src, enhance, model=model, weights=weights, device=device, threads=threads
         )
         atomic_write(dst, _encode_image(image, pil_format, options), force=force)
 
     return _run_plan(plan, work, force, "decoding")
+
+
+def _png16(array: Any) -> bytes:
+    """A 16-bit PNG of a float (H, W, C) array in [0, 1] (C = 1 or 3)."""
+    import imagecodecs
+    import numpy as np
+    from PIL import Image
+
+    samples = np.clip(np.round(np.asarray(array) * 65535.0), 0, 65535).astype(np.uint16)
+    if samples.shape[2] == 1:
+        buffer = io.BytesIO()
+        Image.fromarray(samples[:, :, 0]).save(buffer, format="PNG")
+        return buffer.getvalue()
+    return bytes(imagecodecs.png_encode(np.ascontiguousarray(samples)))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def models(as_json: bool) -> int:
+    """List the released enhancement networks in the weights registry."""
+    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_manifest, weights_dir
+
+    entries = load_manifest()
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps([asdict(e) for e in entries.values()], indent=2))
+        return 0
+    if not entries:
+        click.echo(f"no models installed in {weights_dir()}")
+        return 0
+    for entry in entries.values():
+        mark = " (default)" if entry.id == DEFAULT_ENHANCE_MODEL else ""
+        gains = entry.metrics.get("psnr_rgb_gain_db_libjpeg_turbo_420", {})
+        gain_text = ", ".join(f"q{q} {g:+.2f} dB" for q, g in gains.items())
+        click.echo(
+            f"{entry.id}{mark}: {entry.task}, {entry.architecture}{entry.kwargs}, "
+            f"{entry.parameters:,} parameters; {entry.description}"
+        )
+        if gain_text:
+            click.echo(f"    val PSNR gain: {gain_text}")
+    return 0
 
 
 def _describe(path: Path, header: Any) -> list[str]:

@@ -54,7 +54,8 @@ def enhance_jpeg(
         tile: tile side for bounded-memory inference.
 
     Returns:
-        float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision.
+        float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
+        for a greyscale file.
     """
     import torch
 
@@ -67,7 +68,9 @@ def enhance_jpeg(
         model = _model_from_metadata(data)
     net = get_network(model, weights, device)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    return enhance_planes(net, load_planes(data), tile=tile, device=device)
+    planes = load_planes(data)
+    out = enhance_planes(net, planes, tile=tile, device=device)
+    return out[:, :, :1] if planes.grey else out
 
 
 def _model_from_metadata(data: bytes) -> str | None:

@@ -186,27 +186,41 @@ def test_decode_pixel_limit():
         hybrid.decode(pillow_jpeg(photo()), max_pixels=100)
 
 
-def test_enhance_without_weights_is_a_clear_error(monkeypatch):
+def test_enhance_without_weights_is_a_clear_error(monkeypatch, tmp_path):
     data = pillow_jpeg(photo())
-    with pytest.raises(InputError):
+    with pytest.raises(WeightsError, match="unknown model"):
         hybrid.decode(data, enhance=True, model="no-such-model")
-    import hybrid.enhance as enhance_pkg
-
-    monkeypatch.delattr(enhance_pkg, "enhance_jpeg", raising=False)
-    with pytest.raises(WeightsError, match="no enhancement weights"):
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path))  # an empty registry
+    with pytest.raises(WeightsError, match="none installed"):
         hybrid.decode(data, enhance=True)
+    with pytest.raises(WeightsError, match="not found"):
+        hybrid.decode(data, enhance=True, weights=tmp_path / "absent.pt")
 
 
-def test_enhance_result_becomes_an_image(monkeypatch):
-    import hybrid.enhance as enhance_pkg
+def test_enhance_with_user_weights_file(tmp_path):
+    import torch
 
-    def fake(data, model=None, weights=None, device="cpu", threads=None):
-        return np.full((40, 56, 3), 0.5, dtype=np.float32)
+    from hybrid.enhance.nets import EnhanceNet
 
-    monkeypatch.setattr(enhance_pkg, "enhance_jpeg", fake, raising=False)
-    image = hybrid.decode(pillow_jpeg(photo()), enhance=True)
-    assert image.mode == "RGB" and image.size == (56, 40)
-    assert np.asarray(image)[0, 0].tolist() == [128, 128, 128]
+    torch.manual_seed(0)
+    net = EnhanceNet(channels=8, blocks=1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    path = tmp_path / "tiny.pt"
+    torch.save({"model": net.state_dict(), "architecture": "EnhanceNet",
+                "kwargs": {"channels": 8, "blocks": 1}}, path)
+    data = pillow_jpeg(photo())
+    image = hybrid.decode(data, enhance=True, weights=path)
+    plain = hybrid.decode(data)
+    assert image.mode == "RGB" and image.size == plain.size
+    assert not np.array_equal(np.asarray(image), np.asarray(plain))
+    array = hybrid.decode_array(data, weights=path)
+    assert array.dtype == np.float32 and array.shape == (plain.size[1], plain.size[0], 3)
+    assert np.array_equal(np.clip(np.round(array * 255), 0, 255).astype(np.uint8), np.asarray(image))
+    grey = pillow_jpeg(np.asarray(Image.fromarray(photo()).convert("L")))
+    assert hybrid.decode(grey, enhance=True, weights=path).mode == "L"
+    assert hybrid.decode_array(grey, weights=path).shape[2] == 1
 
 
 def test_read_coefficients_of_encoded_file():

@@ -359,3 +359,55 @@ def test_extension_commands_are_lazy(monkeypatch):
     assert ran.exit_code == 0 and ran.stdout.strip() == "hi from an extension"
     err = assert_one_line_error(run("broken"), code=1)
     assert "cannot be loaded" in err and "torch" in err
+
+
+def _tiny_weights(path: Path) -> Path:
+    import torch
+
+    from hybrid.enhance.nets import EnhanceNet
+
+    torch.manual_seed(0)
+    net = EnhanceNet(channels=8, blocks=1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    torch.save({"model": net.state_dict(), "architecture": "EnhanceNet",
+                "kwargs": {"channels": 8, "blocks": 1}}, path)
+    return path
+
+
+def test_decode_enhance_16_bit_png(tmp_path):
+    src = save_jpeg(tmp_path / "a.jpg")
+    weights = _tiny_weights(tmp_path / "w.pt")
+    out = tmp_path / "a16.png"
+    result = run("decode", str(src), "-o", str(out), "--enhance", "--weights", str(weights), "--bits", "16")
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as im:
+        assert im.size == (32, 24)
+    import imagecodecs
+
+    arr = imagecodecs.png_decode(out.read_bytes())
+    assert arr.dtype == np.uint16 and arr.shape == (24, 32, 3)
+    assert len(np.unique(arr % 257)) > 1  # real 16-bit values, not 8-bit ones scaled up
+    bad = run("decode", str(src), "-o", str(tmp_path / "a.jpg2"), "--bits", "16", "--format", "jpg")
+    assert_one_line_error(bad)
+
+
+def test_decode_enhance_with_tampered_or_missing_weights(tmp_path, monkeypatch):
+    src = save_jpeg(tmp_path / "a.jpg")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a weights file")
+    assert_one_line_error(run("decode", str(src), "-o", str(tmp_path / "x.png"), "--enhance",
+                              "--weights", str(garbage)))
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path / "empty"))
+    message = assert_one_line_error(run("decode", str(src), "-o", str(tmp_path / "y.png"), "--enhance"))
+    assert "model" in message
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+def test_models_lists_registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path))
+    result = run("models")
+    assert result.exit_code == 0 and "no models installed" in result.output
+    result = run("models", "--json")
+    assert result.exit_code == 0 and json.loads(result.output) == []

@@ -23,6 +23,7 @@ def export_checkpoint(
     licence: str = "MIT (weights); trained on research-use images, see training data",
     description: str = "",
     task: str = "enhance",
+    inference: dict[str, Any] | None = None,
     force: bool = False,
 ) -> ModelEntry:
     """Write ``<out_dir>/<model_id>.pt`` (float32 state dict + architecture) and its manifest entry.
@@ -60,6 +61,7 @@ def export_checkpoint(
         training=recipe,
         metrics=dict(metrics or {}),
         description=description,
+        inference=dict(inference or {}),
     )
     entries[model_id] = entry
     manifest = {"format": 1, "models": [asdict(e) for e in sorted(entries.values(), key=lambda e: e.id)]}

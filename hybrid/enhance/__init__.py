@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_model, load_weights_file
+from hybrid.enhance.registry import (
+    DEFAULT_ENHANCE_MODEL,
+    inference_settings,
+    load_model,
+    load_weights_file,
+)
 
 __all__ = ["enhance_jpeg", "get_network"]
 
@@ -68,8 +73,9 @@ def enhance_jpeg(
         model = _model_from_metadata(data)
     net = get_network(model, weights, device)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    flips = 1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     planes = load_planes(data)
-    out = enhance_planes(net, planes, tile=tile, device=device)
+    out = enhance_planes(net, planes, tile=tile, device=device, flips=flips)
     return out[:, :, :1] if planes.grey else out
 
 

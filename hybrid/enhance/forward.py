@@ -17,6 +17,7 @@ def enhance_tensor(
     qtables: list[torch.Tensor] | None,
     chroma_factors: tuple[int, int],
     grey: bool = False,
+    flips: int = 1,
 ) -> torch.Tensor:
     """Enhance a batch of decoded JPEG images.
 
@@ -29,12 +30,21 @@ def enhance_tensor(
             the quantization-consistency projection; None skips it.
         chroma_factors: (fy, fx) chroma subsampling of the file.
         grey: single-component file: only luma is enhanced and projected.
+        flips: 1, 2 or 4: average the network's residual over this many mirrorings (identity,
+            horizontal, vertical, both) -- geometric self-ensemble. Mirroring an image whose
+            sides are multiples of 8 maps the 8x8 block grid and every quantization step onto
+            themselves, so the conditioning stays valid.
 
     Returns:
         float (B, 3, H, W) enhanced RGB on the 0..255 scale (not clipped).
     """
+    if flips not in (1, 2, 4):
+        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
     ycc = rgb_to_ycbcr(rgb)
-    out = ycc + net(ycc, cond)
+    residual = net(ycc, cond)
+    for dims in ([-1], [-2], [-2, -1])[: flips - 1]:
+        residual = residual + net(ycc.flip(dims), cond).flip(dims)
+    out = ycc + residual / flips
     if grey:
         luma = out[:, :1]
         if coeffs is not None and qtables is not None:

@@ -33,6 +33,7 @@ def enhance_planes(
     overlap: int = 48,
     consistency: bool = True,
     device: str | torch.device = "cpu",
+    flips: int = 1,
 ) -> np.ndarray:
     """Enhance one decoded JPEG.
 
@@ -44,6 +45,7 @@ def enhance_planes(
         overlap: context added around each tile (rounded up to a multiple of 16); must exceed
             the network's receptive-field radius (28 px for 6 blocks at half resolution).
         consistency: apply the quantization-consistency projection.
+        flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
 
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
@@ -82,6 +84,7 @@ def enhance_planes(
                     qtables if consistency else None,
                     planes.chroma_factors,
                     planes.grey,
+                    flips,
                 )
                 ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
                 part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]

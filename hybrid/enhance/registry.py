@@ -45,8 +45,14 @@ class ModelEntry:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: Inference settings of this release, e.g. ``{"flips": 4}`` for a self-ensembled variant
+    #: that shares its weights file with another entry.
+    inference: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        flips = self.inference.get("flips", 1)
+        if flips not in (1, 2, 4):
+            raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
         path = PurePosixPath(self.file)
         if path.is_absolute() or len(path.parts) != 1 or self.file in ("", ".", ".."):
             raise WeightsError(f"manifest entry {self.id!r}: file must be a plain name inside weights/")
@@ -109,6 +115,12 @@ def _torch_load(path: Path) -> dict:
     if not isinstance(obj, dict):
         raise WeightsError(f"weights file {path} does not hold a state dict")
     return obj
+
+
+def inference_settings(model_id: str, directory: Path | None = None) -> dict[str, Any]:
+    """The manifest's inference settings for ``model_id`` (empty for user weights files)."""
+    entry = load_manifest(directory).get(model_id)
+    return dict(entry.inference) if entry else {}
 
 
 def load_model(model_id: str, directory: Path | None = None):

@@ -79,3 +79,15 @@ def test_cpu_inference_is_deterministic():
     planes = load_planes(_jpeg(data.chelsea()[:96, :128], quality=15))
     net = _random_net(2)
     assert np.array_equal(enhance_planes(net, planes), enhance_planes(net, planes))
+
+
+def test_self_ensemble_tiles_exactly_and_differs():
+    planes = load_planes(_jpeg(data.astronaut()[:100, :131], quality=20, subsampling=2))
+    net = _random_net(3)
+    one = enhance_planes(net, planes, flips=1)
+    four = enhance_planes(net, planes, flips=4)
+    four_tiled = enhance_planes(net, planes, flips=4, tile=48, overlap=32)
+    assert np.abs(four - four_tiled).max() < 1e-3
+    assert np.abs(one - four).max() > 1e-3
+    with pytest.raises(ValueError):
+        enhance_planes(net, planes, flips=3)

@@ -20,10 +20,10 @@ class Component:
         h_samp, v_samp: sampling factors 1..4 (T.81 A.1.1).
         quant_index: index (0..3) of the quantization table this component uses.
         coeffs: int16 array (blocks_v, blocks_h, 8, 8), quantized DCT coefficients in natural
-            (not zig-zag) order. ``blocks_v``/``blocks_h`` cover the component's dimensions
-            rounded up to whole MCUs (the encoder pads by edge replication), i.e. they may be
-            larger than ``ceil(component_height / 8)``; a reader may return the libjpeg
-            ``height_in_blocks`` instead (see ``reader``).
+            (not zig-zag) order. Either exactly libjpeg's ``ceil(component_size / 8)`` blocks
+            (what the reader returns), or a grid padded to whole MCUs (what the encoder
+            produces). Padding blocks are libjpeg's dummy blocks: AC = 0 and the DC of the
+            block coded just before them; the writer adds them when given the former.
     """
 
     ident: int

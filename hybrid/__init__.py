@@ -6,6 +6,8 @@ The public API is Pillow-like::
     data = hybrid.encode("photo.png", "photo.jpg", quality=80)
     image = hybrid.decode("photo.jpg")                 # plain decode, a PIL.Image
     image = hybrid.decode("photo.jpg", enhance=True)   # the enhancement network
+    data = hybrid.encode("photo.png", target_size="150KB")  # quality (and mode) chosen
+    data = hybrid.encode("photo.png", scale=2)         # downscaled mode, original size kept
     hybrid.info("photo.jpg").estimated_quality
     frame = hybrid.read_coefficients("photo.jpg")      # exact quantized DCT coefficients
 
@@ -18,7 +20,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
 
 from hybrid import errors
-from hybrid.api import decode, decode_array, encode, info, read_coefficients
+from hybrid.api import decode, decode_array, encode, encode_to_target, info, read_coefficients
 from hybrid.codec.headers import JpegInfo
 from hybrid.codec.metadata import HybridMetadata
 
@@ -34,6 +36,7 @@ __all__ = [
     "decode",
     "decode_array",
     "encode",
+    "encode_to_target",
     "errors",
     "info",
     "read_coefficients",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import warnings
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
@@ -33,10 +32,11 @@ from hybrid.io import (
     atomic_write,
     check_output_path,
     load_image,
+    pillow_warnings_as_jpeg_data,
     read_bytes,
 )
 
-__all__ = ["decode", "decode_array", "encode", "info", "read_coefficients"]
+__all__ = ["decode", "decode_array", "encode", "encode_to_target", "info", "read_coefficients"]
 
 
 def encode(
@@ -53,8 +53,15 @@ def encode(
     keep_metadata: bool = True,
     comment: str | bytes | None = None,
     force: bool = False,
-    mode: Literal["plain", "enhance"] = "plain",
+    mode: Literal["plain", "enhance", "downscaled"] = "plain",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    scale: float | None = None,
+    model_id: str | None = None,
+    target_size: int | str | None = None,
+    target_bpp: float | None = None,
+    target_psnr: float | None = None,
+    target_msssim: float | None = None,
+    allow_downscale: bool | None = None,
 ) -> bytes:
     """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
 
@@ -77,10 +84,47 @@ def encode(
         mode: recorded in the APP11 metadata: ``"plain"`` or ``"enhance"`` (the file is meant
             for an enhancing decoder; it is still a standard JPEG).
         max_pixels: refuse larger images (None: no limit).
+        scale: code the image downscaled by this factor (>= 1, e.g. 2 or 1.5; the coded size
+            is ``round(original / scale)``, at least 1 pixel) and record mode ``downscaled``,
+            the original size and ``model_id``; see :mod:`hybrid.downscaled`.
+        model_id: the model the file is made for, recorded in its metadata (default: the
+            super-resolution model ``sr-fast-v1`` for downscaled files, else none).
+        target_size, target_bpp, target_psnr, target_msssim: at most one; ``quality`` is then
+            chosen by :mod:`hybrid.ratecontrol` (size/bpp never exceeded, PSNR/MS-SSIM of
+            the decode reached). :func:`encode_to_target` also returns what was chosen.
+        allow_downscale: with a target and no ``scale``, let rate control pick a downscaled
+            mode when that decodes better or is the only way to meet it (default True).
 
     Raises:
-        InputError: bad option, unreadable image, existing output without ``force`` ...
+        InputError: bad option, unreadable image, existing output without ``force``, a
+            target that cannot be met ...
     """
+    planned = (scale, model_id, target_size, target_bpp, target_psnr, target_msssim)
+    if mode == "downscaled" or allow_downscale is not None or any(v is not None for v in planned):
+        data, _ = encode_to_target(
+            image,
+            fp,
+            quality=quality,
+            subsampling=subsampling,
+            progressive=progressive,
+            rdo=rdo,
+            optimize_huffman=optimize_huffman,
+            restart_interval=restart_interval,
+            quant_tables=quant_tables,
+            keep_metadata=keep_metadata,
+            comment=comment,
+            force=force,
+            mode=mode,
+            max_pixels=max_pixels,
+            scale=scale,
+            model_id=model_id,
+            target_size=target_size,
+            target_bpp=target_bpp,
+            target_psnr=target_psnr,
+            target_msssim=target_msssim,
+            allow_downscale=allow_downscale,
+        )
+        return data
     if mode not in ("plain", "enhance"):
         raise InputError(f"mode must be 'plain' or 'enhance', got {mode!r}")
     options = EncodeOptions(
@@ -126,6 +170,25 @@ def encode(
     return data
 
 
+def encode_to_target(
+    image: Any,
+    fp: str | os.PathLike[str] | BinaryIO | None = None,
+    *,
+    force: bool = False,
+    **options: Any,
+) -> tuple[bytes, Any]:
+    """:func:`encode` that also returns what it chose, a
+    :class:`hybrid.ratecontrol.RateControlResult` (quality, scale, bytes, bpp, measured
+    metric, mode, iterations, seconds). Keywords are :func:`encode`'s."""
+    from hybrid.ratecontrol import plan_encode
+
+    if isinstance(fp, (str, os.PathLike)):
+        check_output_path(fp, force)  # fail before the (slow) search
+    data, result = plan_encode(image, **options)
+    _write_output(fp, data, force)
+    return data, result
+
+
 def _write_output(fp: Any, data: bytes, force: bool) -> None:
     if fp is None:
         return
@@ -150,6 +213,9 @@ def decode(
     device: str = "cpu",
     threads: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    upscale: bool | None = None,
+    scale: float | None = None,
+    sr_model: str | None = None,
 ) -> Any:
     """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
 
@@ -163,9 +229,25 @@ def decode(
         CorruptJPEGError, UnsupportedImageError, ImageTooLargeError: checked from the headers
             before any pixel is decoded.
         WeightsError: ``enhance=True`` without usable weights.
+
+    Downscaled files (and ``scale``), see :mod:`hybrid.upscale`: the plain decode of a
+    downscaled file is its small coded image (what viewers show) unless ``upscale=True``
+    (bicubic to the recorded original size). ``enhance=True`` restores the original size with
+    the super-resolution model (``sr_model``, else the file's) or, when none is installed,
+    the enhancement network plus bicubic upscale, with a ``MissingModelWarning``; without any
+    network a downscaled file still decodes (small, or upscaled with ``upscale=True``) with
+    that warning. ``scale`` resizes any JPEG by that factor the same way.
     """
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
+    if _resizes(header, enhance, upscale, scale):
+        from hybrid.upscale import decode_resized
+
+        return decode_resized(
+            data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
+            weights=weights, sr_model=sr_model, device=device, threads=threads,
+            max_pixels=max_pixels, as_array=False,
+        )  # fmt: skip
     if enhance:
         return _enhanced(data, header, model, weights, device, threads)
     return _plain(data, header)
@@ -175,8 +257,7 @@ def _plain(data: bytes, header: JpegInfo) -> Any:
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with pillow_warnings_as_jpeg_data():
             image = Image.open(io.BytesIO(data))
             image.load()
     except Image.DecompressionBombError as exc:
@@ -238,19 +319,41 @@ def decode_array(
     device: str = "cpu",
     threads: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    upscale: bool | None = None,
+    scale: float | None = None,
+    sr_model: str | None = None,
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
     With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
+    ``upscale``, ``scale`` and ``sr_model`` are :func:`decode`'s.
     """
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
+    if _resizes(header, enhance, upscale, scale):
+        from hybrid.upscale import decode_resized
+
+        return decode_resized(
+            data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
+            weights=weights, sr_model=sr_model, device=device, threads=threads,
+            max_pixels=max_pixels, as_array=True,
+        )  # fmt: skip
     if enhance:
         return _enhanced_array(data, header, model, weights, device, threads)
     pixels = np.asarray(_plain(data, header).convert("L" if len(header.components) == 1 else "RGB"))
     pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
     return pixels.astype(np.float32) / 255.0
+
+
+def _resizes(header: JpegInfo, enhance: bool, upscale: Any, scale: Any) -> bool:
+    """Whether the decode goes through :mod:`hybrid.upscale` (downscaled file or ``scale``)."""
+    meta = header.hybrid_metadata
+    if upscale is None and scale is None and (meta is None or meta.mode != "downscaled"):
+        return False
+    from hybrid.upscale import wants_resize
+
+    return wants_resize(header, enhance, upscale, scale)
 
 
 def info(source: Source) -> JpegInfo:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -25,7 +26,9 @@ from typing import Any
 
 import click
 
+from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
 from hybrid.errors import InputError
+from hybrid.io import DEFAULT_MAX_PIXELS
 
 IMAGE_SUFFIXES = frozenset(
     ".png .jpg .jpeg .jpe .jfif .bmp .tif .tiff .webp .gif .ppm .pgm .pbm .pnm .tga".split()
@@ -287,6 +290,27 @@ def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, labe
 
 # --- commands ------------------------------------------------------------------------------
 
+_max_pixels_option = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse images with more pixels, checked from the headers before decoding "
+    "(a decompression-bomb guard, as in Pillow); 0: no limit.",
+)
+
+
+def _pixel_limit(max_pixels: int) -> int | None:
+    """``--max-pixels`` as the API takes it (0: None). Pillow's own bomb check (a fixed
+    178,956,970 pixels) is switched off when the user's limit is higher: hybrid checks the
+    size itself before any pixel is decoded."""
+    if max_pixels == 0 or max_pixels > DEFAULT_MAX_PIXELS:
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None
+    return max_pixels or None
+
+
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -330,6 +354,8 @@ def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, labe
     show_default=True,
     help="What the file is for (recorded in its metadata).",
 )
+@_max_pixels_option
+@encode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
 def encode(
@@ -343,11 +369,17 @@ def encode(
     restart: int,
     no_optimize: bool,
     mode: str,
+    max_pixels: int,
     force: bool,
     recursive: bool,
+    **planning: Any,
 ) -> int:
     """Encode images (PNG, TIFF, JPEG ...) as standard JPEG files."""
     from hybrid.api import encode as api_encode
+
+    api_encode = planned_encoder(api_encode, planning)  # --scale, --target-*
+
+    limit = _pixel_limit(max_pixels)
 
     def work(src: Path, dst: Path) -> None:
         api_encode(
@@ -361,6 +393,7 @@ def encode(
             restart_interval=restart,
             force=force,
             mode=mode,  # type: ignore[arg-type]
+            max_pixels=limit,
         )
 
     plan = _plan(inputs, output, ".jpg", recursive, IMAGE_SUFFIXES)
@@ -419,6 +452,8 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
     show_default=True,
     help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
 )
+@_max_pixels_option
+@decode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
 def decode(
@@ -431,12 +466,18 @@ def decode(
     threads: int | None,
     fmt: str | None,
     bits: str,
+    max_pixels: int,
     force: bool,
     recursive: bool,
+    **resizing: Any,
 ) -> int:
     """Decode JPEG files to PNG (or --format), optionally enhanced."""
     from hybrid.api import decode as api_decode
+
+    api_decode = resized_decoder(api_decode, resizing)  # --upscale, --scale, --sr-model
     from hybrid.io import atomic_write, check_output_path
+
+    limit = _pixel_limit(max_pixels)
 
     suffix = "." + (fmt.lower() if fmt else "png")
     plan = _plan(inputs, output, suffix, recursive, JPEG_SUFFIXES)
@@ -449,13 +490,27 @@ def decode(
         if bits == "16":
             from hybrid.api import decode_array
 
+            decode_array = resized_decoder(decode_array, resizing)
+
             array = decode_array(
-                src, enhance, model=model, weights=weights, device=device, threads=threads
+                src,
+                enhance,
+                model=model,
+                weights=weights,
+                device=device,
+                threads=threads,
+                max_pixels=limit,
             )
             atomic_write(dst, _png16(array), force=force)
             return
         image = api_decode(
-            src, enhance, model=model, weights=weights, device=device, threads=threads
+            src,
+            enhance,
+            model=model,
+            weights=weights,
+            device=device,
+            threads=threads,
+            max_pixels=limit,
         )
         atomic_write(dst, _encode_image(image, pil_format, options), force=force)
 
@@ -563,8 +618,14 @@ def info(inputs: tuple[Path, ...], as_json: bool) -> int:
     return 2 if failed else 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM is handled like Ctrl-C, so a killed batch removes
+    its temp file, prints its summary and can be resumed."""
+    signal.signal(signal.SIGTERM, _interrupt)
     cli.main(args=argv, prog_name="hybrid")
 
 

@@ -45,4 +45,10 @@ class HybridMetadataWarning(UserWarning):
 
 
 class JpegDataWarning(UserWarning):
-    """libjpeg reported a recoverable oddity in a JPEG (for example extraneous bytes)."""
+    """libjpeg or Pillow reported a recoverable oddity in a JPEG (extraneous bytes, a
+    malformed EXIF block ...); the image was still decoded."""
+
+
+class MissingModelWarning(UserWarning):
+    """A network the file was made for (e.g. its super-resolution model) is not installed, so
+    hybrid decoded it with a fallback (enhancement + classical upscale, or the plain decode)."""

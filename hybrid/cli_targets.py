@@ -1,0 +1,156 @@
+"""``hybrid encode`` rate-control/downscale options and ``hybrid decode`` resize options.
+
+Kept beside :mod:`hybrid.cli` so the commands stay thin: each command takes these options as
+``**kwargs`` and wraps its API call with :func:`planned_encoder` / :func:`resized_decoder`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hybrid.errors import InputError, MissingModelWarning
+from hybrid.resample import MAX_SCALE
+
+TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from hybrid.targets import parse_size
+
+    try:
+        return parse_size(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --scale, --model-id, --target-size/-bpp/-psnr/-msssim and --no-downscale."""
+    options = [
+        click.option(
+            "--scale",
+            type=click.FloatRange(1.0, MAX_SCALE),
+            help="Code the image downscaled by this factor (e.g. 2 or 1.5) in the "
+            "'downscaled' mode; the original size is recorded for the decoder.",
+        ),
+        click.option(
+            "--model-id",
+            help="Model the file is made for, recorded in its metadata "
+            "(default for --scale: sr-fast-v1).",
+        ),
+        click.option(
+            "--target-size",
+            callback=_size,
+            metavar="BYTES",
+            help="Choose the quality so the file is at most this size: 20000, 150KB, 1.5MB "
+            "(kB/MB decimal, KiB/MiB binary).",
+        ),
+        click.option(
+            "--target-bpp",
+            type=click.FloatRange(0.0, 64.0, min_open=True),
+            help="Like --target-size, in bits per original pixel.",
+        ),
+        click.option(
+            "--target-psnr",
+            type=click.FloatRange(0.0, 100.0, min_open=True),
+            metavar="DB",
+            help="Smallest file whose decode reaches this PSNR (enhanced decode when "
+            "enhancement weights are installed, else plain).",
+        ),
+        click.option(
+            "--target-msssim",
+            type=click.FloatRange(0.0, 1.0, min_open=True),
+            metavar="V",
+            help="Smallest file whose decode reaches this MS-SSIM.",
+        ),
+        click.option(
+            "--no-downscale",
+            is_flag=True,
+            help="With a target: stay at full resolution (else a downscaled mode is chosen "
+            "when it decodes better or is the only way to meet the target).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Callable[..., Any]:
+    """``encode`` itself without these options; else a function with ``encode``'s call
+    signature that encodes through :func:`hybrid.api.encode_to_target` and prints one line
+    per file saying what it chose."""
+    targets = [name for name in TARGETS if planning.get(name) is not None]
+    if len(targets) > 1:
+        given = " and ".join("--" + name.replace("_", "-") for name in targets)
+        raise click.UsageError(f"give one target, not {given}")
+    if planning.get("no_downscale") and not targets:
+        raise click.UsageError("--no-downscale applies only with a --target-* option")
+    if planning.get("no_downscale") and planning.get("scale") is not None:
+        raise click.UsageError("--scale fixes the scale; --no-downscale is redundant with it")
+    names = (*TARGETS, "scale", "model_id")
+    kwargs: dict[str, Any] = {n: planning[n] for n in names if planning.get(n) is not None}
+    if planning.get("no_downscale"):
+        kwargs["allow_downscale"] = False
+    if not kwargs:
+        return encode
+    from hybrid.api import encode_to_target
+
+    def run(src: Path, dst: Path, **options: Any) -> None:
+        _, result = encode_to_target(src, dst, **options, **kwargs)
+        click.echo(f"{src} -> {dst}: {result.line()}")
+
+    return run
+
+
+def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --upscale/--no-upscale, --scale and --sr-model."""
+    options = [
+        click.option(
+            "--upscale/--no-upscale",
+            default=None,
+            help="Downscaled files: resize to the recorded original size (bicubic without a "
+            "super-resolution model). Default: only with --enhance; a plain decode gives the "
+            "small coded image, as viewers show it.",
+        ),
+        click.option(
+            "--scale",
+            type=click.FloatRange(1.0, MAX_SCALE),
+            help="Upsample by this factor (with --enhance: super-resolution model if "
+            "installed, else enhancement + bicubic, with a warning).",
+        ),
+        click.option("--sr-model", help="Super-resolution model id (default: the file's)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def resized_decoder(decode: Callable[..., Any], resizing: dict[str, Any]) -> Callable[..., Any]:
+    """``decode`` (``hybrid.api.decode`` or ``decode_array``) with the resize options added;
+    a :class:`MissingModelWarning` is printed as one ``hybrid: warning:`` line."""
+    kwargs = {
+        "upscale": resizing.get("upscale"),
+        "scale": resizing.get("scale"),
+        "sr_model": resizing.get("sr_model"),
+    }
+
+    def run(src: Path, *args: Any, **options: Any) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MissingModelWarning)
+            result = decode(src, *args, **options, **kwargs)
+        for warning in caught:
+            if issubclass(warning.category, MissingModelWarning):
+                click.echo(f"hybrid: warning: {src}: {warning.message}", err=True)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return result
+
+    return run

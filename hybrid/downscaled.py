@@ -1,0 +1,144 @@
+"""The downscaled mode, encoder side: code a smaller image as a standard JPEG and record the
+original size, so a super-resolution decoder (or a classical upscale) can restore it.
+
+A downscaled file is an ordinary JPEG of the small image (every viewer shows that), plus
+hybrid's APP11 metadata: mode ``"downscaled"``, the exact original width and height, the
+scale (original / coded, as asked; the coded size is ``round(original / scale)`` per axis,
+at least 1 pixel) and the id of the super-resolution model it was made for.
+
+:func:`encode_frame_file` is the one "pixels + options -> file bytes" step shared by every
+planned encode (fixed scale or rate control); rate control calls it many times, so the
+validated inputs live in an :class:`EncodeSource` built once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hybrid.codec.metadata import APP11, HybridMetadata, pack_metadata
+from hybrid.codec.options import EncodeOptions
+from hybrid.errors import InputError
+from hybrid.io import DEFAULT_MAX_PIXELS, load_image
+from hybrid.resample import coded_size, downscale
+
+#: Super-resolution model a downscaled file names when the caller names none.
+DEFAULT_SR_MODEL = "sr-fast-v1"
+
+
+@dataclass(eq=False)
+class EncodeSource:
+    """An image ready for repeated encoding at several scales.
+
+    Attributes:
+        pixels: uint8 (H, W) or (H, W, 3) original, upright.
+        icc_profile, exif, comment: what the output file carries (already filtered by
+            ``keep_metadata`` and the ``comment`` argument).
+    """
+
+    pixels: np.ndarray
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    comment: bytes | None = None
+    _small: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def at_scale(self, scale: float) -> np.ndarray:
+        """The pixels downscaled by ``scale`` (cached per coded size)."""
+        size = coded_size(self.width, self.height, scale)
+        if size not in self._small:
+            self._small[size] = downscale(self.pixels, size)
+        return self._small[size]
+
+
+def check_comment(comment: Any) -> bytes | None:
+    """A COM payload from ``str``/``bytes``/None, validated as :func:`hybrid.encode` does."""
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    if comment is not None and not isinstance(comment, (bytes, bytearray)):
+        raise InputError(f"comment must be str or bytes, got {type(comment).__name__}")
+    if comment is not None and len(comment) > 65533:
+        raise InputError(f"comment is {len(comment)} bytes; a COM segment holds at most 65533")
+    return bytes(comment) if comment is not None else None
+
+
+def load_source(
+    image: Any,
+    *,
+    keep_metadata: bool = True,
+    comment: Any = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> EncodeSource:
+    """Load ``image`` (path, PIL image, uint8 array) with the metadata the file will carry."""
+    own_comment = check_comment(comment)
+    loaded = load_image(image, max_pixels=max_pixels)
+    if keep_metadata:
+        icc, exif, carried = loaded.icc_profile, loaded.exif, loaded.comment
+    else:
+        icc = exif = carried = None
+    return EncodeSource(
+        pixels=loaded.pixels,
+        icc_profile=icc,
+        exif=exif,
+        comment=own_comment if own_comment is not None else carried,
+    )
+
+
+def file_metadata(source: EncodeSource, mode: str, scale: float, model_id: str) -> HybridMetadata:
+    """The APP11 record: ``downscaled`` (default model :data:`DEFAULT_SR_MODEL`) when
+    ``scale > 1``, else ``mode`` (``plain`` or ``enhance``) at scale 1."""
+    if scale > 1.0:
+        return HybridMetadata(
+            mode="downscaled",
+            original_width=source.width,
+            original_height=source.height,
+            scale=scale,
+            model_id=model_id or DEFAULT_SR_MODEL,
+        )
+    return HybridMetadata(
+        mode=mode,  # type: ignore[arg-type]
+        original_width=source.width,
+        original_height=source.height,
+        model_id=model_id,
+    )
+
+
+def encode_frame_file(
+    source: EncodeSource,
+    options: EncodeOptions,
+    *,
+    scale: float = 1.0,
+    mode: str = "plain",
+    model_id: str = "",
+) -> bytes:
+    """One complete JPEG file of ``source`` downscaled by ``scale`` (1: full resolution).
+
+    Returns:
+        The file's bytes: the coded image is ``coded_size(original, scale)``; the APP11
+        metadata is :func:`file_metadata`'s.
+    """
+    from hybrid.codec.encoder import image_to_frame
+    from hybrid.codec.writer import write_jpeg
+
+    pixels = source.at_scale(scale) if scale > 1.0 else source.pixels
+    frame = image_to_frame(pixels, options)
+    meta = file_metadata(source, mode, scale, model_id)
+    return write_jpeg(
+        frame,
+        progressive=options.progressive,
+        optimize_huffman=options.optimize_huffman,
+        restart_interval=options.restart_interval,
+        app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
+        icc_profile=source.icc_profile,
+        exif=source.exif,
+        comment=source.comment,
+    )

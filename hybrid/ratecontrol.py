@@ -1,0 +1,487 @@
+"""Rate control: meet a file-size or quality target, choosing quality and (optionally) the
+downscaled mode with the decoder in the loop.
+
+Targets (exactly one):
+
+* ``target_size``: the file must not exceed this many bytes (an int, or text such as
+  ``"20000"``, ``"150KB"``, ``"1.5MB"``, ``"64KiB"``; kB/MB are decimal, KiB/MiB binary).
+* ``target_bpp``: the same, as bits per *original* pixel: ``floor(bpp * W * H / 8)`` bytes.
+* ``target_psnr`` (dB) / ``target_msssim`` (0..1): the smallest file whose decode reaches
+  the value against the original. The decode is the one ``hybrid.decode`` gives: the
+  enhanced decode when enhancement weights are installed, else the plain decode; a
+  downscaled candidate is upscaled to the original size as the decoder does (super-resolution
+  when installed, else bicubic).
+
+Search: at each candidate scale, bisection over IJG quality 1..100, then a continuous
+refinement of libjpeg's table scale factor ``S`` (quality q has ``S = 5000/q`` below 50 and
+``200 - 2q`` above; tables are ``floor((base * S + 50) / 100)`` clamped to 1..255) between the
+two neighbouring integer qualities, so size targets land within about 1% below the target
+where the tables allow. Every encode is cached; the result is one of the encoded files, so a
+size target is never exceeded.
+
+Mode choice (``allow_downscale``, on by default with a target and no explicit ``scale``):
+full resolution is tried first; downscaled candidates (x1.5, x2, x3, x4) are tried when full
+resolution cannot meet the target, or when their ceiling -- the metric of the uncoded
+downscale -> bicubic upscale, a cheap bound on what the coded file can reach -- could beat
+the full-resolution result. A size target then keeps the candidate whose decode has the
+best PSNR at that size; a quality target keeps the smallest file. Without a
+super-resolution network a downscaled file wins only at low rates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hybrid.codec.options import EncodeOptions
+from hybrid.downscaled import EncodeSource, encode_frame_file, load_source
+from hybrid.errors import InputError
+from hybrid.io import DEFAULT_MAX_PIXELS
+from hybrid.resample import check_scale, coded_size
+from hybrid.targets import Target, make_target, parse_size
+
+__all__ = [
+    "RateControlResult",
+    "Target",
+    "fit_metric",
+    "fit_size",
+    "make_target",
+    "parse_size",
+    "plan_encode",
+    "search",
+]
+
+#: Downscale factors the mode choice considers, in order.
+DOWNSCALE_CANDIDATES = (1.5, 2.0, 3.0, 4.0)
+#: Refinement stops once a size target is met this closely (fraction of the target).
+SIZE_TOLERANCE = 0.01
+REFINE_STEPS = 8
+
+
+@dataclass(frozen=True)
+class RateControlResult:
+    """What an encode chose and measured.
+
+    Attributes:
+        target: the goal, as text ("size <= 150000 bytes", "PSNR >= 32 dB", "none").
+        quality: IJG-equivalent quality of the tables used (a whole number when they are
+            exactly IJG's; fractional after continuous refinement; None for user tables).
+        scale: original size / coded size (1.0: full resolution).
+        mode: the mode recorded in the file's metadata.
+        bytes: file size; bpp: ``8 * bytes / (original width * height)``.
+        metric, value: ``"psnr"`` (dB) or ``"ms-ssim"`` of ``decoder``'s output against the
+            original, measured on the chosen file (None when nothing was decoded).
+        decoder: how the value was measured ("plain", "enhanced", "plain + bicubic", ...).
+        iterations: encodes run; seconds: wall time of the whole search.
+    """
+
+    target: str
+    quality: float | None
+    scale: float
+    mode: str
+    bytes: int
+    bpp: float
+    metric: str | None
+    value: float | None
+    decoder: str
+    iterations: int
+    seconds: float
+
+    def line(self) -> str:
+        """One line for the CLI."""
+        measured = ""
+        if self.metric is not None and self.value is not None:
+            unit = " dB" if self.metric == "psnr" else ""
+            name = "PSNR" if self.metric == "psnr" else "MS-SSIM"
+            digits = 2 if self.metric == "psnr" else 4
+            measured = f", {name} {self.value:.{digits}f}{unit} ({self.decoder} decode)"
+        return (
+            f"{self.bytes} bytes ({self.bpp:.3f} bpp), "
+            f"quality {'custom tables' if self.quality is None else f'{self.quality:g}'}, "
+            f"scale {self.scale:g}, mode {self.mode}{measured}; target {self.target}; "
+            f"{self.iterations} encodes in {self.seconds:.2f} s"
+        )
+
+
+# --- the table-scale knob --------------------------------------------------------------------
+
+
+def quality_to_factor(quality: int) -> float:
+    """libjpeg's percentage scale factor ``S`` for IJG quality 1..100."""
+    return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+
+
+def factor_to_quality(factor: float) -> float:
+    """The (fractional) IJG quality whose scale factor is ``factor``, rounded to 0.1."""
+    quality = 5000.0 / factor if factor > 100.0 else (200.0 - factor) / 2.0
+    return round(min(max(quality, 1.0), 100.0), 1)
+
+
+def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
+    """``options`` with tables scaled by ``factor``: exact IJG ``quality`` when ``factor`` is
+    one of its values (so the file reports an exact IJG quality), else explicit tables."""
+    from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
+
+    for quality in (round(factor_to_quality(factor)),):
+        if quality_to_factor(quality) == factor:
+            return dataclasses.replace(options, quality=quality, quant_tables=None)
+    tables = tuple(
+        np.clip(np.floor((base.astype(np.float64) * factor + 50.0) / 100.0), 1, 255).astype(
+            np.uint16
+        )
+        for base in (STD_LUMA_QUANT, STD_CHROMA_QUANT)
+    )
+    return dataclasses.replace(options, quant_tables=tables)
+
+
+class _Encoder:
+    """Cached encodes of one source, keyed by (scale, factor)."""
+
+    def __init__(self, source: EncodeSource, options: EncodeOptions, mode: str, model_id: str):
+        self.source, self.options, self.mode, self.model_id = source, options, mode, model_id
+        self.cache: dict[tuple[float, float], bytes] = {}
+
+    def __call__(self, scale: float, factor: float) -> bytes:
+        key = (scale, factor)
+        if key not in self.cache:
+            self.cache[key] = encode_frame_file(
+                self.source,
+                _options_at(self.options, factor),
+                scale=scale,
+                mode=self.mode,
+                model_id=self.model_id,
+            )
+        return self.cache[key]
+
+
+# --- searches at one scale -------------------------------------------------------------------
+
+
+def fit_size(encode: Callable[[float], bytes], limit: int) -> float | None:
+    """The smallest table factor (best quality) whose file is at most ``limit`` bytes, or
+    None when quality 1 is already larger. Size falls as the factor grows (almost always
+    strictly; the search keeps the best feasible point it saw either way)."""
+    if len(encode(quality_to_factor(100))) <= limit:
+        return quality_to_factor(100)
+    ok, bad = 0, 100  # quality ok is feasible (0: not yet known), bad is not
+    while bad - ok > 1:
+        mid = (ok + bad) // 2
+        if len(encode(quality_to_factor(mid))) <= limit:
+            ok = mid
+        else:
+            bad = mid
+    if ok == 0:
+        if len(encode(quality_to_factor(1))) > limit:
+            return None
+        ok = 1
+    f_ok, f_bad = quality_to_factor(ok), quality_to_factor(bad)
+    for _ in range(REFINE_STEPS):
+        if len(encode(f_ok)) >= (1.0 - SIZE_TOLERANCE) * limit:
+            break
+        factor = math.sqrt(f_ok * f_bad) if f_bad > 0 else f_ok / 2.0
+        if len(encode(factor)) <= limit:
+            f_ok = factor
+        else:
+            f_bad = factor
+    return f_ok
+
+
+def fit_metric(
+    encode: Callable[[float], bytes], measure: Callable[[bytes], float], goal: float
+) -> tuple[float | None, float]:
+    """The largest table factor (smallest file) whose decode reaches ``goal``.
+
+    Returns:
+        (factor, value at quality 100): factor None when even quality 100 falls short.
+    """
+    best = measure(encode(quality_to_factor(100)))
+    if best < goal:
+        return None, best
+    bad, ok = 0, 100  # quality bad misses the goal (0: virtual), ok reaches it
+    while ok - bad > 1:
+        mid = (ok + bad) // 2
+        if measure(encode(quality_to_factor(mid))) >= goal:
+            ok = mid
+        else:
+            bad = mid
+    f_ok = quality_to_factor(ok)
+    if bad == 0:
+        return f_ok, best
+    f_bad = quality_to_factor(bad)
+    for _ in range(REFINE_STEPS // 2):
+        factor = math.sqrt(f_ok * f_bad) if f_ok > 0 else f_bad / 2.0
+        if measure(encode(factor)) >= goal:
+            f_ok = factor
+        else:
+            f_bad = factor
+    return f_ok, best
+
+
+# --- the decoder in the loop -----------------------------------------------------------------
+
+
+def _metric_fn(kind: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    from hybrid.bench.npmetrics import ms_ssim, psnr
+
+    return ms_ssim if kind == "ms-ssim" else psnr
+
+
+@dataclass(frozen=True)
+class _Decoder:
+    """How candidates are decoded: as ``hybrid.decode(..., enhance=..., upscale=True)`` with
+    ``enhance`` on wherever a network is installed for that kind of file."""
+
+    enhanced: bool
+    sr: bool
+
+    def _enhance(self, scale: float) -> bool:
+        return self.enhanced or (scale > 1.0 and self.sr)
+
+    def label(self, scale: float) -> str:
+        if scale == 1.0:
+            return "enhanced" if self.enhanced else "plain"
+        if self.sr:
+            return "super-resolution"
+        return f"{'enhanced' if self.enhanced else 'plain'} + bicubic"
+
+    def pixels(self, data: bytes, scale: float) -> np.ndarray:
+        """uint8-valued float64 (H, W) or (H, W, 3) decode at the original size."""
+        from hybrid.api import decode_array
+        from hybrid.errors import MissingModelWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingModelWarning)
+            array = decode_array(data, enhance=self._enhance(scale), upscale=True)
+        pixels = np.round(np.clip(array, 0.0, 1.0) * 255.0)
+        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+
+
+def installed_decoder() -> _Decoder:
+    """The decode ``hybrid.decode(enhance=True)`` would give: enhanced when the default
+    enhancement model is installed, super-resolution when the default SR model is."""
+    from hybrid.downscaled import DEFAULT_SR_MODEL
+    from hybrid.upscale import enhancement_installed
+
+    try:
+        from hybrid.enhance.registry import load_manifest
+    except ImportError:
+        return _Decoder(enhanced=False, sr=False)
+    entry = load_manifest().get(DEFAULT_SR_MODEL)
+    return _Decoder(
+        enhanced=enhancement_installed(None, None), sr=entry is not None and entry.task == "sr"
+    )
+
+
+# --- choosing quality and mode ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    scale: float
+    factor: float
+    data: bytes
+    value: float | None
+
+
+def _ceiling(source: EncodeSource, scale: float, metric: Callable[..., float]) -> float:
+    """The metric of the uncoded downscale -> bicubic upscale (a bound for the plain and
+    enhanced fallbacks, which upscale the coded image bicubically)."""
+    from PIL import Image
+
+    small = Image.fromarray(source.at_scale(scale))
+    up = np.asarray(small.resize((source.width, source.height), Image.Resampling.BICUBIC))
+    return metric(source.pixels, up)
+
+
+def _scales(source: EncodeSource, scale: float | None, allow_downscale: bool) -> list[float]:
+    if scale is not None:
+        return [scale]
+    if not allow_downscale:
+        return [1.0]
+    full = (source.width, source.height)
+    smaller = [s for s in DOWNSCALE_CANDIDATES if coded_size(*full, s) != full]
+    return [1.0, *smaller]
+
+
+def search(
+    source: EncodeSource,
+    options: EncodeOptions,
+    target: Target,
+    *,
+    mode: str = "plain",
+    model_id: str = "",
+    scale: float | None = None,
+    allow_downscale: bool = True,
+) -> tuple[bytes, RateControlResult]:
+    """Meet ``target``; see the module docstring. ``scale`` fixes the scale (no mode choice).
+
+    Raises:
+        InputError: the target cannot be met (the message says what the closest was).
+    """
+    start = time.perf_counter()
+    encoder = _Encoder(source, options, mode, model_id)
+    decoder = installed_decoder()
+    metric = _metric_fn("psnr" if target.kind == "size" else target.kind)
+    scales = _scales(source, scale, allow_downscale)
+    best: _Candidate | None = None
+    misses: list[str] = []
+    for s in scales:
+        if s > 1.0 and not decoder.sr and len(scales) > 1:
+            bound = _ceiling(source, s, metric)
+            beaten = best is not None and target.kind == "size" and bound <= (best.value or 0)
+            if beaten or (target.kind != "size" and bound < target.value):
+                misses.append(f"x{s:g} reaches at most {bound:.4g}")
+                continue
+
+        def encode(factor: float, s: float = s) -> bytes:
+            return encoder(s, factor)
+
+        def measure(data: bytes, s: float = s) -> float:
+            return metric(source.pixels, decoder.pixels(data, s))
+
+        if target.kind == "size":
+            factor = fit_size(encode, int(target.value))
+            if factor is None:
+                misses.append(f"{_where(s)} quality 1 is {len(encode(quality_to_factor(1)))} bytes")
+                continue
+            data = encode(factor)
+            candidate = _Candidate(s, factor, data, measure(data))
+            if best is None or (candidate.value or 0) > (best.value or 0):
+                best = candidate
+        else:
+            if best is not None:
+                # Exact check before a full search: can this scale reach the goal in fewer
+                # bytes than the best so far? (Size and quality both fall with the factor.)
+                cheaper = fit_size(encode, len(best.data) - 1)
+                if cheaper is None or measure(encode(cheaper)) < target.value:
+                    misses.append(f"x{s:g} needs more bytes")
+                    continue
+            factor, top = fit_metric(encode, measure, target.value)
+            if factor is None:
+                misses.append(f"{_where(s)} quality 100 gives {top:.4g}")
+                continue
+            data = encode(factor)
+            candidate = _Candidate(s, factor, data, measure(data))
+            if best is None or len(candidate.data) < len(best.data):
+                best = candidate
+    if best is None:
+        raise InputError(f"cannot meet the target {target.text}: {'; '.join(misses)}")
+    meta_mode = "downscaled" if best.scale > 1.0 else mode
+    result = RateControlResult(
+        target=target.text,
+        quality=factor_to_quality(best.factor),
+        scale=best.scale,
+        mode=meta_mode,
+        bytes=len(best.data),
+        bpp=8.0 * len(best.data) / (source.width * source.height),
+        metric="psnr" if target.kind == "size" else target.kind,
+        value=best.value,
+        decoder=decoder.label(best.scale),
+        iterations=len(encoder.cache),
+        seconds=time.perf_counter() - start,
+    )
+    return best.data, result
+
+
+def _where(scale: float) -> str:
+    return "at full resolution" if scale == 1.0 else f"at x{scale:g}"
+
+
+def plan_encode(
+    image: Any,
+    *,
+    quality: int = 75,
+    subsampling: str = "4:2:0",
+    progressive: bool = False,
+    rdo: bool = False,
+    optimize_huffman: bool = True,
+    restart_interval: int = 0,
+    quant_tables: tuple[np.ndarray, ...] | None = None,
+    keep_metadata: bool = True,
+    comment: str | bytes | None = None,
+    mode: str = "plain",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    scale: float | None = None,
+    model_id: str | None = None,
+    target_size: Any = None,
+    target_bpp: Any = None,
+    target_psnr: Any = None,
+    target_msssim: Any = None,
+    allow_downscale: bool | None = None,
+) -> tuple[bytes, RateControlResult]:
+    """Encode at a fixed ``scale`` and/or to a target; the keywords are :func:`hybrid.encode`'s.
+
+    Returns:
+        (file bytes, what was chosen). Without a target the result reports the one encode.
+    """
+    if mode not in ("plain", "enhance", "downscaled"):
+        raise InputError(f"mode must be 'plain', 'enhance' or 'downscaled', got {mode!r}")
+    fixed = check_scale(scale) if scale is not None else None
+    if mode == "downscaled" and (fixed is None or fixed == 1.0):
+        raise InputError("mode 'downscaled' needs a scale above 1 (e.g. scale=2)")
+    if model_id is not None and not isinstance(model_id, str):
+        raise InputError(f"model_id must be a string, got {type(model_id).__name__}")
+    if allow_downscale is not None and not isinstance(allow_downscale, bool):
+        raise InputError(f"allow_downscale must be True, False or None, got {allow_downscale!r}")
+    options = EncodeOptions(
+        quality=quality,
+        subsampling=subsampling,  # type: ignore[arg-type]
+        quant_tables=quant_tables,
+        rdo=bool(rdo),
+        progressive=bool(progressive),
+        optimize_huffman=bool(optimize_huffman),
+        restart_interval=restart_interval,
+    )
+    source = load_source(image, keep_metadata=keep_metadata, comment=comment, max_pixels=max_pixels)
+    target = make_target(
+        source.width,
+        source.height,
+        target_size=target_size,
+        target_bpp=target_bpp,
+        target_psnr=target_psnr,
+        target_msssim=target_msssim,
+    )
+    file_mode = "plain" if mode == "downscaled" else mode
+    if target is None:
+        if allow_downscale is not None:
+            raise InputError(
+                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM)"
+            )
+        start = time.perf_counter()
+        chosen = fixed or 1.0
+        data = encode_frame_file(
+            source, options, scale=chosen, mode=file_mode, model_id=model_id or ""
+        )
+        return data, RateControlResult(
+            target="none",
+            quality=float(quality) if quant_tables is None else None,
+            scale=chosen,
+            mode="downscaled" if chosen > 1.0 else file_mode,
+            bytes=len(data),
+            bpp=8.0 * len(data) / (source.width * source.height),
+            metric=None,
+            value=None,
+            decoder="none",
+            iterations=1,
+            seconds=time.perf_counter() - start,
+        )
+    if quant_tables is not None:
+        raise InputError("quant_tables fix the quantization; they cannot be combined with a target")
+    if fixed is not None and allow_downscale:
+        raise InputError("give a fixed scale or allow_downscale, not both")
+    return search(
+        source,
+        options,
+        target,
+        mode=file_mode,
+        model_id=model_id or "",
+        scale=fixed,
+        allow_downscale=allow_downscale is not False,
+    )

@@ -1,0 +1,239 @@
+"""Decoding to a larger size: downscaled files back to their original size, and ``scale``
+upsampling of any JPEG. The policy (which network, which fallback, which warning) lives here;
+the pixels come from :mod:`hybrid.api` (plain and enhanced decodes), :mod:`hybrid.resample`
+(bicubic) and :mod:`hybrid.enhance.superres` (the super-resolution network).
+
+Output size:
+
+* ``scale`` given: ``round(coded size * scale)``; else a downscaled file's recorded original
+  size; else the coded size.
+* ``enhance=False``: the plain decode, resized (bicubic) only when ``upscale=True`` or
+  ``scale`` is given. A downscaled file therefore decodes by default to its small image,
+  which is what every viewer shows.
+* ``enhance=True``, ``upscale`` not False: a super-resolution model when one is installed
+  (the one named by ``sr_model``, else by the file's metadata, else
+  :data:`hybrid.downscaled.DEFAULT_SR_MODEL`); else the enhancement network on the coded
+  image plus a bicubic upscale, with a :class:`~hybrid.errors.MissingModelWarning`; else,
+  with no network installed at all, a downscaled file falls back to the plain decode (small,
+  or bicubic-upscaled when ``upscale=True``) with a warning, never an error. An ordinary
+  file asked for ``enhance=True`` without weights keeps raising :class:`WeightsError`, as
+  without ``scale``.
+* ``enhance=True, upscale=False``: the enhancement network on the coded image, no resize.
+
+A super-resolution model that is named explicitly (``sr_model``) or is installed but broken
+(missing file, failed hash, unknown architecture) raises :class:`WeightsError`: only an
+absent model falls back.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from hybrid.codec.headers import JpegInfo
+from hybrid.downscaled import DEFAULT_SR_MODEL
+from hybrid.errors import ImageTooLargeError, InputError, MissingModelWarning, WeightsError
+from hybrid.resample import check_scale, scaled_size, upscale_array, upscale_image
+
+
+def wants_resize(header: JpegInfo, enhance: bool, upscale: bool | None, scale: Any) -> bool:
+    """Whether a decode needs this module (else the ordinary decode path is exact)."""
+    if upscale is not None and not isinstance(upscale, bool):
+        raise InputError(f"upscale must be True, False or None, got {upscale!r}")
+    if scale is not None:
+        return True
+    meta = header.hybrid_metadata
+    downscaled = meta is not None and meta.mode == "downscaled"
+    return downscaled and (upscale is True or enhance)
+
+
+def target_size(header: JpegInfo, scale: Any) -> tuple[int, int]:
+    """(width, height) the resized decode produces; see the module docstring."""
+    if scale is not None:
+        return scaled_size(header.width, header.height, check_scale(scale))
+    meta = header.hybrid_metadata
+    if meta is not None and meta.mode == "downscaled":
+        return meta.original_width, meta.original_height
+    return header.width, header.height
+
+
+def _installed(model_id: str) -> bool:
+    try:
+        from hybrid.enhance.registry import load_manifest
+    except ImportError:
+        return False
+    return model_id in load_manifest()
+
+
+def sr_model_for(header: JpegInfo, sr_model: str | None) -> str | None:
+    """The super-resolution model to run, or None to fall back.
+
+    Raises:
+        WeightsError: ``sr_model`` named but not installed, or naming a non-``sr`` model.
+    """
+    meta = header.hybrid_metadata
+    if sr_model is not None:
+        candidate, explicit = sr_model, True
+    elif meta is not None and meta.mode == "downscaled" and meta.model_id:
+        candidate, explicit = meta.model_id, False
+    else:
+        candidate, explicit = DEFAULT_SR_MODEL, False
+    if not explicit and not _installed(candidate):
+        return None
+    try:
+        from hybrid.enhance.superres import sr_entry
+    except ImportError as exc:
+        raise WeightsError(f"the super-resolution module cannot be loaded: {exc}") from None
+    sr_entry(candidate)  # raises WeightsError for an unknown or non-sr model
+    return candidate
+
+
+def enhancement_installed(model: str | None, weights: Any) -> bool:
+    """Whether an enhanced decode can run: a named model or weights file (whose errors then
+    surface as WeightsError), else the registry's default enhancement model is installed."""
+    if model is not None or weights is not None:
+        return True
+    try:
+        from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_manifest
+    except ImportError:
+        return False
+    entry = load_manifest().get(DEFAULT_ENHANCE_MODEL)
+    return entry is not None and entry.task == "enhance"
+
+
+def _size_text(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def decode_resized(
+    data: bytes,
+    header: JpegInfo,
+    *,
+    enhance: bool,
+    upscale: bool | None,
+    scale: Any,
+    model: str | None,
+    weights: Any,
+    sr_model: str | None,
+    device: str,
+    threads: int | None,
+    max_pixels: int | None,
+    as_array: bool,
+) -> Any:
+    """Decode ``data`` to :func:`target_size` (or the coded size, see the module docstring).
+
+    Raises:
+        ImageTooLargeError: the output size exceeds ``max_pixels`` (a tiny file cannot ask
+            for a huge upscale).
+
+    Returns:
+        A ``PIL.Image.Image`` (``as_array=False``: the plain decode's own mode, RGB or L for
+        a network's output), or float32 (H, W, C) in [0, 1] (``as_array=True``).
+    """
+    from hybrid import api
+
+    if scale is not None and upscale is False:
+        raise InputError(
+            "scale asks for a resized decode; it cannot be combined with upscale=False"
+        )
+    size = target_size(header, scale)
+    coded = (header.width, header.height)
+    if max_pixels is not None and size[0] * size[1] > max_pixels:
+        raise ImageTooLargeError(
+            f"the decoded size {_size_text(size)} is more than the {max_pixels} pixels allowed"
+        )
+    resize = upscale is True or (upscale is None and (enhance or scale is not None))
+
+    if not enhance:
+        image = api._plain(data, header)
+        if resize:
+            image = upscale_image(image, size)
+        return _as_array(image, header) if as_array else image
+
+    if not resize:
+        array = api._enhanced_array(
+            data, header, _enhance_model(header, model), weights, device, threads
+        )
+        return array if as_array else _to_image(array)
+
+    sr_id = sr_model_for(header, sr_model)
+    if sr_id is not None:
+        reason = header.unsupported_reason
+        if reason is not None:
+            from hybrid.errors import UnsupportedImageError
+
+            raise UnsupportedImageError(reason)
+        from hybrid.enhance.superres import upscale_jpeg
+
+        array = upscale_jpeg(data, size, model=sr_id, device=device, threads=threads)
+        return array if as_array else _to_image(array)
+
+    missing = sr_model or _file_sr_model(header)
+    downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
+    if enhancement_installed(model, weights) or not downscaled:
+        array = api._enhanced_array(
+            data, header, _enhance_model(header, model), weights, device, threads
+        )
+        if size != coded:
+            warnings.warn(
+                f"super-resolution model {missing!r} is not installed: enhanced the "
+                f"{_size_text(coded)} image and upscaled it (bicubic) to {_size_text(size)}",
+                MissingModelWarning,
+                stacklevel=3,
+            )
+            array = upscale_array(array, size)
+        return array if as_array else _to_image(array)
+
+    image = api._plain(data, header)
+    if upscale is True:
+        image = upscale_image(image, size)
+        done = f"the plain decode upscaled (bicubic) to {_size_text(size)}"
+    else:
+        done = (
+            f"the plain {_size_text(coded)} decode (original {_size_text(size)}; "
+            "upscale=True / --upscale resizes it)"
+        )
+    warnings.warn(
+        f"no super-resolution ({missing!r}) or enhancement model is installed: returning {done}",
+        MissingModelWarning,
+        stacklevel=3,
+    )
+    return _as_array(image, header) if as_array else image
+
+
+def _file_sr_model(header: JpegInfo) -> str:
+    meta = header.hybrid_metadata
+    if meta is not None and meta.mode == "downscaled" and meta.model_id:
+        return meta.model_id
+    return DEFAULT_SR_MODEL
+
+
+def _enhance_model(header: JpegInfo, model: str | None) -> str | None:
+    """The enhancement model for the coded image: ``model``; for a downscaled file the
+    registry default, since its metadata names a super-resolution model; else None (the
+    file's own metadata or the default, chosen by :func:`hybrid.enhance.enhance_jpeg`)."""
+    meta = header.hybrid_metadata
+    if model is not None or meta is None or meta.mode != "downscaled":
+        return model
+    try:
+        from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+    except ImportError:
+        return None
+    return DEFAULT_ENHANCE_MODEL
+
+
+def _to_image(array: np.ndarray) -> Any:
+    from PIL import Image
+
+    pixels = np.clip(np.round(np.asarray(array) * 255.0), 0, 255).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    return Image.fromarray(pixels)
+
+
+def _as_array(image: Any, header: JpegInfo) -> np.ndarray:
+    pixels = np.asarray(image.convert("L" if len(header.components) == 1 else "RGB"))
+    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    return pixels.astype(np.float32) / 255.0

@@ -62,6 +62,7 @@ def encode(
     target_psnr: float | None = None,
     target_msssim: float | None = None,
     allow_downscale: bool | None = None,
+    best: bool = False,
 ) -> bytes:
     """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
 
@@ -94,6 +95,12 @@ def encode(
             the decode reached). :func:`encode_to_target` also returns what was chosen.
         allow_downscale: with a target and no ``scale``, let rate control pick a downscaled
             mode when that decodes better or is the only way to meet it (default True).
+        best: the smallest file for its PSNR (:meth:`EncodeOptions.best`): PSNR-tuned
+            tables, trellis on AC and DC, progressive with a scan search; replaces
+            ``rdo``, ``progressive`` and ``optimize_huffman``. ``quality`` keeps its meaning
+            (about the PSNR of the default encoder at that quality); ``quant_tables``,
+            ``subsampling`` and ``restart_interval`` apply. A standard progressive JPEG,
+            about 4x slower to encode than ``rdo=True``.
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a
@@ -101,6 +108,8 @@ def encode(
     """
     planned = (scale, model_id, target_size, target_bpp, target_psnr, target_msssim)
     if mode == "downscaled" or allow_downscale is not None or any(v is not None for v in planned):
+        if best:
+            raise InputError("best=True does not combine with scale or targets yet")
         data, _ = encode_to_target(
             image,
             fp,
@@ -127,15 +136,23 @@ def encode(
         return data
     if mode not in ("plain", "enhance"):
         raise InputError(f"mode must be 'plain' or 'enhance', got {mode!r}")
-    options = EncodeOptions(
-        quality=quality,
-        subsampling=subsampling,  # type: ignore[arg-type]
-        quant_tables=quant_tables,
-        rdo=bool(rdo),
-        progressive=bool(progressive),
-        optimize_huffman=bool(optimize_huffman),
-        restart_interval=restart_interval,
-    )
+    if best:
+        options = EncodeOptions.best(
+            quality,
+            subsampling,  # type: ignore[arg-type]
+            quant_tables=quant_tables,
+            restart_interval=restart_interval,
+        )
+    else:
+        options = EncodeOptions(
+            quality=quality,
+            subsampling=subsampling,  # type: ignore[arg-type]
+            quant_tables=quant_tables,
+            rdo=bool(rdo),
+            progressive=bool(progressive),
+            optimize_huffman=bool(optimize_huffman),
+            restart_interval=restart_interval,
+        )
     if isinstance(comment, str):
         comment = comment.encode("utf-8")
     if comment is not None and not isinstance(comment, (bytes, bytearray)):
@@ -165,6 +182,7 @@ def encode(
         icc_profile=icc,
         exif=exif,
         comment=bytes(comment) if comment is not None else carried_comment,
+        optimize_scans=options.optimize_scans,
     )
     _write_output(fp, data, force)
     return data

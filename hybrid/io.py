@@ -29,12 +29,14 @@ images (GIF, TIFF) give their first frame.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import struct
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
@@ -42,8 +44,10 @@ from typing import Any, BinaryIO, TypeAlias
 import numpy as np
 
 from hybrid.errors import (
+    HybridMetadataWarning,
     ImageTooLargeError,
     InputError,
+    JpegDataWarning,
     OutputExistsError,
     UnsupportedImageError,
 )
@@ -95,6 +99,27 @@ def read_bytes(source: Source) -> bytes:
             raise InputError("the file object must be opened in binary mode")
         return bytes(data)
     raise InputError(f"expected a path, bytes or a binary file object, got {type(source).__name__}")
+
+
+@contextlib.contextmanager
+def pillow_warnings_as_jpeg_data() -> Iterator[None]:
+    """Re-emit the warnings Pillow gives while reading a file (a malformed EXIF block, say) as
+    :class:`JpegDataWarning`, so callers see only hybrid's documented warnings. Pillow's
+    decompression-bomb warning is dropped: hybrid's own pixel limit applies."""
+    from PIL import Image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, Image.DecompressionBombWarning):
+            continue
+        if issubclass(w.category, (JpegDataWarning, HybridMetadataWarning)) or not issubclass(
+            w.category, UserWarning
+        ):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        else:
+            warnings.warn(f"Pillow: {w.message}", JpegDataWarning, stacklevel=3)
 
 
 # --- atomic output -----------------------------------------------------------------------

@@ -18,10 +18,10 @@ import numpy as np
 from hybrid.codec.metadata import SIGNATURE as HYBRID_SIGNATURE
 from hybrid.codec.metadata import HybridMetadata, parse_metadata
 from hybrid.codec.tables import ZIGZAG
-from hybrid.errors import CorruptJPEGError, ImageTooLargeError
+from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
 from hybrid.io import Source, read_bytes
 
-__all__ = ["ComponentInfo", "JpegInfo", "SegmentInfo", "parse_info", "read_info"]
+__all__ = ["MAX_SCANS", "ComponentInfo", "JpegInfo", "SegmentInfo", "parse_info", "read_info"]
 
 # T.81 Table B.1 marker codes (second byte).
 _SOF_PROCESS = {
@@ -41,6 +41,10 @@ _SOF_PROCESS = {
 }
 _SOS, _EOI, _SOI, _DQT, _DRI, _COM, _DHP = 0xDA, 0xD9, 0xD8, 0xDB, 0xDD, 0xFE, 0xDE
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7
+#: Most scans a file may have. Every scan makes libjpeg pass over all blocks of its components,
+#: so a small file with thousands of tiny progressive scans costs minutes of CPU; 500 is
+#: libjpeg-turbo's own limit (TJPARAM_SCANLIMIT / TJFLAG_LIMITSCANS). Real encoders write <= ~20.
+MAX_SCANS = 500
 # The end of entropy-coded data: 0xFF followed by anything but a stuffed 0x00, RSTn or fill.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
@@ -313,6 +317,7 @@ def read_info(source: Source, *, max_pixels: int | None = None) -> JpegInfo:
         InputError: the source cannot be read (missing file, a directory ...).
         CorruptJPEGError: empty, not a JPEG, truncated or structurally damaged.
         ImageTooLargeError: more than ``max_pixels`` pixels.
+        UnsupportedImageError: more than :data:`MAX_SCANS` scans.
     """
     return parse_info(read_bytes(source), max_pixels=max_pixels)
 
@@ -454,6 +459,11 @@ def _handle_segment(
             raise CorruptJPEGError(f"corrupt: scan at offset {offset} before the frame header")
         _check_sos(st, offset, payload)
         st.num_scans += 1
+        if st.num_scans > MAX_SCANS:
+            raise UnsupportedImageError(
+                f"the file has more than {MAX_SCANS} scans (a decode-time bomb?); hybrid, like "
+                "libjpeg-turbo's scan limit, refuses such files"
+            )
     elif code == _DHP:
         st.hierarchical = True
     elif code == _COM or 0xE0 <= code <= 0xEF:

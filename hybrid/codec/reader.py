@@ -78,7 +78,13 @@ def _captured_stderr() -> Iterator[list[str]]:
             lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _libjpeg_read(data: bytes) -> Any:
+def libjpeg_read_dct(data: bytes) -> Any:
+    """jpeglib's DCT read of in-memory ``data``, libjpeg's messages mapped to hybrid's.
+
+    Errors and the warnings after which coefficients cannot be trusted raise
+    :class:`CorruptJPEGError`; benign warnings become :class:`JpegDataWarning`. Nothing is
+    printed to stderr.
+    """
     import jpeglib
 
     fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
@@ -133,7 +139,7 @@ def read_frame(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     reason = info.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
-    jpeg = _libjpeg_read(data)
+    jpeg = libjpeg_read_dct(data)
     arrays = [jpeg.Y] if len(info.components) == 1 else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     single = len(info.components) == 1
     hmax = max(c.h_samp for c in info.components)

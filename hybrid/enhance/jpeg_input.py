@@ -7,18 +7,17 @@ every viewer shows; coefficients and tables come from :mod:`jpeglib` (libjpeg it
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import struct
 from dataclasses import dataclass
 
 import jpeglib
 import numpy as np
 from PIL import Image
 
+from hybrid.codec.reader import libjpeg_read_dct
 from hybrid.enhance.nets import COND_DIM
-from hybrid.errors import CorruptJPEGError, UnsupportedImageError
-
-_TMPDIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
+from hybrid.io import pillow_warnings_as_jpeg_data
 
 
 @dataclass(frozen=True)
@@ -41,16 +40,9 @@ class JpegPlanes:
 
 
 def read_dct_bytes(data: bytes) -> jpeglib.DCTJPEG:
-    """jpeglib's ``read_dct`` for in-memory data (it needs a path: a private temp file)."""
-    fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        jpeg = jpeglib.read_dct(path)
-        jpeg.load()
-        return jpeg
-    finally:
-        os.unlink(path)
+    """jpeglib's ``read_dct`` for in-memory data, libjpeg's errors as :class:`CorruptJPEGError`
+    (see :func:`hybrid.codec.reader.libjpeg_read_dct`)."""
+    return libjpeg_read_dct(data)
 
 
 def load_planes(data: bytes) -> JpegPlanes:
@@ -59,16 +51,22 @@ def load_planes(data: bytes) -> JpegPlanes:
     Raises:
         CorruptJPEGError: not a decodable JPEG.
         UnsupportedImageError: CMYK/YCCK or otherwise unsupported component layouts.
+        ImageTooLargeError: over Pillow's decompression-bomb limit (callers going through
+            :func:`hybrid.decode` are checked against ``max_pixels`` before this).
     """
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with pillow_warnings_as_jpeg_data(), Image.open(io.BytesIO(data)) as im:
             if im.format != "JPEG":
                 raise CorruptJPEGError("not a JPEG file")
             mode = im.mode
             if mode not in ("L", "RGB"):
                 raise UnsupportedImageError(f"enhancement supports greyscale and YCbCr JPEGs, not {mode}")
             pixels = np.asarray(im.convert("RGB"))
-    except (OSError, SyntaxError) as exc:
+    except (CorruptJPEGError, UnsupportedImageError):
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(str(exc)) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise CorruptJPEGError(f"cannot decode JPEG: {exc}") from None
     jpeg = read_dct_bytes(data)
     grey = mode == "L"
@@ -76,6 +74,10 @@ def load_planes(data: bytes) -> JpegPlanes:
     tbl = np.asarray(jpeg.quant_tbl_no)
     qt = np.asarray(jpeg.qt)
     qtables = tuple(qt[int(tbl[i])].astype(np.uint16) for i in range(len(comps)))
+    if any(not q.all() for q in qtables):
+        # T.81 B.2.4.1 (Table B.4): entries are 1..255 (1..65535); a zero breaks the table
+        # conditioning (log2) and empties the consistency intervals.
+        raise CorruptJPEGError("a quantization table has a zero entry (T.81 allows 1..65535)")
     samp = np.asarray(jpeg.samp_factor)
     if grey:
         factors = (1, 1)
@@ -83,6 +85,11 @@ def load_planes(data: bytes) -> JpegPlanes:
         if np.any(samp[1] != samp[2]) or np.any(samp[0] % samp[1]):
             raise UnsupportedImageError(f"unsupported chroma sampling factors {samp.tolist()}")
         factors = (int(samp[0][0] // samp[1][0]), int(samp[0][1] // samp[1][1]))
+        if max(factors) > 2:  # the tiler's 16-pixel grid holds whole chroma blocks up to 2x
+            raise UnsupportedImageError(
+                f"enhancement supports chroma subsampled at most 2x (4:2:0, 4:2:2, 4:4:0), "
+                f"not {factors[1]}x{factors[0]} (e.g. 4:1:1)"
+            )
     return JpegPlanes(
         pixels=pixels,
         grey=grey,

@@ -338,7 +338,11 @@ def _pixel_limit(max_pixels: int) -> int | None:
 )
 @click.option("--progressive", is_flag=True, help="Progressive JPEG (SOF2).")
 @click.option("--rdo", is_flag=True, help="Trellis (rate-distortion optimised) quantization.")
-@click.option("--best", is_flag=True, help="Smallest files: --rdo and --progressive.")
+@click.option(
+    "--best",
+    is_flag=True,
+    help="Smallest file for its PSNR: RGB-weighted trellis, PSNR tables, scan search.",
+)
 @click.option(
     "--restart",
     type=click.IntRange(0, 65535),
@@ -387,8 +391,9 @@ def encode(
             dst,
             quality=quality,
             subsampling=subsampling,
-            progressive=progressive or best,
-            rdo=rdo or best,
+            progressive=progressive,
+            rdo=rdo,
+            best=best,
             optimize_huffman=not no_optimize,
             restart_interval=restart,
             force=force,

@@ -136,6 +136,7 @@ def encode_frame_file(
         frame,
         progressive=options.progressive,
         optimize_huffman=options.optimize_huffman,
+        optimize_scans=options.optimize_scans,
         restart_interval=options.restart_interval,
         app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
         icc_profile=source.icc_profile,

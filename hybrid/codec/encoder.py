@@ -14,14 +14,24 @@ crop them. ``jpeglib.read_dct`` returns only the real blocks, which match ours.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from hybrid.codec.color import rgb_to_ycbcr
 from hybrid.codec.dct import blockify, forward_dct
+from hybrid.codec.distortion import (
+    GREY_LAMBDA_SCALE,
+    RGB_LAMBDA_SCALE,
+    activity_lambdas,
+    component_weights,
+    image_lambda,
+)
 from hybrid.codec.frame import Component, Frame
 from hybrid.codec.options import LUMA_SAMPLING, EncodeOptions
-from hybrid.codec.quant import default_quant_tables, quantize
-from hybrid.codec.rdo import quantize_trellis, std_ac_code_lengths
+from hybrid.codec.quant import default_quant_tables, psnr_quant_tables, quantize
+from hybrid.codec.rdo import quantize_trellis, std_ac_code_lengths, std_dc_code_lengths
+from hybrid.codec.rdo_dc import coding_order, quantize_dc_trellis
 from hybrid.codec.sampling import downsample, pad_plane, upsample
 from hybrid.errors import InputError, UnsupportedImageError
 
@@ -105,20 +115,52 @@ def choose_subsampling(rgb: np.ndarray) -> str:
     return "4:4:4" if smeared > SMEAR_FRACTION else "4:2:0"
 
 
+@dataclass(frozen=True)
+class _Rdo:
+    """Trellis settings of one component.
+
+    ``lam``: the image's multiplier; ``activity``: exponent of the per-block adaptation of
+    the AC multiplier (:func:`~hybrid.codec.distortion.activity_lambdas`); ``weights``: (8, 8)
+    distortion weights; ``ac_lengths``, ``dc_lengths``: rate model (None: optimal for plain
+    rounding); ``dc_samp``: (v, h) blocks per MCU of an interleaved DC scan, or None for a
+    non-interleaved one.
+    """
+
+    lam: float
+    activity: float
+    weights: np.ndarray
+    ac_lengths: np.ndarray
+    dc_lengths: np.ndarray | None
+    dc_samp: tuple[int, int] | None
+
+
 def _component_coeffs(
     plane: np.ndarray,
     table: np.ndarray,
     real_size: tuple[int, int],
-    rdo: bool,
-    chroma: bool,
+    rdo: _Rdo | None,
 ) -> np.ndarray:
     """Level shift, DCT and quantize a padded plane; then replace padding blocks by dummies."""
     coeffs = forward_dct(blockify(plane - np.float32(128.0)))
-    if rdo:
-        q = quantize_trellis(coeffs, table, std_ac_code_lengths(chroma))
+    real_by, real_bx = (-(-real_size[0] // 8), -(-real_size[1] // 8))
+    if rdo is not None:
+        lambdas = activity_lambdas(coeffs, table, rdo.lam, rdo.activity)
+        q = quantize_trellis(coeffs, table, rdo.ac_lengths, lambdas=lambdas, weights=rdo.weights)
+        if rdo.dc_samp is None:  # non-interleaved DC scan: the real blocks in raster order
+            grid = coeffs[:real_by, :real_bx, 0, 0]
+            order = coding_order(real_by, real_bx)
+        else:
+            grid = coeffs[:, :, 0, 0]
+            order = coding_order(grid.shape[0], grid.shape[1], *rdo.dc_samp)
+        dc = quantize_dc_trellis(
+            grid.reshape(-1)[order], float(table[0, 0]), rdo.lam, float(rdo.weights[0, 0]),
+            rdo.dc_lengths,
+        )  # fmt: skip
+        chosen = np.empty(grid.size, dtype=np.int16)
+        chosen[order.reshape(-1)] = dc.reshape(-1)
+        q[: grid.shape[0], : grid.shape[1], 0, 0] = chosen.reshape(grid.shape)
     else:
         q = quantize(coeffs, table)
-    real_by, real_bx = (-(-real_size[0] // 8), -(-real_size[1] // 8))
     if real_bx < q.shape[1]:
         q[:, real_bx:] = 0
         q[:, real_bx:, 0, 0] = q[:, real_bx - 1 : real_bx, 0, 0]
@@ -134,7 +176,8 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
     Args:
         pixels: uint8 array (H, W), (H, W, 1) or (H, W, 3) RGB (validated by
             :func:`prepare_pixels`).
-        options: quality or explicit tables, subsampling, rdo.
+        options: quality and table set or explicit tables, subsampling, rdo (and, for the
+            trellis's DC coding order, progressive and optimize_scans).
 
     Returns:
         A :class:`Frame`: greyscale has one component (id 1, 1x1, table 0); colour has
@@ -147,6 +190,8 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
     grey = pixels.ndim == 2
     if options.quant_tables is not None:
         tables = tuple(options.quant_tables)
+    elif options.tables == "psnr":
+        tables = psnr_quant_tables(options.quality)
     else:
         tables = default_quant_tables(options.quality)
     if grey:
@@ -169,6 +214,10 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
         ycc = rgb_to_ycbcr(pad_plane(pixels, padded_h, padded_w))
         planes = [ycc[..., 0], ycc[..., 1], ycc[..., 2]]
 
+    # The DC scans of the frame: interleaved (MCU order) unless the scan search will code
+    # luma DC on its own (every script of ``search_scripts`` does) or there is one component.
+    interleaved_dc = not grey and not (options.progressive and options.optimize_scans)
+    lam = image_lambda(tables[0], GREY_LAMBDA_SCALE if grey else RGB_LAMBDA_SCALE)
     components = []
     for index, plane in enumerate(planes):
         chroma = index > 0
@@ -177,8 +226,20 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
         comp_h = -(-height // (v_samp if chroma else 1))
         comp_w = -(-width // (h_samp if chroma else 1))
         quant_index = min(int(chroma), len(tables) - 1)
+        rdo = None
+        if options.rdo:
+            rdo = _Rdo(
+                lam=lam,
+                activity=options.rdo_activity,
+                weights=component_weights(
+                    index, v_samp if chroma else 1, h_samp if chroma else 1, colour=not grey
+                ),
+                ac_lengths=std_ac_code_lengths(chroma),
+                dc_lengths=None if options.optimize_huffman else std_dc_code_lengths(chroma),
+                dc_samp=((1, 1) if chroma else (v_samp, h_samp)) if interleaved_dc else None,
+            )
         coeffs = _component_coeffs(
-            np.ascontiguousarray(plane), tables[quant_index], (comp_h, comp_w), options.rdo, chroma
+            np.ascontiguousarray(plane), tables[quant_index], (comp_h, comp_w), rdo
         )
         samp = (1, 1) if chroma else (h_samp, v_samp)
         components.append(Component(index + 1, samp[0], samp[1], quant_index, coeffs))

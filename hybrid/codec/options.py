@@ -10,6 +10,7 @@ import numpy as np
 from hybrid.errors import InputError
 
 Subsampling = Literal["4:4:4", "4:2:2", "4:2:0", "auto"]
+TableSet = Literal["ijg", "psnr"]
 
 #: (h_samp, v_samp) of the luma component for each chroma mode; chroma is always 1x1.
 LUMA_SAMPLING: dict[str, tuple[int, int]] = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
@@ -20,16 +21,28 @@ class EncodeOptions:
     """How to encode one image.
 
     Attributes:
-        quality: IJG quality 1..100 used to scale the T.81 Annex K tables (libjpeg's rule).
+        quality: IJG quality 1..100 used to scale the tables of ``tables``.
         subsampling: chroma mode; ``"auto"`` picks 4:4:4 where 4:2:0 would smear saturated
             edges or text, else 4:2:0. Ignored for greyscale input.
         quant_tables: optional user tables overriding ``quality``: one (luma) or two (luma,
             chroma) uint16 arrays (8, 8) in natural order, values 1..65535.
-        rdo: trellis (rate-distortion optimized) quantization, as mozjpeg does.
+        rdo: trellis (rate-distortion optimized) quantization of AC and DC coefficients, as
+            mozjpeg does, minimizing RGB squared error plus lambda times bits (see
+            :mod:`hybrid.codec.distortion`).
         progressive: progressive (SOF2) output with spectral selection and successive
             approximation; else baseline sequential (SOF0, or SOF1 for 16-bit tables).
         optimize_huffman: per-image optimal Huffman tables (two-pass); else the Annex K tables.
         restart_interval: MCUs between RSTn markers; 0 disables restart markers.
+        tables: which tables ``quality`` scales: ``"ijg"`` (T.81 Annex K, libjpeg's rule,
+            the same DQT as ``cjpeg -quality``) or ``"psnr"``
+            (:func:`hybrid.codec.quant.psnr_quant_tables`, tuned with the trellis for
+            PSNR-RGB). Ignored when ``quant_tables`` is given.
+        optimize_scans: with ``progressive``, code the frame with each of a few scan scripts
+            (:func:`hybrid.codec.scans.search_scripts`) and keep the smallest file, as
+            mozjpeg's ``optimize_scans``; else libjpeg's default script.
+        rdo_activity: with ``rdo``, exponent (0..2) of the per-block adaptation of the
+            trellis's multiplier to texture (:func:`hybrid.codec.distortion.activity_lambdas`):
+            0 minimizes plain RGB squared error (PSNR); larger values favour MS-SSIM.
     """
 
     quality: int = 75
@@ -39,6 +52,30 @@ class EncodeOptions:
     progressive: bool = False
     optimize_huffman: bool = True
     restart_interval: int = 0
+    tables: TableSet = "ijg"
+    optimize_scans: bool = False
+    rdo_activity: float = 0.0
+
+    @classmethod
+    def best(
+        cls, quality: int = 75, subsampling: Subsampling = "4:2:0", **changes: object
+    ) -> EncodeOptions:
+        """The smallest files at a given PSNR-RGB: PSNR tables, trellis on AC and DC,
+        progressive with a scan search and optimal Huffman tables, and a mild texture
+        adaptation of the trellis (``rdo_activity=0.5``: -0.4 % PSNR BD-rate for -1.5 %
+        MS-SSIM). ``changes`` override fields (e.g. ``restart_interval``)."""
+        fields: dict[str, object] = dict(
+            quality=quality,
+            subsampling=subsampling,
+            rdo=True,
+            progressive=True,
+            optimize_huffman=True,
+            tables="psnr",
+            optimize_scans=True,
+            rdo_activity=0.5,
+        )
+        fields.update(changes)
+        return cls(**fields)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if isinstance(self.quality, bool) or not isinstance(self.quality, (int, np.integer)):
@@ -49,6 +86,13 @@ class EncodeOptions:
             raise InputError(
                 f"subsampling must be one of 4:4:4, 4:2:2, 4:2:0, auto; got {self.subsampling!r}"
             )
+        activity = self.rdo_activity
+        if isinstance(activity, bool) or not isinstance(activity, (int, float, np.number)):
+            raise InputError(f"rdo_activity must be a number 0..2, got {activity!r}")
+        if not 0.0 <= float(activity) <= 2.0:
+            raise InputError(f"rdo_activity must be in 0..2, got {activity}")
+        if self.tables not in ("ijg", "psnr"):
+            raise InputError(f"tables must be 'ijg' or 'psnr', got {self.tables!r}")
         if not isinstance(self.restart_interval, (int, np.integer)) or not (
             0 <= int(self.restart_interval) <= 65535
         ):

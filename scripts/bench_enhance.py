@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hybrid.bench.metrics import ms_ssim, psnr
+from hybrid.bench.npmetrics import ms_ssim, psnr
 from hybrid.enhance import enhance_jpeg
 
 QUALITIES = (10, 20, 30, 50, 75, 90)

@@ -640,7 +640,7 @@ def _codec_list(value: str | None) -> list[str] | None:
     required=True,
     help="Folder for results.json, report.md, the plots and report.html.",
 )
-@click.option("--quick", is_flag=True, help="Four settings per codec instead of the full sweep.")
+@click.option("--quick", is_flag=True, help="3-4 settings per codec, not the full sweep.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N images (by name).")
 @click.option(
     "--jobs",

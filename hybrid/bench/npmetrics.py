@@ -1,5 +1,5 @@
-"""PSNR and MS-SSIM in numpy/scipy, without torch: for rate control's decoder-in-the-loop
-search, where a metric runs a dozen times per encode.
+"""PSNR, SSIM and MS-SSIM in numpy/scipy, without torch: for rate control's decoder-in-the-loop
+search, where a metric runs a dozen times per encode, and for the benchmark.
 
 The definitions are :mod:`hybrid.bench.metrics`'s (the differentiable torch version, used
 for training): 11x11 Gaussian window (sigma 1.5), K1=0.01, K2=0.03, five scales with weights
@@ -34,16 +34,28 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
+def psnr_y(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR of the JFIF (BT.601 full-range) luma of two RGB images; greyscale used as is."""
+    from hybrid.codec.tables import JFIF_RGB_TO_YCBCR
+
+    def luma(t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, np.float64)
+        return t @ JFIF_RGB_TO_YCBCR[0] if t.ndim == 3 else t
+
+    return psnr(luma(a), luma(b))
+
+
 def _blur(t: np.ndarray) -> np.ndarray:
     from scipy.ndimage import correlate1d
 
-    # The border mode is irrelevant: every pixel it affects is cropped in _terms.
+    # The border mode is irrelevant: every pixel it affects is cropped in _maps.
     return correlate1d(
         correlate1d(t, _KERNEL, axis=0, mode="mirror"), _KERNEL, axis=1, mode="mirror"
     )
 
 
-def _terms(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
+def _maps(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
+    """Luminance and contrast-structure maps (H - 10, W - 10, C), the border cropped."""
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mx, my = _blur(x), _blur(y)
     sxx = _blur(x * x) - mx * mx
@@ -52,7 +64,7 @@ def _terms(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray,
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
     crop = (slice(_RADIUS, -_RADIUS), slice(_RADIUS, -_RADIUS))
-    return lum[crop].mean(axis=(0, 1)), cs[crop].mean(axis=(0, 1))
+    return lum[crop], cs[crop]
 
 
 def _pool(t: np.ndarray) -> np.ndarray:
@@ -61,21 +73,52 @@ def _pool(t: np.ndarray) -> np.ndarray:
     return 0.25 * (t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2])
 
 
-def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
-    """MS-SSIM of two (H, W, C) or (H, W) images (H, W >= 176), averaged over channels."""
+def _channels(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(a, np.float64)
     y = np.asarray(b, np.float64)
-    if min(x.shape[:2]) < 176:
-        raise ValueError("MS-SSIM needs images of at least 176x176 pixels (5 scales, 11x11 window)")
+    if x.shape != y.shape:
+        raise ValueError(f"images differ in shape: {x.shape} vs {y.shape}")
     if x.ndim == 2:
         x, y = x[..., None], y[..., None]
+    return x, y
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """Single-scale SSIM (Wang et al. 2004; Gaussian 11x11, sigma 1.5, population
+    statistics, the 5-pixel border dropped) of two (H, W, C) or (H, W) images (H, W >= 11),
+    averaged over channels. Equals ``skimage.metrics.structural_similarity(a, b,
+    gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255,
+    channel_axis=2)``."""
+    x, y = _channels(a, b)
+    if min(x.shape[:2]) < 2 * _RADIUS + 1:
+        raise ValueError("SSIM needs images of at least 11x11 pixels")
+    lum, cs = _maps(x, y, data_range)
+    return float((lum * cs).mean(axis=(0, 1)).mean())
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """MS-SSIM of two (H, W, C) or (H, W) images (H, W >= 176), averaged over channels."""
+    return ssim_and_ms_ssim(a, b, data_range)[1]
+
+
+def ssim_and_ms_ssim(
+    a: np.ndarray, b: np.ndarray, data_range: float = 255.0
+) -> tuple[float, float]:
+    """(:func:`ssim`, :func:`ms_ssim`) in one pass: SSIM is the full-scale term of MS-SSIM."""
+    x, y = _channels(a, b)
+    if min(x.shape[:2]) < 176:
+        raise ValueError("MS-SSIM needs images of at least 176x176 pixels (5 scales, 11x11 window)")
     values = []
+    single = 0.0
     last = len(MS_SSIM_WEIGHTS) - 1
     for i in range(len(MS_SSIM_WEIGHTS)):
-        lum, cs = _terms(x, y, data_range)
+        lum_map, cs_map = _maps(x, y, data_range)
+        if i == 0:
+            single = float((lum_map * cs_map).mean(axis=(0, 1)).mean())
+        lum, cs = lum_map.mean(axis=(0, 1)), cs_map.mean(axis=(0, 1))
         values.append(np.maximum(cs, 0.0) if i < last else np.maximum(lum * cs, 0.0))
         if i < last:
             x, y = _pool(x), _pool(y)
     stack = np.stack(values)  # (5, C)
     weights = np.asarray(MS_SSIM_WEIGHTS)[:, None]
-    return float(np.prod(stack**weights, axis=0).mean())
+    return single, float(np.prod(stack**weights, axis=0).mean())

@@ -1,0 +1,295 @@
+"""A self-contained HTML report: summary table, RD and speed plots, side-by-side crops.
+
+Everything is inlined (plots and crops as base64 PNG ``data:`` URIs, CSS and a few lines of
+script), so the file opens anywhere, offline, and references no external URL. The crops
+compare, at about the same bits per pixel, every codec's decode of one region with the
+original: plain, enhanced and original side by side, a slider that wipes between any two
+(plain against enhanced by default), and every codec's crop in a grid. The
+script marks ``<html data-ready="ok">`` when it has run to the end, which the tests check.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hybrid.bench.codecs import get_codec
+from hybrid.bench.report import METRICS, _fmt
+
+__all__ = ["CropPanel", "CropSet", "make_crops", "render_html"]
+
+CROP_SIDE = 192
+CROP_BPP = 0.4
+
+
+@dataclass(frozen=True)
+class CropPanel:
+    """One decoded crop: ``codec`` name (``original`` for the source), caption, PNG bytes."""
+
+    codec: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class CropSet:
+    """The crops of one image region: ``image`` name, ``box`` (x, y, side), panels."""
+
+    image: str
+    box: tuple[int, int, int]
+    panels: tuple[CropPanel, ...]
+
+
+def _busiest_box(rgb: np.ndarray, side: int) -> tuple[int, int, int]:
+    """Top-left corner of the ``side`` square with the most gradient energy (where coding
+    artifacts show), on a 16-pixel grid; the whole image when it is smaller."""
+    h, w = rgb.shape[:2]
+    side = min(side, h, w)
+    grey = rgb.astype(np.float64).mean(axis=2)
+    energy = np.zeros_like(grey)
+    energy[:, 1:] += np.abs(np.diff(grey, axis=1))
+    energy[1:, :] += np.abs(np.diff(grey, axis=0))
+    table = np.pad(energy, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    best, corner = -1.0, (0, 0)
+    for y in range(0, h - side + 1, 16):
+        for x in range(0, w - side + 1, 16):
+            total = (
+                table[y + side, x + side] - table[y, x + side] - table[y + side, x] + table[y, x]
+            )
+            if total > best:
+                best, corner = total, (x, y)
+    return corner[0], corner[1], side
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def make_crops(
+    plan: Any,
+    points: list[dict[str, Any]],
+    *,
+    images: int = 2,
+    target_bpp: float = CROP_BPP,
+    side: int = CROP_SIDE,
+) -> list[CropSet]:
+    """Crops of the first ``images`` images of ``plan``: for each measured codec, the point
+    of that image closest to ``target_bpp`` is encoded and decoded again (all codecs are
+    deterministic) and its busiest ``side`` square cut out."""
+    from hybrid.bench.runner import load_rgb
+
+    sets = []
+    for image in plan.images[:images]:
+        rgb = load_rgb(image.path)
+        x, y, s = _busiest_box(rgb, side)
+        panels = [CropPanel("original", "original", _png(rgb[y : y + s, x : x + s]))]
+        files: dict[tuple[str, float], bytes] = {}
+        for name in plan.codecs:
+            candidates = [
+                p for p in points
+                if p["image"] == image.name and p["codec"] == name and p.get("error") is None
+            ]  # fmt: skip
+            if not candidates:
+                continue
+            point = min(candidates, key=lambda p: abs(p["bpp"] - target_bpp))
+            codec = get_codec(name)
+            key = (codec.encoder_name, point["setting"])
+            try:
+                if key not in files:
+                    files[key] = get_codec(codec.encoder_name).encode(rgb, point["setting"])
+                decoded = codec.decode(files[key])
+            except Exception:  # noqa: BLE001 - a crop is illustration; the tables say what failed
+                continue
+            caption = f"{codec.label}: {point['bpp']:.3f} bpp, {_fmt(point['psnr'])} dB"
+            panels.append(CropPanel(name, caption, _png(decoded[y : y + s, x : x + s])))
+        sets.append(CropSet(image.name, (x, y, s), tuple(panels)))
+    return sets
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.hybrid td:first-child { font-weight: 600; }
+code { background: #f3f3f3; padding: 1px 4px; }
+.plots img { max-width: 48%; margin: 4px; border: 1px solid #ddd; }
+.grid { display: flex; flex-wrap: wrap; gap: 10px; }
+.grid figure { margin: 0; width: 200px; font-size: 11px; }
+.grid img, .cmp img { image-rendering: pixelated; display: block; }
+.grid img { width: 192px; height: 192px; }
+.trio { display: flex; gap: 12px; margin: 8px 0 16px; }
+.trio figure { margin: 0; width: 384px; font-size: 12px; }
+.trio img { width: 384px; height: 384px; image-rendering: pixelated; display: block; }
+.cmp { position: relative; width: 576px; height: 576px; margin: 8px 0 28px; }
+.cmp img { position: absolute; top: 0; left: 0; width: 576px; height: 576px; }
+.cmp img.right { clip-path: inset(0 0 0 var(--pos, 50%)); }
+.cmp .bar { position: absolute; top: 0; bottom: 0; left: var(--pos, 50%); width: 2px;
+  background: #fff; box-shadow: 0 0 3px #000; pointer-events: none; }
+.cmp input { position: absolute; left: 0; bottom: -26px; width: 100%; margin: 0; }
+.muted { color: #666; }
+"""
+
+# Wiring of the sliders; the data-ready mark is the last statement, so it is set only when
+# everything before it ran without an exception.
+_SCRIPT = """
+const CROPS = JSON.parse(document.getElementById('crop-data').textContent);
+for (const cmp of document.querySelectorAll('.cmp')) {
+  const set = CROPS[cmp.dataset.set];
+  const sel = {left: cmp.parentNode.querySelector('select.left'),
+               right: cmp.parentNode.querySelector('select.right')};
+  const show = () => {
+    for (const side of ['left', 'right']) {
+      const panel = set[sel[side].value];
+      const img = cmp.querySelector('img.' + side);
+      img.src = 'data:image/png;base64,' + panel.png;
+      img.alt = panel.caption;
+    }
+  };
+  const slider = cmp.querySelector('input');
+  slider.addEventListener('input', () => cmp.style.setProperty('--pos', slider.value + '%'));
+  sel.left.addEventListener('change', show);
+  sel.right.addEventListener('change', show);
+  show();
+}
+document.documentElement.dataset.ready = 'ok';
+"""
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _summary_table(summary: dict[str, Any]) -> str:
+    head = ["codec", "bpp range", *[f"BD-rate {METRICS[m][0]}" for m in METRICS], "BD-PSNR-RGB",
+            "encode MP/s", "decode MP/s"]  # fmt: skip
+    rows = ["<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr>"]
+    for entry in summary["codecs"]:
+        name = entry["name"]
+        curve = summary["curves"].get(name, [])
+        bd = summary["bd"].get(name, {})
+        speed = summary["speed"].get(name, {})
+        cells = [
+            entry["label"],
+            f"{curve[0]['bpp']:.2f}-{curve[-1]['bpp']:.2f}" if curve else "–",
+            *[_fmt(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
+            _fmt(bd.get("bd_psnr"), 2, " dB"),
+            _fmt(speed.get("encode_mp_s")),
+            _fmt(speed.get("decode_mp_s")),
+        ]
+        family = get_codec(name).family
+        rows.append(
+            f'<tr class="{family}">' + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>"
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _default_pair(codecs: list[str]) -> tuple[str, str]:
+    left = next((c for c in ("hybrid", "libjpeg-turbo-420") if c in codecs), codecs[0])
+    enhanced = ("hybrid-enhance-quality", "hybrid-enhance-fast", "jpegqs", "original")
+    right = next((c for c in enhanced if c in codecs), "original")
+    return left, right
+
+
+def _figure(panel: CropPanel) -> str:
+    png = base64.b64encode(panel.png).decode()
+    caption = _esc(panel.caption)
+    return (
+        f'<figure><img alt="{caption}" src="data:image/png;base64,{png}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _crop_section(index: int, crop: CropSet) -> str:
+    names = [p.codec for p in crop.panels]
+    left, right = _default_pair([n for n in names if n != "original"] or ["original"])
+
+    def options(selected: str) -> str:
+        return "".join(
+            f'<option value="{_esc(p.codec)}"{" selected" if p.codec == selected else ""}>'
+            f"{_esc(p.caption)}</option>"
+            for p in crop.panels
+        )
+
+    by_name = {p.codec: p for p in crop.panels}
+    trio = [by_name[n] for n in dict.fromkeys((left, right, "original")) if n in by_name]
+    figures = "".join(_figure(p) for p in crop.panels)
+    x, y, s = crop.box
+    return f"""
+<h3>{_esc(crop.image)} <span class="muted">({s}x{s} crop at {x},{y}; each codec's point
+nearest {CROP_BPP} bpp; enlarged without smoothing)</span></h3>
+<div class="trio">{"".join(_figure(p) for p in trio)}</div>
+<div class="compare">
+  <label>left <select class="left">{options(left)}</select></label>
+  <label>right <select class="right">{options(right)}</select></label>
+  <div class="cmp" data-set="{index}">
+    <img class="left" alt=""><img class="right" alt=""><div class="bar"></div>
+    <input type="range" min="0" max="100" value="50" aria-label="wipe position">
+  </div>
+</div>
+<div class="grid">{figures}</div>
+"""
+
+
+def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[CropSet]) -> str:
+    """The report page (a complete, self-contained HTML document)."""
+    from hybrid.bench.report import markdown
+
+    crop_data = {
+        str(i): {
+            p.codec: {"caption": p.caption, "png": base64.b64encode(p.png).decode()}
+            for p in crop.panels
+        }
+        for i, crop in enumerate(crops)
+    }
+    plot_tags = "".join(
+        f'<img alt="{_esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for name, png in plots.items()
+    )
+    notes = markdown(summary, details=False).split("How each codec ran:")[1]
+    note_items = "".join(
+        f"<li>{_esc(line[2:].replace('**', ''))}</li>"
+        for line in notes.strip().splitlines()
+        if line.startswith("- ")
+    )
+    lo, hi = summary["rate_range_bpp"]
+    crops_html = "".join(_crop_section(i, c) for i, c in enumerate(crops)) or "<p>No crops.</p>"
+    data = json.dumps(crop_data).replace("</", "<\\/")
+    sweep = "quick" if summary["quick"] else "full"
+    command = _esc(summary["command"] or "(API)")
+    reference = _esc(get_codec(summary["reference"]).label)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hybrid bench report</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>hybrid bench: {len(summary["images"])} images, {sweep} sweep</h1>
+<p class="muted">Command: <code>{command}</code>. {_esc(summary["machine"])}.</p>
+<h2>BD-rate and speed</h2>
+<p>BD-rate: mean bit-rate change at equal quality against {reference}
+over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB). BD-PSNR: mean PSNR change
+at equal rate. Speeds: median megapixels per second, one thread.</p>
+{_summary_table(summary)}
+<ul>{note_items}</ul>
+<h2>Rate-distortion curves</h2>
+<div class="plots">{plot_tags}</div>
+<h2 id="crops">Crops</h2>
+{crops_html}
+<script type="application/json" id="crop-data">{data}</script>
+<script>{_SCRIPT}</script>
+</body></html>
+"""

@@ -1,0 +1,162 @@
+"""hybrid's own variants in the benchmark: plain, enhanced (fast, quality), SR and automatic
+modes, as encode/decode/availability functions for :mod:`hybrid.bench.codecs`.
+
+Every variant goes through the public API (``hybrid.encode``, ``hybrid.encode_to_target``,
+``hybrid.decode``), one torch thread. A variant whose network is not installed is reported
+unavailable (skipped with a note); automatic mode always runs, with the decoder that
+``hybrid.decode`` would use for its files (enhanced when a network is installed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ENHANCE_FAST = "enhance-fast-v1"
+ENHANCE_QUALITY = "enhance-quality-v1"
+
+
+def _pil_version() -> str:
+    import PIL
+    from PIL import features
+
+    return f"pillow {PIL.__version__} libjpeg_turbo {features.version('libjpeg_turbo')}"
+
+
+@lru_cache(maxsize=1)
+def hybrid_fingerprint() -> str:
+    """hybrid's version and a hash of its codec/decoder sources (not the CLI or bench)."""
+    import hybrid
+
+    root = Path(hybrid.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith("bench/") or rel.startswith("cli"):
+            continue
+        digest.update(rel.encode() + b"\0" + path.read_bytes())
+    return f"hybrid {hybrid.__version__} src {digest.hexdigest()[:16]}"
+
+
+def _manifest() -> dict[str, Any]:
+    try:
+        from hybrid.enhance.registry import load_manifest
+    except ImportError:
+        return {}
+    return load_manifest()
+
+
+def _models_version(*ids: str) -> str:
+    entries = _manifest()
+    parts = [f"{i}={entries[i].sha256[:16]}" if i in entries else f"{i}=none" for i in ids]
+    return "; ".join(parts)
+
+
+def hybrid_encode(rgb: np.ndarray, quality: float) -> bytes:
+    import hybrid
+
+    return hybrid.encode(rgb, quality=int(quality), rdo=True, progressive=True)
+
+
+def hybrid_plain_decode(data: bytes) -> np.ndarray:
+    import hybrid
+
+    return np.asarray(hybrid.decode(data).convert("RGB"))
+
+
+def enhanced_decode(model: str) -> Callable[[bytes], np.ndarray]:
+    def decode(data: bytes) -> np.ndarray:
+        import hybrid
+
+        return np.asarray(hybrid.decode(data, enhance=True, model=model, threads=1).convert("RGB"))
+
+    return decode
+
+
+def model_available(model: str) -> Callable[[], tuple[bool, str]]:
+    def available() -> tuple[bool, str]:
+        entries = _manifest()
+        if model not in entries:
+            return False, f"model {model} is not installed (weights/manifest.json)"
+        return True, f"model {model} ({entries[model].parameters:,} parameters)"
+
+    return available
+
+
+def sr_encode(rgb: np.ndarray, quality: float) -> bytes:
+    import hybrid
+
+    return hybrid.encode(rgb, quality=int(quality), scale=2, rdo=True, progressive=True)
+
+
+def sr_decode(data: bytes) -> np.ndarray:
+    import hybrid
+    from hybrid.errors import MissingModelWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingModelWarning)
+        return np.asarray(hybrid.decode(data, enhance=True, threads=1).convert("RGB"))
+
+
+def sr_available() -> tuple[bool, str]:
+    from hybrid.downscaled import DEFAULT_SR_MODEL
+    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+
+    entries = _manifest()
+    if DEFAULT_SR_MODEL in entries:
+        return True, f"super-resolution model {DEFAULT_SR_MODEL}"
+    if DEFAULT_ENHANCE_MODEL in entries:
+        return True, f"no {DEFAULT_SR_MODEL}: {DEFAULT_ENHANCE_MODEL} + bicubic upscale"
+    return False, "no network installed (SR mode would be a plain bicubic upscale)"
+
+
+def auto_encode(rgb: np.ndarray, target_bpp: float) -> bytes:
+    import hybrid
+    from hybrid.upscale import enhancement_installed
+
+    if enhancement_installed(None, None):
+        import torch
+
+        torch.set_num_threads(1)  # the decoder in the loop runs on one thread too
+    data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), rdo=True, progressive=True)
+    return data
+
+
+def auto_decode(data: bytes) -> np.ndarray:
+    import hybrid
+    from hybrid.errors import MissingModelWarning
+    from hybrid.upscale import enhancement_installed
+
+    # What rate control assumed: enhanced where a network is installed, and a downscaled file
+    # brought back to its original size.
+    enhance = enhancement_installed(None, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingModelWarning)
+        image = hybrid.decode(data, enhance=enhance, upscale=True, threads=1 if enhance else None)
+    return np.asarray(image.convert("RGB"))
+
+
+def auto_available() -> tuple[bool, str]:
+    from hybrid.upscale import enhancement_installed
+
+    if enhancement_installed(None, None):
+        return True, "decoder in the loop: enhanced"
+    return True, "no network installed: rate control and decode are plain (+ bicubic)"
+
+
+def always_available() -> tuple[bool, str]:
+    return True, ""
+
+
+def hybrid_version(*models: str) -> Callable[[], str]:
+    def version() -> str:
+        extra = f"; {_models_version(*models)}" if models else ""
+        return f"{hybrid_fingerprint()}; {_pil_version()}{extra}"
+
+    return version

@@ -19,6 +19,7 @@ from hybrid.codec.frame import Frame
 from hybrid.codec.headers import JpegInfo, parse_info
 from hybrid.codec.metadata import APP11, HybridMetadata, pack_metadata
 from hybrid.codec.options import EncodeOptions
+from hybrid.downscaled import check_comment
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
@@ -153,12 +154,7 @@ def encode(
             optimize_huffman=bool(optimize_huffman),
             restart_interval=restart_interval,
         )
-    if isinstance(comment, str):
-        comment = comment.encode("utf-8")
-    if comment is not None and not isinstance(comment, (bytes, bytearray)):
-        raise InputError(f"comment must be str or bytes, got {type(comment).__name__}")
-    if comment is not None and len(comment) > 65533:
-        raise InputError(f"comment is {len(comment)} bytes; a COM segment holds at most 65533")
+    comment = check_comment(comment)
     if isinstance(fp, (str, os.PathLike)):
         check_output_path(fp, force)  # fail before the (slow) encode; atomic_write rechecks
 
@@ -181,7 +177,7 @@ def encode(
         app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
         icc_profile=icc,
         exif=exif,
-        comment=bytes(comment) if comment is not None else carried_comment,
+        comment=comment if comment is not None else carried_comment,
         optimize_scans=options.optimize_scans,
     )
     _write_output(fp, data, force)

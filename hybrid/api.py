@@ -11,19 +11,21 @@ from __future__ import annotations
 import io
 import os
 import struct
+import warnings
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from hybrid.codec.frame import Frame
 from hybrid.codec.headers import JpegInfo, parse_info
-from hybrid.codec.metadata import APP11, HybridMetadata, pack_metadata
+from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.downscaled import check_comment
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
     InputError,
+    JpegDataWarning,
     UnsupportedImageError,
     WeightsError,
 )
@@ -168,7 +170,12 @@ def encode(
         carried_comment = loaded.comment
     else:
         icc = exif = carried_comment = None
-    meta = HybridMetadata(mode=mode, original_width=loaded.width, original_height=loaded.height)
+    meta = HybridMetadata(
+        mode=mode,
+        original_width=loaded.width,
+        original_height=loaded.height,
+        checksum=frame_checksum(frame),
+    )
     data = write_jpeg(
         frame,
         progressive=options.progressive,
@@ -230,6 +237,7 @@ def decode(
     upscale: bool | None = None,
     scale: float | None = None,
     sr_model: str | None = None,
+    strict: bool = False,
 ) -> Any:
     """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
 
@@ -251,9 +259,15 @@ def decode(
     the enhancement network plus bicubic upscale, with a ``MissingModelWarning``; without any
     network a downscaled file still decodes (small, or upscaled with ``upscale=True``) with
     that warning. ``scale`` resizes any JPEG by that factor the same way.
+
+    Damaged data (see :func:`hybrid.codec.reader.find_damage`: libjpeg's entropy decoder
+    has to pad or guess, or a hybrid file's checksum does not match) decodes as viewers show
+    it, with a :class:`JpegDataWarning` and the reason in ``image.info["hybrid_damage"]``;
+    ``strict=True`` raises :class:`CorruptJPEGError` instead.
     """
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
+    damage = _damage(data, header, strict)
     if _resizes(header, enhance, upscale, scale):
         from hybrid.upscale import decode_resized
 
@@ -262,9 +276,33 @@ def decode(
             weights=weights, sr_model=sr_model, device=device, threads=threads,
             max_pixels=max_pixels, as_array=False,
         )  # fmt: skip
-    if enhance:
-        return _enhanced(data, header, model, weights, device, threads)
-    return _plain(data, header)
+    elif enhance:
+        image = _enhanced(data, header, model, weights, device, threads)
+    else:
+        image = _plain(data, header)
+    if damage is not None:
+        image.info["hybrid_damage"] = damage
+    return image
+
+
+def _damage(data: bytes, header: JpegInfo, strict: bool) -> str | None:
+    """:func:`~hybrid.codec.reader.find_damage` of a file whose headers parsed: raised as
+    :class:`CorruptJPEGError` when ``strict``, else warned about and returned."""
+    if header.unsupported_reason is not None:
+        return None  # libjpeg cannot read it; the decode itself says why
+    from hybrid.codec.reader import find_damage
+
+    damage = find_damage(data, header)
+    if damage is None:
+        return None
+    if strict:
+        raise CorruptJPEGError(f"damaged JPEG data: {damage}")
+    warnings.warn(
+        f"damaged JPEG data, the decoded image is partly invented: {damage}",
+        JpegDataWarning,
+        stacklevel=3,
+    )
+    return damage
 
 
 def _plain(data: bytes, header: JpegInfo) -> Any:
@@ -336,15 +374,17 @@ def decode_array(
     upscale: bool | None = None,
     scale: float | None = None,
     sr_model: str | None = None,
+    strict: bool = False,
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
     With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
-    ``upscale``, ``scale`` and ``sr_model`` are :func:`decode`'s.
+    ``upscale``, ``scale``, ``sr_model`` and ``strict`` are :func:`decode`'s.
     """
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
+    _damage(data, header, strict)
     if _resizes(header, enhance, upscale, scale):
         from hybrid.upscale import decode_resized
 

@@ -13,7 +13,12 @@ from typing import Any
 
 import click
 
-from hybrid.errors import InputError, MissingModelWarning
+from hybrid.errors import (
+    HybridMetadataWarning,
+    InputError,
+    JpegDataWarning,
+    MissingModelWarning,
+)
 from hybrid.resample import MAX_SCALE
 
 TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
@@ -111,7 +116,7 @@ def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Cal
 
 
 def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --upscale/--no-upscale, --scale and --sr-model."""
+    """Add --upscale/--no-upscale, --scale, --sr-model and --strict."""
     options = [
         click.option(
             "--upscale/--no-upscale",
@@ -127,6 +132,12 @@ def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "installed, else enhancement + bicubic, with a warning).",
         ),
         click.option("--sr-model", help="Super-resolution model id (default: the file's)."),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Fail on damaged image data (libjpeg had to pad or guess, or a hybrid file's "
+            "checksum does not match) instead of decoding it with a warning.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -134,20 +145,23 @@ def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def resized_decoder(decode: Callable[..., Any], resizing: dict[str, Any]) -> Callable[..., Any]:
-    """``decode`` (``hybrid.api.decode`` or ``decode_array``) with the resize options added;
-    a :class:`MissingModelWarning` is printed as one ``hybrid: warning:`` line."""
+    """``decode`` (``hybrid.api.decode`` or ``decode_array``) with the resize options and
+    ``--strict`` added; hybrid's own warnings (a missing model, damaged data, unreadable
+    metadata) are printed as one ``hybrid: warning: FILE: ...`` line each."""
     kwargs = {
         "upscale": resizing.get("upscale"),
         "scale": resizing.get("scale"),
         "sr_model": resizing.get("sr_model"),
+        "strict": bool(resizing.get("strict")),
     }
+    shown = (MissingModelWarning, JpegDataWarning, HybridMetadataWarning)
 
     def run(src: Path, *args: Any, **options: Any) -> Any:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", MissingModelWarning)
+            warnings.simplefilter("always")
             result = decode(src, *args, **options, **kwargs)
         for warning in caught:
-            if issubclass(warning.category, MissingModelWarning):
+            if issubclass(warning.category, shown):
                 click.echo(f"hybrid: warning: {src}: {warning.message}", err=True)
             else:
                 warnings.warn_explicit(

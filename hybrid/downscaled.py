@@ -13,12 +13,12 @@ validated inputs live in an :class:`EncodeSource` built once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from hybrid.codec.metadata import APP11, HybridMetadata, pack_metadata
+from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, load_image
@@ -131,7 +131,7 @@ def encode_frame_file(
 
     pixels = source.at_scale(scale) if scale > 1.0 else source.pixels
     frame = image_to_frame(pixels, options)
-    meta = file_metadata(source, mode, scale, model_id)
+    meta = replace(file_metadata(source, mode, scale, model_id), checksum=frame_checksum(frame))
     return write_jpeg(
         frame,
         progressive=options.progressive,

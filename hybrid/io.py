@@ -169,8 +169,11 @@ def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
     """
     target = check_output_path(path, force)
     parent = target.parent if str(target.parent) else Path(".")
+    remove_stale_temps(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=parent
+        )
     except OSError as exc:
         raise InputError(f"{target}: cannot write to {parent}: {exc.strerror or exc}") from None
     try:
@@ -191,6 +194,45 @@ def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
     finally:
         if os.path.lexists(tmp_name):
             os.unlink(tmp_name)
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete the temp files :func:`atomic_write` left beside ``target`` when a writer was
+    killed with SIGKILL (nothing can clean up after that): ``.NAME.PID.XXXX.tmp`` whose
+    process no longer exists on this machine. Never raises; returns what was removed.
+
+    A temp file of a live process (even another hybrid writing the same name right now) is
+    left alone; so is anything whose name does not follow the pattern.
+    """
+    parent = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return removed
+    for name in names:
+        pid_text = name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            os.unlink(parent / name)
+            removed.append(parent / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid we wrote: leave the file alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # exists (another user's process), or not a real pid: leave it
+    return True
 
 
 def _rename_no_replace(tmp_name: str, target: Path) -> None:

@@ -12,8 +12,15 @@ from PIL import Image
 
 import hybrid
 from hybrid.cli import cli
-from hybrid.codec.metadata import HybridMetadata, insert_segment, metadata_segment
-from hybrid.errors import ImageTooLargeError, InputError, MissingModelWarning, WeightsError
+from hybrid.codec.metadata import HybridMetadata, frame_checksum, insert_segment, metadata_segment
+from hybrid.codec.reader import read_frame
+from hybrid.errors import (
+    HybridMetadataWarning,
+    ImageTooLargeError,
+    InputError,
+    MissingModelWarning,
+    WeightsError,
+)
 from hybrid.resample import coded_size
 from tests.decoders import decode_djpeg, djpeg_path
 from tests.registry_helpers import register, register_tiny_enhancer
@@ -70,7 +77,7 @@ def test_metadata_round_trip(scale):
     assert (info.width, info.height) == coded_size(101, 77, scale)
     assert info.hybrid_metadata == HybridMetadata(
         mode="downscaled", original_width=101, original_height=77, scale=scale,
-        model_id="sr-fast-v1",
+        model_id="sr-fast-v1", checksum=frame_checksum(read_frame(data)),
     )  # fmt: skip
     custom = hybrid.info(hybrid.encode(smooth(), scale=scale, model_id="sr-big-v2"))
     assert custom.hybrid_metadata.model_id == "sr-big-v2"
@@ -160,15 +167,32 @@ def test_ordinary_jpeg_scale_upsamples():
 
 
 def test_upscale_respects_max_pixels():
-    meta = HybridMetadata(mode="downscaled", original_width=60000, original_height=60000, scale=2)
+    # A consistent record (coded 101x77 = round(6464/64) x round(4928/64)) asking for 31.9 MP.
+    meta = HybridMetadata(mode="downscaled", original_width=6464, original_height=4928, scale=64)
     buffer = io.BytesIO()
     Image.fromarray(smooth()).save(buffer, "JPEG")
     data = insert_segment(buffer.getvalue(), metadata_segment(meta))
     assert hybrid.decode(data).size == (101, 77)  # the plain decode never upscales
     with pytest.raises(ImageTooLargeError):
-        hybrid.decode(data, upscale=True)
+        hybrid.decode(data, upscale=True, max_pixels=20_000_000)
     with pytest.raises(ImageTooLargeError):
         hybrid.decode(data, scale=64, max_pixels=10_000)
+
+
+def test_a_record_that_does_not_describe_the_frame_is_ignored():
+    """A forged (or stale: the image was resized by another tool) record cannot steer the
+    decoder into a huge "original size"."""
+    buffer = io.BytesIO()
+    Image.fromarray(smooth()).save(buffer, "JPEG")
+    for meta in (
+        HybridMetadata(mode="downscaled", original_width=60000, original_height=60000, scale=2),
+        HybridMetadata(mode="enhance", original_width=100, original_height=77),
+    ):
+        data = insert_segment(buffer.getvalue(), metadata_segment(meta))
+        with pytest.warns(HybridMetadataWarning, match="does not|describes"):
+            assert hybrid.info(data).hybrid_metadata is None
+        with pytest.warns(HybridMetadataWarning):
+            assert hybrid.decode(data, upscale=True).size == (101, 77)
 
 
 # --- networks: the super-resolution interface and the enhancement fallback -----------------------

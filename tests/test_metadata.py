@@ -40,6 +40,9 @@ EXAMPLES = [
     HybridMetadata(mode="downscaled", original_width=4000, original_height=3000, scale=2.0),
     HybridMetadata(mode="downscaled", original_width=11, original_height=7, scale=1.1),
     HybridMetadata(mode="enhance", original_width=2**32 - 1, original_height=5, model_id="é" * 32),
+    HybridMetadata(mode="plain", original_width=3, original_height=4, checksum=0),
+    HybridMetadata(mode="downscaled", original_width=9, original_height=9, scale=2.0,
+                   model_id="sr", checksum=2**32 - 1),
 ]
 
 
@@ -55,6 +58,14 @@ def test_layout_is_as_documented():
     meta = HybridMetadata(mode="enhance", original_width=640, original_height=480, model_id="m1")
     payload = pack_metadata(meta)
     assert payload == SIGNATURE + bytes([1, 1]) + struct.pack(">IId", 640, 480, 1.0) + b"\x02m1"
+    assert meta.version == 1
+    sealed = HybridMetadata(
+        mode="enhance", original_width=640, original_height=480, model_id="m1", checksum=0x01020304
+    )
+    assert sealed.version == 2
+    assert pack_metadata(sealed) == (
+        SIGNATURE + bytes([2, 1]) + struct.pack(">IId", 640, 480, 1.0) + b"\x02m1\x01\x02\x03\x04"
+    )
     segment = metadata_segment(meta)
     assert segment[:2] == b"\xff\xeb"
     assert struct.unpack(">H", segment[2:4])[0] == len(payload) + 2
@@ -71,7 +82,9 @@ def test_layout_is_as_documented():
         (dict(mode="downscaled", scale=-1.0), "positive"),
         (dict(model_id="x" * 65), "64"),
         (dict(model_id="é" * 33), "64"),
-        (dict(version=2), "version"),
+        (dict(checksum=-1), "checksum"),
+        (dict(checksum=2**32), "checksum"),
+        (dict(checksum=1.5), "checksum"),
     ],
 )
 def test_invalid_metadata_is_refused(kwargs, match):
@@ -84,7 +97,12 @@ def malformed_payloads() -> list[tuple[str, bytes]]:
     good = pack_metadata(HybridMetadata(mode="enhance", original_width=9, original_height=9))
     cases = [(f"truncated-{n}", good[:n]) for n in range(len(SIGNATURE), len(good))]
     cases.append(("trailing", good + b"\x00"))
-    cases.append(("version-2", good[:10] + b"\x02" + good[11:]))
+    cases.append(("version-3", good[:10] + b"\x03" + good[11:]))
+    sealed = pack_metadata(
+        HybridMetadata(mode="enhance", original_width=9, original_height=9, checksum=7)
+    )
+    cases += [(f"v2-truncated-{n}", sealed[:n]) for n in range(len(good), len(sealed))]
+    cases.append(("v1-claiming-v2", good[:10] + b"\x02" + good[11:]))
     cases.append(("version-0", good[:10] + b"\x00" + good[11:]))
     cases.append(("mode-7", good[:11] + b"\x07" + good[12:]))
     cases.append(("zero-width", good[:12] + b"\x00" * 4 + good[16:]))

@@ -10,15 +10,21 @@ runs it before libjpeg ever sees a file, so libjpeg is only handed structurally 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from hybrid.codec.metadata import SIGNATURE as HYBRID_SIGNATURE
-from hybrid.codec.metadata import HybridMetadata, parse_metadata
+from hybrid.codec.metadata import HybridMetadata, coded_size_of, parse_metadata
 from hybrid.codec.tables import ZIGZAG
-from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
+from hybrid.errors import (
+    CorruptJPEGError,
+    HybridMetadataWarning,
+    ImageTooLargeError,
+    UnsupportedImageError,
+)
 from hybrid.io import Source, read_bytes
 
 __all__ = ["MAX_SCANS", "ComponentInfo", "JpegInfo", "SegmentInfo", "parse_info", "read_info"]
@@ -609,6 +615,16 @@ def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
         if payload.startswith(HYBRID_SIGNATURE):
             meta = parse_metadata(payload)
             break
+    if meta is not None and height > 0 and coded_size_of(meta) != (width, height):
+        # A record that does not describe this frame (forged, or the image was resized by
+        # another tool) must not steer the decoder, e.g. into a huge "original size".
+        warnings.warn(
+            f"ignoring hybrid metadata: it describes a {coded_size_of(meta)[0]}x"
+            f"{coded_size_of(meta)[1]} coded image, the frame is {width}x{height}",
+            HybridMetadataWarning,
+            stacklevel=4,
+        )
+        meta = None
     tables: dict[int, np.ndarray] = {}
     precisions: dict[int, int] = {}
     for c in comps:  # the table each component was decoded with (first user wins)

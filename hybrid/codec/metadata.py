@@ -4,7 +4,7 @@ Standard decoders skip APPn segments they do not recognise (T.81 B.2.4.6), so th
 changes nothing for Pillow, libjpeg or a browser; hybrid's decoder reads it to know whether a
 file was made for enhancement and at which size the original was.
 
-Payload layout (all integers big-endian), format version 1::
+Payload layout (all integers big-endian), format versions 1 and 2::
 
     offset size  field
      0     10    signature b"HYBRIDJPG\\0"
@@ -15,11 +15,18 @@ Payload layout (all integers big-endian), format version 1::
     20      8    scale (IEEE 754 float64): original size / coded size, 1.0 unless downscaled
     28      1    n = length of the model id in bytes (0..64)
     29      n    model id, UTF-8
+    29+n    4    version 2 only: CRC-32 of the coded image (:func:`coefficient_checksum`)
+
+Version 2 adds the checksum: JPEG itself has none, and most bit flips in entropy-coded data
+re-synchronise without any decoder noticing. It covers the quantized coefficients and the
+quantization tables, not the bytes, so lossless rewrites (Huffman re-optimisation,
+progressive <-> sequential, metadata edits) keep it valid while any change to the coded
+image is caught.
 
 The scale is a float64 rather than a 1/256 fixed-point or float32 value so that every Python
 float round-trips exactly; the exact original size is stored anyway. A reader meeting a
 different format version ignores the segment (with a :class:`HybridMetadataWarning`): a newer
-layout always bumps the version byte.
+layout always bumps the version byte. Metadata without a checksum is written as version 1.
 """
 
 from __future__ import annotations
@@ -27,16 +34,22 @@ from __future__ import annotations
 import math
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from hybrid.codec.frame import Frame
 from hybrid.errors import HybridMetadataWarning, InputError
 
 #: APP11 (0xFFEB): T.81 leaves APPn to applications; JPEG XT/JUMBF also use APP11, with
 #: the signature b"JP", which is why ours carries a long, distinct signature.
 APP11 = 0xEB
 SIGNATURE = b"HYBRIDJPG\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this hybrid reads: 1 (no checksum) and 2.
+READABLE_VERSIONS = (1, 2)
 MAX_MODEL_ID_BYTES = 64
 
 Mode = Literal["plain", "enhance", "downscaled"]
@@ -51,26 +64,34 @@ class HybridMetadata:
     """What a hybrid file was encoded for.
 
     Attributes:
-        version: payload format version; only 1 exists.
         mode: ``"plain"`` (an ordinary JPEG), ``"enhance"`` (encoded to be decoded with a
             network) or ``"downscaled"`` (coded smaller than the original; the decoder upscales).
         original_width, original_height: size of the image given to the encoder, 1..2**32-1.
         scale: original size / coded size; exactly 1.0 for ``plain`` and ``enhance``.
         model_id: id of the network the file was tuned for, at most 64 UTF-8 bytes; "" = any.
+        checksum: CRC-32 (0..2**32-1) of the coded image, see :func:`coefficient_checksum`;
+            None for none (then the segment is written as format version 1).
     """
 
-    version: int = FORMAT_VERSION
     mode: Mode
     original_width: int
     original_height: int
     scale: float = 1.0
     model_id: str = ""
+    checksum: int | None = None
+
+    @property
+    def version(self) -> int:
+        """The payload format version this metadata is written as: 2 with a checksum, else 1."""
+        return 1 if self.checksum is None else 2
 
     def __post_init__(self) -> None:
-        if self.version != FORMAT_VERSION:
-            raise InputError(
-                f"hybrid metadata version must be {FORMAT_VERSION}, got {self.version}"
-            )
+        if self.checksum is not None and (
+            isinstance(self.checksum, bool)
+            or not isinstance(self.checksum, (int, np.integer))
+            or not 0 <= self.checksum <= _MAX_SIZE
+        ):
+            raise InputError(f"checksum must be an integer 0..{_MAX_SIZE} or None, got {self.checksum!r}")
         if self.mode not in _MODE_CODES:
             raise InputError(f"mode must be plain, enhance or downscaled, got {self.mode!r}")
         for name in ("original_width", "original_height"):
@@ -96,6 +117,16 @@ class HybridMetadata:
             )
 
 
+def coded_size_of(meta: HybridMetadata) -> tuple[int, int]:
+    """(width, height) the frame of a file with this metadata must have: the original size,
+    or for ``downscaled`` :func:`hybrid.resample.coded_size` of it."""
+    if meta.mode != "downscaled":
+        return meta.original_width, meta.original_height
+    from hybrid.resample import coded_size
+
+    return coded_size(meta.original_width, meta.original_height, meta.scale)
+
+
 def pack_metadata(meta: HybridMetadata) -> bytes:
     """The APP11 payload for ``meta`` (signature included, marker and length not)."""
     model = meta.model_id.encode("utf-8")
@@ -107,7 +138,41 @@ def pack_metadata(meta: HybridMetadata) -> bytes:
         meta.scale,
         len(model),
     )
-    return SIGNATURE + fixed + model
+    tail = b"" if meta.checksum is None else struct.pack(">I", int(meta.checksum))
+    return SIGNATURE + fixed + model + tail
+
+
+def frame_checksum(frame: Frame) -> int:
+    """:func:`coefficient_checksum` of a frame, whose coefficient grids may be MCU-padded
+    (the encoder's) or exactly libjpeg's (the reader's): both give the same value."""
+    parts = []
+    for comp in frame.components:
+        if len(frame.components) == 1:
+            h, w = frame.height, frame.width
+        else:
+            h, w = frame.component_size(comp)
+        blocks = comp.coeffs[: -(-h // 8), : -(-w // 8)]
+        parts.append((blocks, frame.quant_tables[comp.quant_index]))
+    return coefficient_checksum(parts)
+
+
+def coefficient_checksum(components: list[tuple[np.ndarray, np.ndarray]]) -> int:
+    """CRC-32 of a coded image: per component in frame order, its quantized coefficients
+    then its quantization table.
+
+    Args:
+        components: (coeffs, table) per component: coeffs int (blocks_v, blocks_h, 8, 8) in
+            natural order with exactly libjpeg's ``ceil(component_size / 8)`` blocks (no MCU
+            padding), table (8, 8) in natural order.
+
+    Returns:
+        The CRC-32 (zlib) of those arrays as little-endian int16 / uint16 bytes, 0..2**32-1.
+    """
+    crc = 0
+    for coeffs, table in components:
+        crc = zlib.crc32(np.ascontiguousarray(coeffs, dtype="<i2").tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(table, dtype="<u2").tobytes(), crc)
+    return crc
 
 
 def metadata_segment(meta: HybridMetadata) -> bytes:
@@ -139,14 +204,21 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
     if not body:
         _warn("the segment ends after the signature")
         return None
-    if body[0] != FORMAT_VERSION:
-        _warn(f"unknown format version {body[0]} (this hybrid reads version {FORMAT_VERSION})")
+    if body[0] not in READABLE_VERSIONS:
+        _warn(f"unknown format version {body[0]} (this hybrid reads versions 1 and 2)")
         return None
     if len(body) < _FIXED.size:
         _warn(f"the segment is truncated ({len(payload)} bytes)")
         return None
     version, mode_code, width, height, scale, model_len = _FIXED.unpack_from(body)
     model_bytes = body[_FIXED.size :]
+    checksum = None
+    if version == 2:
+        if len(model_bytes) < 4:
+            _warn(f"the segment is truncated ({len(payload)} bytes)")
+            return None
+        (checksum,) = struct.unpack(">I", model_bytes[-4:])
+        model_bytes = model_bytes[:-4]
     if len(model_bytes) != model_len:
         _warn(f"model id length {model_len} does not match the {len(model_bytes)} bytes present")
         return None
@@ -156,12 +228,12 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
     try:
         model_id = model_bytes.decode("utf-8")
         return HybridMetadata(
-            version=version,
             mode=_MODE_NAMES[mode_code],  # type: ignore[arg-type]
             original_width=width,
             original_height=height,
             scale=scale,
             model_id=model_id,
+            checksum=checksum,
         )
     except (UnicodeDecodeError, InputError) as exc:
         _warn(str(exc))

@@ -26,6 +26,7 @@ import numpy as np
 
 from hybrid.codec.frame import Component, Frame
 from hybrid.codec.headers import ComponentInfo, JpegInfo, SegmentInfo, parse_info, read_info
+from hybrid.codec.metadata import frame_checksum
 from hybrid.errors import CorruptJPEGError, JpegDataWarning, UnsupportedImageError
 from hybrid.io import DEFAULT_MAX_PIXELS, Source, read_bytes
 
@@ -38,6 +39,7 @@ __all__ = [
     "parse_info",
     "read_frame",
     "read_info",
+    "find_damage",
 ]
 
 # --- coefficients through libjpeg -----------------------------------------------------------
@@ -78,16 +80,13 @@ def _captured_stderr() -> Iterator[list[str]]:
             lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
-def libjpeg_read_dct(data: bytes) -> Any:
-    """jpeglib's DCT read of in-memory ``data``, libjpeg's messages mapped to hybrid's.
-
-    Errors and the warnings after which coefficients cannot be trusted raise
-    :class:`CorruptJPEGError`; benign warnings become :class:`JpegDataWarning`. Nothing is
-    printed to stderr.
-    """
+def _libjpeg_dct(data: bytes) -> tuple[Any, BaseException | None, list[str]]:
+    """jpeglib's DCT read of ``data``: (the jpeg object, the exception or None, libjpeg's
+    messages in order, each once)."""
     import jpeglib
 
     fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
+    jpeg = None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -100,10 +99,54 @@ def libjpeg_read_dct(data: bytes) -> Any:
                 failure = exc
     finally:
         os.unlink(path)
+    return jpeg, failure, list(dict.fromkeys(messages))  # jpeglib may parse twice: once each
+
+
+def find_damage(data: bytes, info: JpegInfo) -> str | None:
+    """What is wrong with the coded image of ``data`` (headers already parsed into
+    ``info``), as one line, or None when nothing is found.
+
+    Runs libjpeg's own Huffman decoding of every scan (no inverse DCT). Damage is: a file
+    libjpeg cannot read; a warning after which libjpeg pads or guesses (premature end of
+    data, bad Huffman code, corrupt restart sequence, extraneous bytes before a marker), so
+    that the image a viewer shows is partly invented; and, for files whose hybrid metadata
+    carries a checksum (format version 2), coefficients or tables that do not match it.
+    JPEG itself has no checksum, so in other encoders' files a bit flip that leaves a valid
+    code sequence cannot be detected by anyone.
+    """
+    jpeg, failure, messages = _libjpeg_dct(data)
+    if failure is not None:
+        return messages[-1] if messages else str(failure) or type(failure).__name__
+    for message in messages:
+        if any(message.startswith(m) for m in _FATAL_WARNINGS) or "extraneous bytes" in message:
+            return message
+    meta = info.hybrid_metadata
+    if meta is None or meta.checksum is None:
+        return None
+    try:
+        frame = _frame_from_libjpeg(jpeg, info)
+    except CorruptJPEGError as exc:
+        return str(exc)
+    if frame_checksum(frame) != meta.checksum:
+        return (
+            "the coded image does not match the CRC-32 hybrid recorded when encoding it "
+            "(damaged data, or pixels changed by another tool)"
+        )
+    return None
+
+
+def libjpeg_read_dct(data: bytes) -> Any:
+    """jpeglib's DCT read of in-memory ``data``, libjpeg's messages mapped to hybrid's.
+
+    Errors and the warnings after which coefficients cannot be trusted raise
+    :class:`CorruptJPEGError`; benign warnings become :class:`JpegDataWarning`. Nothing is
+    printed to stderr.
+    """
+    jpeg, failure, messages = _libjpeg_dct(data)
     if failure is not None:
         detail = messages[-1] if messages else str(failure)
         raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")
-    for message in dict.fromkeys(messages):  # jpeglib may parse twice: report once
+    for message in messages:
         if any(m in message for m in _BENIGN_WARNINGS):
             warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
         elif any(message.startswith(m) for m in _FATAL_WARNINGS):
@@ -139,7 +182,11 @@ def read_frame(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     reason = info.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
-    jpeg = libjpeg_read_dct(data)
+    return _frame_from_libjpeg(libjpeg_read_dct(data), info)
+
+
+def _frame_from_libjpeg(jpeg: Any, info: JpegInfo) -> Frame:
+    """A :class:`Frame` of jpeglib's coefficient arrays (see :func:`read_frame`)."""
     arrays = [jpeg.Y] if len(info.components) == 1 else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     single = len(info.components) == 1
     hmax = max(c.h_samp for c in info.components)

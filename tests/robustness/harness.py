@@ -6,8 +6,9 @@ For every input the worker calls the four readers -- :func:`hybrid.info`,
 :func:`hybrid.read_coefficients`, :func:`hybrid.decode` and ``hybrid.decode(enhance=True)``
 with a small random network -- and classifies each outcome:
 
-* ``ok`` (a result consistent with the headers) or a :mod:`hybrid.errors` exception class
-  name: acceptable;
+* ``ok`` (a result consistent with the headers), ``partial`` (a decode flagged as damaged,
+  ``image.info["hybrid_damage"]``) or a :mod:`hybrid.errors` exception class name:
+  acceptable;
 * ``escape``: any other exception; ``memory``: :class:`MemoryError` (the worker runs under an
   address-space limit, ``RLIMIT_AS``); ``warning``: a warning other than the documented
   :class:`~hybrid.errors.JpegDataWarning` / :class:`~hybrid.errors.HybridMetadataWarning`;
@@ -138,6 +139,8 @@ def _run_target(target: str, data: bytes, weights: str | None, max_pixels: int |
             problem = _check_consistent(target, result, header)
             if problem:
                 outcome, detail = "inconsistent", problem
+            elif getattr(result, "info", {}).get("hybrid_damage"):
+                outcome, detail = "partial", result.info["hybrid_damage"]
         except HybridError as exc:
             outcome, detail = type(exc).__name__, str(exc)
         except MemoryError:
@@ -146,14 +149,14 @@ def _run_target(target: str, data: bytes, weights: str | None, max_pixels: int |
             tb = traceback.extract_tb(exc.__traceback__)[-1]
             where = f"{Path(tb.filename).name}:{tb.lineno}"
             outcome, detail = "escape", f"{type(exc).__name__}: {exc} ({where})"
-    if outcome == "ok" and target in ("coefficients", "decode", "enhance"):
+    if outcome in ("ok", "partial") and target in ("coefficients", "decode", "enhance"):
         detail = result_digest(result)
     stray = [w for w in caught if not issubclass(w.category, documented)]
     if stray and outcome not in FINDINGS:
         w = stray[0]
         outcome = "warning"
         detail = f"{w.category.__name__}: {w.message} ({Path(w.filename).name}:{w.lineno})"
-    return outcome, detail, result if outcome == "ok" else None
+    return outcome, detail, result if outcome in ("ok", "partial") else None
 
 
 def _worker_main(conn, targets: tuple[str, ...], weights: str | None, max_pixels: int | None,

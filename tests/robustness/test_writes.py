@@ -93,10 +93,17 @@ def test_kill_during_api_write_keeps_the_old_file(tmp_path):
     result = kill_mid_write(1, ["api", src, out], signal.SIGKILL)
     assert result.returncode == -signal.SIGKILL
     assert out.read_bytes() == b"old contents"
-    # SIGKILL cannot be cleaned up after: the finished temp file stays, hidden, beside it.
+    # SIGKILL cannot be cleaned up after: the finished temp file stays, hidden, beside it,
+    # named after the dead writer's pid ...
     leftovers = temp_files(tmp_path)
     assert [p.name.startswith(".out.jpg.") and p.name.endswith(".tmp") for p in leftovers] == [True]
     hybrid.decode(leftovers[0].read_bytes())  # it is complete: the kill came before the rename
+    # ... until the next write of that output removes it; a live writer's temp file stays.
+    live = tmp_path / f".out.jpg.{os.getpid()}.abcd.tmp"
+    live.write_bytes(b"being written")
+    hybrid.encode(src, out, quality=50, force=True)
+    assert temp_files(tmp_path) == [live]
+    hybrid.decode(out)
 
 
 def test_sigterm_during_cli_write_keeps_the_old_file_and_cleans_up(tmp_path):

@@ -1,0 +1,151 @@
+"""Damaged coded data: flagged (warning + ``image.info["hybrid_damage"]``) or refused with
+``strict``, never decoded silently when it can be known.
+
+JPEG has no checksum, and Huffman codes re-synchronise, so most bit flips in another
+encoder's entropy-coded data are invisible to every decoder. hybrid's own files carry a
+CRC-32 of their coefficients and tables in the APP11 metadata (format version 2), so there
+every flip is caught; a lossless rewrite (jpegtran) keeps the checksum valid.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import hybrid
+from hybrid.cli import cli
+from hybrid.codec.metadata import find_metadata
+from hybrid.errors import CorruptJPEGError, JpegDataWarning
+from tests.robustness.corpus import find_segments, flip_bit, sample_image
+
+JPEGTRAN = shutil.which("jpegtran")
+
+CONFIGS = [
+    {"quality": 75},
+    {"quality": 40, "progressive": True, "restart_interval": 2},
+    {"quality": 90, "subsampling": "4:4:4"},
+]
+
+
+def scan_flips(data: bytes, n: int, seed: int) -> list[bytes]:
+    """``n`` copies of ``data``, each with one random bit of the entropy-coded data flipped."""
+    start = find_segments(data, 0xDA)[0].offset
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        at = int(rng.integers(start + 14, len(data) - 2))
+        out.append(flip_bit(data, at, int(rng.integers(8))))
+    return out
+
+
+def decode_flagged(data: bytes) -> str:
+    """'error', 'flagged' or 'silent': what a plain decode of ``data`` does."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = hybrid.decode(data)
+    except CorruptJPEGError:
+        return "error"
+    damage = image.info.get("hybrid_damage")
+    warned = any(issubclass(w.category, JpegDataWarning) for w in caught)
+    assert bool(damage) == warned, (damage, [str(w.message) for w in caught])
+    return "flagged" if damage else "silent"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_every_flip_in_hybrid_coded_data_is_caught(config):
+    data = hybrid.encode(sample_image(96, 80, 1), **config)
+    assert find_metadata(data).checksum is not None
+    reference = np.asarray(hybrid.decode(data))
+    for damaged in scan_flips(data, 25, seed=len(str(config))):
+        if decode_flagged(damaged) == "silent":
+            # Only a flip in the 1-bit padding before a marker can leave the coded image as
+            # it was; then the pixels are exactly the original's.
+            assert np.array_equal(np.asarray(hybrid.decode(damaged)), reference)
+    for damaged in scan_flips(data, 6, seed=99):
+        if decode_flagged(damaged) == "silent":
+            continue
+        with pytest.raises(CorruptJPEGError):
+            hybrid.decode(damaged, strict=True)
+        with pytest.raises(CorruptJPEGError):
+            hybrid.decode_array(damaged, enhance=False, strict=True)
+
+
+def test_intact_files_decode_without_warnings():
+    pillow = io.BytesIO()
+    Image.fromarray(sample_image(64, 48, 2)).save(pillow, "JPEG", quality=70)
+    files = [hybrid.encode(sample_image(64, 48, 3), **c) for c in CONFIGS] + [pillow.getvalue()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in files:
+            image = hybrid.decode(data, strict=True)
+            assert "hybrid_damage" not in image.info
+
+
+def test_other_encoders_files_are_flagged_when_libjpeg_notices():
+    buffer = io.BytesIO()
+    Image.fromarray(sample_image(128, 96, 4)).save(buffer, "JPEG", quality=80)
+    data = buffer.getvalue()
+    eoi = len(data) - 2
+    cut = data[: (find_segments(data, 0xDA)[0].offset + eoi) // 2] + b"\xff\xd9"
+    assert decode_flagged(cut) == "flagged"  # premature end of the entropy-coded data
+    results = [decode_flagged(d) for d in scan_flips(data, 30, seed=5)]
+    # Without a checksum only what libjpeg detects is flagged; many flips re-synchronise.
+    assert "flagged" in results or "error" in results
+
+
+def test_changed_tables_break_the_checksum():
+    data = hybrid.encode(sample_image(64, 64, 6), quality=60)
+    dqt = find_segments(data, 0xDB)[0]
+    at = dqt.offset + 5 + 10  # an entry of table 0, away from the DC entry
+    changed = data[:at] + bytes([(data[at] % 200) + 1]) + data[at + 1 :]
+    assert changed != data
+    with pytest.warns(JpegDataWarning, match="CRC-32"):
+        hybrid.decode(changed)
+
+
+def _require_jpegtran() -> str:
+    if JPEGTRAN is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("jpegtran (libjpeg-turbo-progs) is required when CI=true")
+        pytest.skip("jpegtran is not installed")
+    return JPEGTRAN
+
+
+@pytest.mark.parametrize("args", [["-optimize"], ["-progressive"], ["-restart", "1"]])
+def test_lossless_rewrites_keep_the_checksum_valid(args):
+    tool = _require_jpegtran()
+    data = hybrid.encode(sample_image(80, 72, 7), quality=70, subsampling="4:2:0")
+    rewritten = subprocess.run(
+        [tool, "-copy", "all", *args], input=data, capture_output=True, check=True
+    ).stdout
+    assert rewritten != data and find_metadata(rewritten) == find_metadata(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = hybrid.decode(rewritten, strict=True)
+    assert np.array_equal(np.asarray(image), np.asarray(hybrid.decode(data)))
+
+
+def test_cli_warns_in_one_line_and_strict_fails(tmp_path):
+    data = hybrid.encode(sample_image(64, 64, 8), quality=75)
+    damaged = next(d for d in scan_flips(data, 10, seed=3) if decode_flagged(d) == "flagged")
+    src = tmp_path / "damaged.jpg"
+    src.write_bytes(damaged)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["decode", str(src), "-o", str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith(f"hybrid: warning: {src}: damaged JPEG data")
+    assert (tmp_path / "out.png").exists()
+    result = runner.invoke(cli, ["decode", "--strict", str(src), "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("hybrid: error:") and "damaged JPEG data" in result.stderr
+    assert not (tmp_path / "s.png").exists()

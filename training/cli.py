@@ -13,16 +13,26 @@ import click
 from training.data import DegradationConfig
 from training.loop import TrainConfig, train
 
+#: (channels, blocks) of the ``--size`` presets, per task.
+PRESETS: dict[str, dict[str, tuple[int, int]]] = {
+    "enhance": {"fast": (48, 5), "quality": (96, 8)},
+    "sr": {"fast": (48, 6), "quality": (96, 8)},
+}
+
 
 @click.command("train")
+@click.option("--task", type=click.Choice(["enhance", "sr"]), default="enhance", show_default=True,
+              help="enhance: artifact removal at the coded size; sr: x2 super-resolution of "
+                   "downscaled files (--crop is then the small, coded side).")
 @click.option("--data", "train_dir", default="../shared/data/train", show_default=True,
               help="Folder of clean training images (recursive).")
 @click.option("--val", "val_dir", default="../shared/data/val", show_default=True,
               help="Folder of clean validation images.")
-@click.option("--out", "out_dir", default="runs/enhance", show_default=True,
-              help="Run folder: checkpoints, validation.csv, validation.png.")
+@click.option("--out", "out_dir", default=None,
+              help="Run folder: checkpoints, validation.csv, validation.png [default: runs/TASK].")
 @click.option("--size", type=click.Choice(["fast", "quality"]), default="fast", show_default=True,
-              help="Network size preset.")
+              help="Network size preset: enhance fast 48x5, quality 96x8; sr fast 48x6, "
+                   "quality 96x8 (channels x blocks).")
 @click.option("--channels", type=click.IntRange(4, 512), default=None, help="Override the preset width.")
 @click.option("--blocks", type=click.IntRange(1, 64), default=None, help="Override the preset depth.")
 @click.option("--iterations", type=click.IntRange(1), default=6000, show_default=True)
@@ -43,16 +53,26 @@ from training.loop import TrainConfig, train
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore an existing checkpoint in --out (default: resume).")
 @click.option("--max-train-images", type=click.IntRange(1), default=None)
-def train_command(size, channels, blocks, fresh, crop, **kwargs) -> None:
-    """Train or fine-tune an enhancement network on a folder of clean images."""
-    preset = {"fast": (48, 5), "quality": (96, 8)}[size]
+@click.option("--quality-range", type=(click.IntRange(1, 100), click.IntRange(1, 100)), default=(5, 90),
+              show_default=True, help="IJG quality range of the training degradations.")
+@click.option("--p-high-quality", type=click.FloatRange(0, 1), default=0.12, show_default=True,
+              help="Share of crops compressed at quality 90-100 instead.")
+def train_command(task, out_dir, size, channels, blocks, fresh, crop, quality_range,
+                  p_high_quality, **kwargs) -> None:
+    """Train or fine-tune an enhancement or super-resolution network on clean images."""
+    preset = PRESETS[task][size]
     try:
         cfg = TrainConfig(
+            task=task,
+            out_dir=out_dir or f"runs/{task}",
             channels=channels or preset[0],
             blocks=blocks or preset[1],
             consistency=not kwargs.pop("no_consistency"),
             crop=crop,
-            degradation=DegradationConfig(crop=crop),
+            degradation=DegradationConfig(
+                crop=crop, quality_low=quality_range[0], quality_high=quality_range[1],
+                p_high_quality=p_high_quality,
+            ),
             **kwargs,
         )
         path = train(cfg, resume=not fresh)
@@ -71,30 +91,48 @@ def train_command(size, channels, blocks, fresh, crop, **kwargs) -> None:
 @click.option("--description", default="", help="One line saying what the model is for.")
 @click.option("--force", is_flag=True, help="Replace an existing entry with the same id.")
 def export_command(checkpoint, model_id, out_dir, val_dir, val_images, description, force) -> None:
-    """Write a registry entry (weights file, sha256, metrics) from a training checkpoint."""
-    import json as _json
+    """Write a registry entry (weights file, sha256, metrics) from a training checkpoint.
 
-    import torch
-
+    A super-resolution checkpoint (task ``sr``) becomes an ``SRNet`` entry with task ``sr``
+    and ``inference.scale``; ``--val`` then measures the gain over the bicubic upscale of the
+    plain decode of the downscaled image, else the gain over the plain decode.
+    """
     from training.export import export_checkpoint
-    from training.loop import TrainConfig, make_val_set, validate
 
-    metrics = {}
-    if val_dir:
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        cfg_dict = _json.loads(ckpt["config"])
-        from hybrid.enhance.nets import EnhanceNet
-
-        net = EnhanceNet(int(cfg_dict["channels"]), int(cfg_dict["blocks"]))
-        net.load_state_dict(ckpt["model"])
-        cfg = TrainConfig(val_dir=val_dir, val_images=val_images, val_qualities=(10, 20, 30, 50, 75, 90))
-        gains = validate(net, make_val_set(cfg), cfg)
-        metrics = {"val_dir": val_dir, "val_images": val_images,
-                   "psnr_rgb_gain_db_libjpeg_turbo_420": {str(q): round(g, 3) for q, g in gains.items()}}
     try:
+        metrics = measure_checkpoint(checkpoint, val_dir, val_images) if val_dir else {}
         entry = export_checkpoint(checkpoint, model_id, out_dir=out_dir, metrics=metrics,
                                   description=description, force=force)
     except (FileExistsError, ValueError, KeyError) as exc:
         click.echo(f"hybrid: error: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"exported {entry.id}: {entry.file} sha256 {entry.sha256[:16]}... ({entry.parameters} parameters)")
+    click.echo(f"exported {entry.id}: {entry.file} sha256 {entry.sha256[:16]}... "
+               f"({entry.parameters} parameters)")
+
+
+def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
+    """Validation metrics of a training checkpoint for its manifest entry: mean PSNR-RGB gain
+    (dB) per quality 10/20/30/50/75/90 on Pillow/libjpeg-turbo 4:2:0 files, over the plain
+    decode (enhance) or over the bicubic upscale of the plain decode of the downscaled image
+    (sr), with the validation code of training."""
+    import json as _json
+
+    import torch
+
+    from training.loop import TrainConfig, build_network, validation_gains, validation_set
+
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    saved = _json.loads(ckpt["config"])
+    cfg = TrainConfig(task=saved.get("task", "enhance"), scale=int(saved.get("scale", 2)),
+                      channels=int(saved["channels"]), blocks=int(saved["blocks"]),
+                      val_dir=val_dir, val_images=val_images,
+                      val_qualities=(10, 20, 30, 50, 75, 90))
+    net = build_network(cfg)
+    net.load_state_dict(ckpt["model"])
+    gains = validation_gains(net, validation_set(cfg), cfg)
+    key = "psnr_rgb_gain_db_libjpeg_turbo_420"
+    if cfg.task == "sr":
+        key = "psnr_rgb_gain_db_over_bicubic_libjpeg_turbo_420"
+    return {"val_dir": val_dir, "val_images": val_images,
+            key: {str(q): round(g, 3) for q, g in gains.items()}}
+

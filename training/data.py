@@ -69,6 +69,10 @@ class DegradationConfig:
     def __post_init__(self) -> None:
         if self.crop % 16 or self.crop < 16:
             raise ValueError(f"crop must be a positive multiple of 16, got {self.crop}")
+        if not 1 <= self.quality_low <= self.quality_high <= 100:
+            raise ValueError(f"quality range must satisfy 1 <= low <= high <= 100, got {self.quality_low}..{self.quality_high}")
+        if not 0.0 <= self.p_high_quality <= 1.0:
+            raise ValueError(f"p_high_quality must be in [0, 1], got {self.p_high_quality}")
 
 
 def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
@@ -146,4 +150,68 @@ def make_batch(
         "chroma_factors": (1, 1) if grey else {"4:2:0": (2, 2), "4:4:4": (1, 1), "4:2:2": (1, 2)}[mode],
         "grey": grey,
         "quality": torch.tensor(qualities),
+    }
+
+
+#: Chroma modes of super-resolution pairs (hybrid's downscaled encode writes 4:2:0 unless asked).
+_SR_MODES = ("4:2:0", "4:4:4")
+
+
+def make_sr_batch(
+    images: list[np.ndarray],
+    seed: int,
+    iteration: int,
+    batch_size: int,
+    cfg: DegradationConfig,
+    scale: int = 2,
+) -> dict[str, object]:
+    """A super-resolution training batch, a pure function of (seed, iteration).
+
+    Each sample: a random ``scale * cfg.crop`` square of a clean image, randomly flipped and
+    rotated; downscaled to ``cfg.crop`` with :func:`hybrid.resample.downscale` (the filter of
+    ``hybrid encode --scale``); JPEG-coded with Pillow by :func:`degrade` (cfg's quality
+    mixture and custom-table share; 4:2:0 or 4:4:4 in the ratio of the first two
+    ``subsampling_weights``; greyscale batches with ``p_grey``). Huffman optimisation is not
+    asked for: it changes no decoded pixel.
+
+    Returns:
+        dict with ``input`` float32 (B, 3, crop, crop) plain decode on 0..1, ``cond`` float32
+        (B, COND_DIM), ``target`` float32 (B, 3, scale*crop, scale*crop) clean image on 0..1
+        (luma replicated for a greyscale batch), ``quality`` int (B,), ``grey`` bool.
+    """
+    from hybrid.resample import downscale
+
+    rng = np.random.default_rng([seed, iteration])
+    grey = bool(rng.random() < cfg.p_grey)
+    weights = np.asarray(cfg.subsampling_weights[:2], dtype=np.float64)
+    weights = weights / weights.sum() if weights.sum() > 0 else np.array([1.0, 0.0])
+    c, side = cfg.crop, scale * cfg.crop
+    inputs, targets, cond, qualities = [], [], [], []
+    for _ in range(batch_size):
+        img = images[int(rng.integers(len(images)))]
+        y = int(rng.integers(img.shape[0] - side + 1))
+        x = int(rng.integers(img.shape[1] - side + 1))
+        hr = img[y : y + side, x : x + side]
+        if rng.random() < 0.5:
+            hr = hr[:, ::-1]
+        hr = np.ascontiguousarray(np.rot90(hr, int(rng.integers(4))))
+        mode = _SR_MODES[int(rng.choice(2, p=weights))]
+        planes, quality = degrade(downscale(hr, (c, c)), rng, cfg, mode, grey)
+        if grey:
+            hr = np.repeat(np.asarray(Image.fromarray(hr).convert("L"))[..., None], 3, 2)
+        inputs.append(planes.pixels)
+        targets.append(hr)
+        cond.append(condition_vector(planes))
+        qualities.append(quality)
+
+    def stack_unit(arrs: list[np.ndarray]) -> torch.Tensor:
+        stacked = torch.from_numpy(np.stack(arrs).astype(np.float32) / 255.0)
+        return stacked.permute(0, 3, 1, 2).contiguous()
+
+    return {
+        "input": stack_unit(inputs),
+        "cond": torch.from_numpy(np.stack(cond)),
+        "target": stack_unit(targets),
+        "quality": torch.tensor(qualities),
+        "grey": grey,
     }

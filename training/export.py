@@ -10,7 +10,14 @@ from typing import Any
 
 import torch
 
-from hybrid.enhance.registry import MANIFEST_NAME, ModelEntry, load_manifest, sha256_file, weights_dir
+from hybrid.enhance.registry import (
+    MANIFEST_NAME,
+    ModelEntry,
+    architecture_of_config,
+    load_manifest,
+    sha256_file,
+    weights_dir,
+)
 
 
 def export_checkpoint(
@@ -22,38 +29,50 @@ def export_checkpoint(
     training: dict[str, Any] | None = None,
     licence: str = "MIT (weights); trained on research-use images, see training data",
     description: str = "",
-    task: str = "enhance",
+    task: str | None = None,
     inference: dict[str, Any] | None = None,
     force: bool = False,
 ) -> ModelEntry:
     """Write ``<out_dir>/<model_id>.pt`` (float32 state dict + architecture) and its manifest entry.
 
-    The manifest is rewritten atomically; an existing entry with the same id is replaced only
-    with ``force``.
+    The architecture, its kwargs and the task come from the checkpoint's training config
+    (``SRNet`` and task ``"sr"`` for a super-resolution run, whose entry also records
+    ``inference.scale``); ``task`` and ``inference`` given here override them. The manifest
+    is rewritten atomically; an existing entry with the same id is replaced only with
+    ``force``.
     """
     out = Path(out_dir) if out_dir else weights_dir()
     out.mkdir(parents=True, exist_ok=True)
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     cfg = json.loads(ckpt["config"]) if "config" in ckpt else {}
-    kwargs = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])} if cfg else dict(ckpt["kwargs"])
+    if cfg:
+        architecture, kwargs = architecture_of_config(cfg)
+    else:
+        architecture, kwargs = str(ckpt.get("architecture", "EnhanceNet")), dict(ckpt["kwargs"])
+    if task is None:
+        default = "sr" if architecture == "SRNet" else "enhance"
+        task = str(cfg.get("task", default))
+    if inference is None and task == "sr":
+        inference = {"scale": int(kwargs.get("scale", 2))}
     state = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
     entries = load_manifest(out)
     if model_id in entries and not force:
         raise FileExistsError(f"model {model_id!r} is already in the manifest (use --force)")
     file_name = f"{model_id}.pt"
     tmp = out / (file_name + ".tmp")
-    torch.save({"model": state, "architecture": "EnhanceNet", "kwargs": kwargs}, tmp)
+    torch.save({"model": state, "architecture": architecture, "kwargs": kwargs}, tmp)
     os.replace(tmp, out / file_name)
     recipe = dict(training or {})
     if cfg:
-        recipe.setdefault("config", {k: cfg[k] for k in ("train_dir", "iterations", "batch_size", "crop",
-                                                          "lr", "loss", "consistency", "seed") if k in cfg})
+        keys = ("task", "train_dir", "iterations", "batch_size", "crop", "lr", "loss", "seed")
+        keys += ("scale",) if task == "sr" else ("consistency",)
+        recipe.setdefault("config", {k: cfg[k] for k in keys if k in cfg})
         recipe.setdefault("iterations_done", int(ckpt.get("iteration", 0)))
     entry = ModelEntry(
         id=model_id,
         file=file_name,
         sha256=sha256_file(out / file_name),
-        architecture="EnhanceNet",
+        architecture=architecture,
         kwargs=kwargs,
         parameters=int(sum(v.numel() for v in state.values())),
         task=task,

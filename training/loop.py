@@ -1,5 +1,8 @@
 """The training loop: AdamW + cosine schedule, checkpoints with exact resume, validation CSV/plot.
 
+Two tasks share it: ``"enhance"`` (:class:`EnhanceNet`, JPEG artifact removal at the coded
+size) and ``"sr"`` (:class:`SRNet`, super-resolution of a downscaled, JPEG-coded image).
+
 Runs single-process on CPU or CUDA, or multi-process under ``torchrun`` (DistributedDataParallel,
 gloo on CPU, NCCL on CUDA). Batches are pure functions of (seed, rank, iteration), and the
 checkpoint holds model, optimizer, schedule and iteration, so an interrupted run resumed from
@@ -26,14 +29,26 @@ from tqdm import tqdm
 from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
-from hybrid.enhance.nets import EnhanceNet
-from training.data import DegradationConfig, list_images, load_images, make_batch
+from hybrid.enhance.nets import EnhanceNet, SRNet
+from hybrid.enhance.superres import upscale_planes
+from hybrid.resample import downscale, upscale_image
+from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
+
+#: Training tasks: artifact removal at the coded size, or super-resolution.
+TASKS = ("enhance", "sr")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on (saved in every checkpoint)."""
+    """Everything a training run depends on (saved in every checkpoint).
 
+    ``task`` picks the network and the data: ``"enhance"`` trains an :class:`EnhanceNet` on
+    ``crop``-sized JPEG-decoded crops; ``"sr"`` trains an :class:`SRNet` whose input crops
+    are ``crop`` pixels (the downscaled, coded image) and targets ``scale * crop``.
+    """
+
+    task: str = "enhance"
+    scale: int = 2
     train_dir: str = "../shared/data/train"
     val_dir: str = "../shared/data/val"
     out_dir: str = "runs/enhance"
@@ -60,6 +75,10 @@ class TrainConfig:
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if isinstance(self.scale, bool) or self.scale not in (2, 3, 4):
+            raise ValueError(f"scale must be an integer 2..4, got {self.scale!r}")
         if self.loss not in ("l1", "charbonnier"):
             raise ValueError(f"loss must be l1 or charbonnier, got {self.loss!r}")
         if self.iterations < 1 or self.batch_size < 1:
@@ -76,7 +95,15 @@ def lr_at(cfg: TrainConfig, it: int) -> float:
     return cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
+def build_network(cfg: TrainConfig) -> torch.nn.Module:
+    """The untrained network of ``cfg.task`` (SRNet or EnhanceNet) with cfg's size."""
+    if cfg.task == "sr":
+        return SRNet(cfg.channels, cfg.blocks, scale=cfg.scale)
+    return EnhanceNet(cfg.channels, cfg.blocks)
+
+
 def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """L1 or Charbonnier (eps 1e-3) loss of 0..255 images, measured on the 0..1 scale."""
     diff = (pred - target) / 255.0
     if kind == "l1":
         return diff.abs().mean()
@@ -114,6 +141,60 @@ def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
     return out
 
 
+def sr_val_crop(clean: np.ndarray, scale: int) -> np.ndarray:
+    """The centre of a clean image cropped to a multiple of ``8 * scale`` pixels per side, so
+    the downscaled image is exactly ``1/scale`` the size and holds whole 8x8 blocks."""
+    step = 8 * scale
+    h, w = (clean.shape[0] // step) * step, (clean.shape[1] // step) * step
+    y, x = (clean.shape[0] - h) // 2, (clean.shape[1] - w) // 2
+    return clean[y : y + h, x : x + w]
+
+
+def make_sr_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
+    """(quality, clean HR image, JPEG bytes of its downscaled version) triples: the centre
+    crop of :func:`sr_val_crop`, downscaled by ``cfg.scale`` with hybrid's encoder filter,
+    coded by Pillow/libjpeg-turbo 4:2:0, optimized. Images under ``8 * scale`` px are skipped."""
+    files = list_images(cfg.val_dir)[: cfg.val_images]
+    out = []
+    for f in files:
+        with Image.open(f) as im:
+            clean = sr_val_crop(np.asarray(im.convert("RGB")), cfg.scale)
+        if clean.size == 0:
+            continue
+        small = downscale(clean, (clean.shape[1] // cfg.scale, clean.shape[0] // cfg.scale))
+        for q in cfg.val_qualities:
+            buf = io.BytesIO()
+            Image.fromarray(small).save(buf, "JPEG", quality=q, subsampling=2, optimize=True)
+            out.append((q, clean, buf.getvalue()))
+    return out
+
+
+def validation_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
+    """The validation triples of ``cfg.task``."""
+    return make_sr_val_set(cfg) if cfg.task == "sr" else make_val_set(cfg)
+
+
+def validate_sr(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, float]:
+    """Mean PSNR-RGB gain (dB) of the (tiled) SR decode over the bicubic upscale (Pillow, the
+    decoder's fallback) of the plain decode, per quality; both rounded to 8 bits."""
+    gains: dict[int, list[float]] = {}
+    net.eval()
+    for q, clean, data in val_set:
+        planes = load_planes(data)
+        size = (clean.shape[1], clean.shape[0])
+        sr = upscale_planes(net, planes, cfg.scale, device=cfg.device)
+        sr8 = np.clip(np.round(sr * 255.0), 0, 255)
+        bicubic = np.asarray(upscale_image(Image.fromarray(planes.pixels), size))
+        gains.setdefault(q, []).append(_psnr(sr8, clean) - _psnr(bicubic, clean))
+    net.train()
+    return {q: float(np.mean(v)) for q, v in gains.items()}
+
+
+def validation_gains(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, float]:
+    """Per-quality mean PSNR gain (dB) of ``cfg.task``'s network over its classical baseline."""
+    return validate_sr(net, val_set, cfg) if cfg.task == "sr" else validate(net, val_set, cfg)
+
+
 def validate(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, float]:
     """Mean PSNR-RGB gain (dB) of enhanced over plain decode, per quality."""
     gains: dict[int, list[float]] = {}
@@ -133,7 +214,7 @@ def _save_atomic(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def plot_validation(csv_path: Path, png_path: Path) -> None:
+def plot_validation(csv_path: Path, png_path: Path, baseline: str = "plain decode") -> None:
     """PSNR gain per quality against iteration, from the validation CSV."""
     import matplotlib
 
@@ -149,12 +230,35 @@ def plot_validation(csv_path: Path, png_path: Path) -> None:
         if key.startswith("gain_q"):
             ax.plot(its, [float(r[key]) for r in rows], marker="o", label=key[5:])
     ax.set_xlabel("iteration")
-    ax.set_ylabel("PSNR-RGB gain over plain decode (dB)")
+    ax.set_ylabel(f"PSNR-RGB gain over {baseline} (dB)")
     ax.grid(alpha=0.3)
     ax.legend(title="quality")
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
+
+
+def _forward(
+    model, cfg: TrainConfig, images, rank: int, it: int, device: torch.device, use_amp: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch ``it`` of this rank through the network: (prediction, target), both float32 on
+    the 0..255 scale (the SR task's 0..1 tensors are scaled up, so one loss fits both)."""
+    seed = cfg.seed * 1000 + rank
+    if cfg.task == "sr":
+        batch = make_sr_batch(images, seed, it, cfg.batch_size, cfg.degradation, cfg.scale)
+        rgb, cond, target = (batch[k].to(device) for k in ("input", "cond", "target"))
+        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
+            pred = model(rgb, cond)
+        return pred.float() * 255.0, target * 255.0
+    batch = make_batch(images, seed, it, cfg.batch_size, cfg.degradation)
+    rgb, clean, cond = (batch[k].to(device) for k in ("rgb", "clean", "cond"))
+    coeffs = [c.to(device) for c in batch["coeffs"]] if cfg.consistency else None
+    qtables = [q.to(device) for q in batch["qtables"]] if cfg.consistency else None
+    with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
+        pred = enhance_tensor(
+            model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"]
+        )
+    return pred.float(), clean
 
 
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
@@ -171,10 +275,11 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = list_images(cfg.train_dir)[: cfg.max_train_images]
-    images = load_images(files, cfg.crop)
+    side = cfg.crop * cfg.scale if cfg.task == "sr" else cfg.crop
+    images = load_images(files, side)
     if not images:
-        raise FileNotFoundError(f"no training image is at least {cfg.crop} px on each side")
-    net = EnhanceNet(cfg.channels, cfg.blocks).to(device)
+        raise FileNotFoundError(f"no training image is at least {side} px on each side")
+    net = build_network(cfg).to(device)
     if cfg.init:
         state = torch.load(cfg.init, map_location="cpu", weights_only=True)
         net.load_state_dict(state.get("model", state))
@@ -183,14 +288,19 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     last = out_dir / "last.pt"
     if resume and last.exists():
         ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        saved = json.loads(ckpt["config"]) if "config" in ckpt else {}
+        if saved.get("task", "enhance") != cfg.task:
+            raise ValueError(f"{last} is a {saved.get('task', 'enhance')!r} run, not {cfg.task!r}"
+                             " (use another --out or --fresh)")
         net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start = int(ckpt["iteration"])
     model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    val_set = make_val_set(cfg) if rank == 0 and cfg.val_every > 0 else []
+    val_set = validation_set(cfg) if rank == 0 and cfg.val_every > 0 else []
     csv_path = out_dir / "validation.csv"
+    baseline = "bicubic of plain decode" if cfg.task == "sr" else "plain decode"
     if rank == 0:
         (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
@@ -204,17 +314,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
                dynamic_ncols=True)
     model.train()
     for it in range(start, cfg.iterations):
-        batch = make_batch(images, cfg.seed * 1000 + rank, it, cfg.batch_size, cfg.degradation)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, it)
-        rgb, clean, cond = (batch[k].to(device) for k in ("rgb", "clean", "cond"))
-        coeffs = [c.to(device) for c in batch["coeffs"]] if cfg.consistency else None
-        qtables = [q.to(device) for q in batch["qtables"]] if cfg.consistency else None
-        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
-            pred = enhance_tensor(model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"])
-        loss = pixel_loss(pred.float(), clean, cfg.loss)
+        pred, clean = _forward(model, cfg, images, rank, it, device, use_amp)
+        loss = pixel_loss(pred, clean, cfg.loss)
         if cfg.msssim_weight > 0:
-            loss = loss + cfg.msssim_weight * structural_loss(pred.float(), clean)
+            loss = loss + cfg.msssim_weight * structural_loss(pred, clean)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -223,14 +328,14 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_at(cfg, it):.1e}")
         done = it + 1
         if rank == 0 and val_set and (done % cfg.val_every == 0 or done == cfg.iterations):
-            gains = validate(net, val_set, cfg)
+            gains = validation_gains(net, val_set, cfg)
             new = not csv_path.exists()
             with csv_path.open("a", newline="") as fh:
                 writer = csv.writer(fh)
                 if new:
                     writer.writerow(["iteration", "elapsed_s"] + [f"gain_q{q}" for q in gains])
                 writer.writerow([done, f"{bar.format_dict['elapsed']:.0f}"] + [f"{g:.4f}" for g in gains.values()])
-            plot_validation(csv_path, out_dir / "validation.png")
+            plot_validation(csv_path, out_dir / "validation.png", baseline)
             bar.write(f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items()))
         if time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or done == cfg.iterations:
             checkpoint(done)

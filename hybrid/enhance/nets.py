@@ -1,4 +1,4 @@
-"""Enhancement network architectures (no training code here).
+"""Enhancement and super-resolution network architectures (no training code here).
 
 The networks work in JPEG's own geometry: the decoded image is taken to JFIF YCbCr, each
 plane is pixel-unshuffled by 2 (so one 8x8 coding block is a 4x4 cell of the feature map and
@@ -34,6 +34,14 @@ def block_phase(height: int, width: int, *, device=None, dtype=torch.float32) ->
     row_hot = F.one_hot(rows, 4).to(dtype).t()[:, :, None].expand(4, height, width)
     col_hot = F.one_hot(cols, 4).to(dtype).t()[:, None, :].expand(4, height, width)
     return torch.cat([row_hot, col_hot], 0)[None]
+
+
+def zero_init(*layers: nn.Module) -> None:
+    """Zero the weight and bias of each layer (a residual branch that starts as "no change")."""
+    for layer in layers:
+        for param in (getattr(layer, "weight", None), getattr(layer, "bias", None)):
+            if isinstance(param, torch.Tensor):
+                nn.init.zeros_(param)
 
 
 class FiLMResBlock(nn.Module):
@@ -76,10 +84,7 @@ class EnhanceNet(nn.Module):
         )
         self.body = nn.ModuleList(FiLMResBlock(channels) for _ in range(blocks))
         self.tail = nn.Conv2d(channels, 12, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
-        nn.init.zeros_(self.cond[-1].weight)
-        nn.init.zeros_(self.cond[-1].bias)
+        zero_init(self.tail, self.cond[-1])
 
     def forward(self, ycc: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         b, _, h, w = ycc.shape
@@ -95,5 +100,73 @@ class EnhanceNet(nn.Module):
         return F.pixel_shuffle(self.tail(feat), 2) * 255.0
 
 
+class SRNet(nn.Module):
+    """Quantization-table-conditioned super-resolution of a decoded JPEG (the contract of
+    :mod:`hybrid.enhance.superres`).
+
+    The geometry is :class:`EnhanceNet`'s: the input is padded (replicate, bottom/right, so
+    the block grid stays at the origin) to a multiple of 16 -- whole 4:2:0 MCUs, as the tiler
+    of :mod:`hybrid.enhance.superres` pads, so whole-image and tiled calls see the same
+    borders -- then pixel-unshuffled by 2 and given the one-hot block phase. FiLM residual
+    blocks work at half the coded resolution; the tail predicts ``(2 * scale)**2`` sub-pixels
+    per feature cell, pixel-shuffled to ``scale`` times the coded size and added to a bicubic
+    upsample of the input (torch, ``align_corners=False``). Tail and last conditioning layer
+    start at zero, so an untrained network is exactly that bicubic upsample.
+
+    Args:
+        channels: feature width.
+        blocks: number of FiLM residual blocks.
+        scale: integer upscaling factor, 2..4.
+        cond_hidden: width of the conditioning MLP.
+
+    Input ``rgb``: float (B, 3, h, w), the plain decode on the 0..1 scale (greyscale replicated
+    to 3 channels), any h, w >= 1. ``cond``: float (B, COND_DIM), see
+    :func:`hybrid.enhance.jpeg_input.condition_vector`. Output: float (B, 3, scale*h,
+    scale*w) on the 0..1 scale, not clipped.
+    """
+
+    def __init__(
+        self, channels: int = 48, blocks: int = 6, scale: int = 2, cond_hidden: int = 64
+    ) -> None:
+        super().__init__()
+        if isinstance(scale, bool) or not isinstance(scale, int) or not 2 <= scale <= 4:
+            raise ValueError(f"SRNet scale must be an integer 2..4, got {scale!r}")
+        self.channels = channels
+        self.n_blocks = blocks
+        self.scale = scale
+        self.head = nn.Conv2d(12 + PHASE_CHANNELS, channels, 3, padding=1)
+        self.cond = nn.Sequential(
+            nn.Linear(COND_DIM, cond_hidden),
+            nn.SiLU(),
+            nn.Linear(cond_hidden, blocks * 2 * channels),
+        )
+        self.body = nn.ModuleList(FiLMResBlock(channels) for _ in range(blocks))
+        self.tail = nn.Conv2d(channels, 3 * (2 * scale) ** 2, 3, padding=1)
+        zero_init(self.tail, self.cond[-1])
+
+    @property
+    def receptive_radius(self) -> int:
+        """How far (coded pixels) an output pixel sees, rounded up: 2 + 2*blocks 3x3
+        convolutions at half resolution, the 2x2 unshuffle cell and bicubic's 2-pixel support.
+        The tiler's overlap must exceed it."""
+        return 2 * (2 * self.n_blocks + 2) + 2 + 2
+
+    def forward(self, rgb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = rgb.shape
+        hp, wp = -(-h // 16) * 16, -(-w // 16) * 16
+        x = F.pad(rgb - 0.5, (0, wp - w, 0, hp - h), mode="replicate")
+        x = F.pixel_unshuffle(x, 2)
+        phase = block_phase(hp // 2, wp // 2, device=x.device, dtype=x.dtype).expand(b, -1, -1, -1)
+        inp = torch.cat([x, phase], 1).contiguous(memory_format=torch.channels_last)
+        feat = F.relu(self.head(inp))
+        film = self.cond(cond).view(b, self.n_blocks, 2, self.channels)
+        for i, block in enumerate(self.body):
+            feat = block(feat, film[:, i, 0], film[:, i, 1])
+        s = self.scale
+        residual = F.pixel_shuffle(self.tail(feat), 2 * s)[:, :, : s * h, : s * w]
+        base = F.interpolate(rgb, scale_factor=s, mode="bicubic", align_corners=False)
+        return base + residual
+
+
 #: Architectures by name, for the weights registry (name -> class).
-ARCHITECTURES: dict[str, type[nn.Module]] = {"EnhanceNet": EnhanceNet}
+ARCHITECTURES: dict[str, type[nn.Module]] = {"EnhanceNet": EnhanceNet, "SRNet": SRNet}

@@ -142,6 +142,15 @@ def load_model(model_id: str, directory: Path | None = None):
     return _build(entry.architecture, entry.kwargs, state.get("model", state), str(path))
 
 
+def architecture_of_config(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(architecture name, kwargs) of the network a training run's config (the JSON saved in
+    its checkpoints) describes: ``SRNet`` for task ``"sr"``, else ``EnhanceNet``."""
+    kwargs: dict[str, Any] = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])}
+    if cfg.get("task", "enhance") == "sr":
+        return "SRNet", {**kwargs, "scale": int(cfg.get("scale", 2))}
+    return "EnhanceNet", kwargs
+
+
 def load_weights_file(path: str | Path):
     """Build a network from a user weights file (``hybrid export`` output or a training
     checkpoint), which records its architecture; no hash is known, so none is checked."""
@@ -152,7 +161,6 @@ def load_weights_file(path: str | Path):
     if "architecture" in obj:
         return _build(str(obj["architecture"]), dict(obj.get("kwargs", {})), obj["model"], str(path))
     if "config" in obj and "model" in obj:
-        cfg = json.loads(obj["config"])
-        kwargs = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])}
-        return _build("EnhanceNet", kwargs, obj["model"], str(path))
+        architecture, kwargs = architecture_of_config(json.loads(obj["config"]))
+        return _build(architecture, kwargs, obj["model"], str(path))
     raise WeightsError(f"{path} records no architecture: export it with `hybrid export`")

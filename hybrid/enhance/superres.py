@@ -1,8 +1,8 @@
-"""Super-resolution decode: the interface a task-``"sr"`` network plugs into.
+"""Super-resolution decode: the interface a task-``"sr"`` network plugs into, and its tiled
+inference.
 
-No super-resolution architecture exists yet; this module fixes the contract so a later
-network only needs an architecture in :data:`hybrid.enhance.nets.ARCHITECTURES` and a
-manifest entry:
+The architecture is :class:`hybrid.enhance.nets.SRNet`; any network honouring this contract
+and named in :data:`hybrid.enhance.nets.ARCHITECTURES` plugs in through a manifest entry:
 
 * manifest entry: ``"task": "sr"``, ``"architecture"`` a name in ``ARCHITECTURES``, and
   ``"inference": {"scale": N}`` with the network's native integer factor N (default 2).
@@ -14,18 +14,32 @@ manifest entry:
 * the output is resized (bicubic, float) from N*h x N*w to the exact requested size, which
   covers odd original sizes and non-integer scales.
 
-Images are processed whole for now; a tiled path like :mod:`hybrid.enhance.infer` comes
-with the first real network.
+Inference is tiled like :mod:`hybrid.enhance.infer`: tiles of the coded image start on the
+16-pixel MCU grid (block phase and chroma siting are those of the whole image) and carry an
+overlap wider than the network's receptive field, so memory is bounded and tiled and untiled
+results agree to float rounding.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hybrid.enhance.registry import ModelEntry, load_manifest
 from hybrid.errors import WeightsError
 
-__all__ = ["native_factor", "sr_entry", "sr_models", "upscale_jpeg"]
+if TYPE_CHECKING:  # torch is imported only when a network runs
+    from torch import nn
+
+    from hybrid.enhance.jpeg_input import JpegPlanes
+
+__all__ = ["native_factor", "sr_entry", "sr_models", "upscale_jpeg", "upscale_planes"]
+
+#: Grid every tile origin and the padded image size snap to (one 4:2:0 MCU).
+GRID = 16
+#: Overlap (coded pixels) for networks that do not state a ``receptive_radius``.
+DEFAULT_OVERLAP = 48
 
 
 def sr_models() -> list[str]:
@@ -59,6 +73,80 @@ def native_factor(entry: ModelEntry) -> int:
     return factor
 
 
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def tile_overlap(net: nn.Module, overlap: int | None = None) -> int:
+    """Context (coded pixels, a multiple of :data:`GRID`) around each tile: ``overlap`` if
+    given, else more than the network's ``receptive_radius`` (:data:`DEFAULT_OVERLAP` for a
+    network that does not state one)."""
+    if overlap is None:
+        radius = getattr(net, "receptive_radius", None)
+        overlap = int(radius) + 1 if isinstance(radius, int) else DEFAULT_OVERLAP
+    return _round_up(max(0, overlap), GRID)
+
+
+def upscale_planes(
+    net: nn.Module,
+    planes: JpegPlanes,
+    factor: int,
+    *,
+    tile: int = 256,
+    overlap: int | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Run a super-resolution network over one decoded JPEG, tile by tile.
+
+    Args:
+        net: an eval-mode network honouring the module's contract, on ``device``.
+        planes: :class:`hybrid.enhance.jpeg_input.JpegPlanes` of the coded (small) image.
+        factor: the network's integer factor N.
+        tile: tile side in coded pixels (rounded up to a multiple of 16); an image no larger
+            than one tile is processed whole.
+        overlap: context around each tile in coded pixels (rounded up to a multiple of 16);
+            default: see :func:`tile_overlap`.
+
+    Returns:
+        float32 (N*h, N*w, 3) RGB clipped to [0, 1], for the (h, w) coded image.
+
+    Raises:
+        WeightsError: the network's output does not have the contract's shape.
+    """
+    import torch
+
+    from hybrid.enhance.jpeg_input import condition_vector
+
+    tile = _round_up(max(1, tile), GRID)
+    overlap = tile_overlap(net, overlap)
+    h, w, _ = planes.pixels.shape
+    hp, wp = _round_up(h, GRID), _round_up(w, GRID)
+    # edge padding = the network's own replicate padding, so whole and tiled runs see the same
+    rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    dev = torch.device(device)
+    cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
+    out = np.empty((factor * hp, factor * wp, 3), dtype=np.float32)
+    with torch.inference_mode():
+        for y0 in range(0, hp, tile):
+            for x0 in range(0, wp, tile):
+                wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
+                wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
+                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32) / 255.0)
+                result = net(window.permute(2, 0, 1)[None].to(dev), cond)
+                expected = (1, 3, factor * (wy1 - wy0), factor * (wx1 - wx0))
+                if tuple(result.shape) != expected:
+                    raise WeightsError(
+                        f"super-resolution network returned shape {tuple(result.shape)}, "
+                        f"expected {expected} for its x{factor} factor"
+                    )
+                ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
+                rows = slice(factor * (y0 - wy0), factor * (ty1 - wy0))
+                cols = slice(factor * (x0 - wx0), factor * (tx1 - wx0))
+                part = result[0, :, rows, cols].permute(1, 2, 0).float().cpu().numpy()
+                out[factor * y0 : factor * ty1, factor * x0 : factor * tx1] = part
+    return np.clip(out[: factor * h, : factor * w], 0.0, 1.0)
+
+
 def upscale_jpeg(
     data: bytes,
     size: tuple[int, int],
@@ -66,20 +154,32 @@ def upscale_jpeg(
     model: str,
     device: str = "cpu",
     threads: int | None = None,
+    tile: int = 256,
 ) -> np.ndarray:
     """Super-resolved decode of JPEG bytes to exactly ``size`` = (width, height).
+
+    Args:
+        data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr, chroma subsampled at
+            most 2x).
+        size: (width, height) of the result; the network's N-times output is resized to it
+            (bicubic, float).
+        model: registry id of a task-``"sr"`` model.
+        device: ``cpu`` or ``cuda[:N]``.
+        threads: torch CPU threads (default: torch's choice).
+        tile: tile side in coded pixels, see :func:`upscale_planes`.
 
     Returns:
         float32 (height, width, 3) RGB in [0, 1], or (height, width, 1) for a greyscale file.
 
     Raises:
         WeightsError: unknown model, a model of another task, a missing or tampered weights
-            file, or an architecture this version of hybrid does not have.
+            file, an architecture this version of hybrid does not have, or a network whose
+            output breaks the contract.
     """
     import torch
 
     from hybrid.enhance import get_network
-    from hybrid.enhance.jpeg_input import condition_vector, load_planes
+    from hybrid.enhance.jpeg_input import load_planes
     from hybrid.resample import upscale_array
 
     entry = sr_entry(model)
@@ -88,17 +188,6 @@ def upscale_jpeg(
         torch.set_num_threads(int(threads))
     net = get_network(model, None, device)
     planes = load_planes(data)
-    dev = torch.device(device)
-    rgb = torch.from_numpy(planes.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-    cond = torch.from_numpy(condition_vector(planes))[None]
-    with torch.inference_mode():
-        out = net(rgb.to(dev), cond.to(dev))
-    h, w = planes.pixels.shape[:2]
-    if tuple(out.shape) != (1, 3, factor * h, factor * w):
-        raise WeightsError(
-            f"model {model!r} returned shape {tuple(out.shape)}, expected "
-            f"(1, 3, {factor * h}, {factor * w}) for its x{factor} factor"
-        )
-    array = out[0].permute(1, 2, 0).float().clamp(0.0, 1.0).cpu().numpy()
+    array = upscale_planes(net, planes, factor, tile=tile, device=device)
     array = upscale_array(array, size)
     return array[:, :, :1] if planes.grey else array

@@ -51,7 +51,7 @@ def enhance_jpeg(
     weights: str | Path | None = None,
     device: str = "cpu",
     threads: int | None = None,
-    tile: int = 512,
+    tile: int = 1024,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -62,7 +62,8 @@ def enhance_jpeg(
         weights: a user weights file (overrides ``model``).
         device: ``cpu`` or ``cuda[:N]``.
         threads: torch CPU threads (default: torch's choice).
-        tile: tile side for bounded-memory inference.
+        tile: tile side for bounded-memory inference (1024: a 768x512 image is one tile;
+            a 24 MP image needs about 1.2 GiB).
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)

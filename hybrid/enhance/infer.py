@@ -29,7 +29,7 @@ def enhance_planes(
     net: nn.Module,
     planes: JpegPlanes,
     *,
-    tile: int = 512,
+    tile: int = 1024,
     overlap: int = 48,
     consistency: bool = True,
     device: str | torch.device = "cpu",

@@ -607,6 +607,27 @@ def _estimate_quality(
     return float(estimate), False
 
 
+def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetadata | None:
+    """``meta`` if it describes a ``width`` x ``height`` frame, else None with a warning.
+
+    A record that does not (forged, or the image was resized by another tool) must not steer
+    the decoder, e.g. into a huge "original size": the coded size must be what the encoder
+    writes for the recorded original and scale, and the scale at most the encoder's
+    :data:`~hybrid.resample.MAX_SCALE`, so a record can ask for at most 64x per side.
+    """
+    from hybrid.resample import MAX_SCALE
+
+    if meta.scale > MAX_SCALE:
+        reason = f"its scale {meta.scale:g} is above {MAX_SCALE:g}"
+    elif coded_size_of(meta) != (width, height):
+        coded_w, coded_h = coded_size_of(meta)
+        reason = f"it describes a {coded_w}x{coded_h} coded image, the frame is {width}x{height}"
+    else:
+        return meta
+    warnings.warn(f"ignoring hybrid metadata: {reason}", HybridMetadataWarning, stacklevel=5)
+    return None
+
+
 def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
     assert st.sof is not None
     code, precision, height, width, comps = st.sof
@@ -615,16 +636,8 @@ def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
         if payload.startswith(HYBRID_SIGNATURE):
             meta = parse_metadata(payload)
             break
-    if meta is not None and height > 0 and coded_size_of(meta) != (width, height):
-        # A record that does not describe this frame (forged, or the image was resized by
-        # another tool) must not steer the decoder, e.g. into a huge "original size".
-        warnings.warn(
-            f"ignoring hybrid metadata: it describes a {coded_size_of(meta)[0]}x"
-            f"{coded_size_of(meta)[1]} coded image, the frame is {width}x{height}",
-            HybridMetadataWarning,
-            stacklevel=4,
-        )
-        meta = None
+    if meta is not None and height > 0:
+        meta = _check_record(meta, width, height)
     tables: dict[int, np.ndarray] = {}
     precisions: dict[int, int] = {}
     for c in comps:  # the table each component was decoded with (first user wins)

@@ -158,13 +158,15 @@ def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(corpus_by_name,
         assert hybrid.decode(data, enhance=True, weights=weights, threads=1).size == (37, 23)
     with pytest.raises(ImageTooLargeError, match="decoded size 37x23"):
         hybrid.decode(data, enhance=True, weights=weights, max_pixels=300)
-    # A record that does not describe the 19x12 frame is ignored (with a warning) ...
-    forged = forge_downscaled(data, 60000, 60000, 2.0)
-    with pytest.warns(HybridMetadataWarning, match="the frame is 19x12"):
-        assert hybrid.decode(forged, upscale=True).size == (19, 12)
-    # ... and one that does (coded size = round(original / scale)) is held to max_pixels.
-    for width, height, scale in ((95000, 60000, 5000.0), (65535, 41000, 3449.0)):
+    # A record that does not describe the 19x12 frame, or whose scale is above the encoder's
+    # 64, is ignored (with a warning): a tiny file can ask for at most 64x per side ...
+    for width, height, scale in ((60000, 60000, 2.0), (95000, 60000, 5000.0)):
         forged = forge_downscaled(data, width, height, scale)
+        with pytest.warns(HybridMetadataWarning, match="the frame is 19x12|above 64"):
+            assert hybrid.decode(forged, upscale=True).size == (19, 12)
+    # ... and one that does (coded size = round(original / scale)) is held to max_pixels.
+    for width, height, limit in ((1216, 768, 900_000), (1200, 740, 10_000)):
+        forged = forge_downscaled(data, width, height, 64.0)
         assert hybrid.info(forged).hybrid_metadata.original_width == width
         assert hybrid.decode(forged).size == (19, 12)  # the plain decode never upscales
         tracemalloc.start()
@@ -174,7 +176,7 @@ def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(corpus_by_name,
             (hybrid.decode_array, {"enhance": True, "weights": weights}),
         ):
             with pytest.raises(ImageTooLargeError, match=f"decoded size {width}x{height}"):
-                call(forged, **kwargs)
+                call(forged, max_pixels=limit, **kwargs)
         assert tracemalloc.get_traced_memory()[1] < 4 << 20  # refused before allocating
         tracemalloc.stop()
 

@@ -102,8 +102,9 @@ def encode(
             tables, trellis on AC and DC, progressive with a scan search; replaces
             ``rdo``, ``progressive`` and ``optimize_huffman``. ``quality`` keeps its meaning
             (about the PSNR of the default encoder at that quality); ``quant_tables``,
-            ``subsampling`` and ``restart_interval`` apply. A standard progressive JPEG;
-            encoding takes about 1.2x the time of ``rdo=True``.
+            ``subsampling`` and ``restart_interval`` apply; with ``scale`` or a target the
+            best mode's tables are scaled continuously by rate control. A standard
+            progressive JPEG; encoding takes about 1.2x the time of ``rdo=True``.
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a
@@ -111,8 +112,6 @@ def encode(
     """
     planned = (scale, model_id, target_size, target_bpp, target_psnr, target_msssim)
     if mode == "downscaled" or allow_downscale is not None or any(v is not None for v in planned):
-        if best:
-            raise InputError("best=True does not combine with scale or targets yet")
         data, _ = encode_to_target(
             image,
             fp,
@@ -135,6 +134,7 @@ def encode(
             target_psnr=target_psnr,
             target_msssim=target_msssim,
             allow_downscale=allow_downscale,
+            best=best,
         )
         return data
     if mode not in ("plain", "enhance"):

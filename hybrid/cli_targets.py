@@ -107,8 +107,6 @@ def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Cal
     from hybrid.api import encode_to_target
 
     def run(src: Path, dst: Path, **options: Any) -> None:
-        if options.pop("best", False):
-            raise click.UsageError("--best does not combine with --scale or --target-* yet")
         _, result = encode_to_target(src, dst, **options, **kwargs)
         click.echo(f"{src} -> {dst}: {result.line()}")
 

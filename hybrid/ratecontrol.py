@@ -126,8 +126,13 @@ def factor_to_quality(factor: float) -> float:
 
 def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
     """``options`` with tables scaled by ``factor``: exact IJG ``quality`` when ``factor`` is
-    one of its values (so the file reports an exact IJG quality), else explicit tables."""
+    one of its values (so the file reports an exact IJG quality), else explicit tables; the
+    best mode's PSNR tables (``tables="psnr"``) at that scale factor."""
+    from hybrid.codec.quant import psnr_tables_at
     from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
+
+    if options.tables == "psnr":
+        return dataclasses.replace(options, quant_tables=psnr_tables_at(factor))
 
     for quality in (round(factor_to_quality(factor)),):
         if quality_to_factor(quality) == factor:
@@ -415,6 +420,7 @@ def plan_encode(
     target_psnr: Any = None,
     target_msssim: Any = None,
     allow_downscale: bool | None = None,
+    best: bool = False,
 ) -> tuple[bytes, RateControlResult]:
     """Encode at a fixed ``scale`` and/or to a target; the keywords are :func:`hybrid.encode`'s.
 
@@ -430,15 +436,23 @@ def plan_encode(
         raise InputError(f"model_id must be a string, got {type(model_id).__name__}")
     if allow_downscale is not None and not isinstance(allow_downscale, bool):
         raise InputError(f"allow_downscale must be True, False or None, got {allow_downscale!r}")
-    options = EncodeOptions(
-        quality=quality,
-        subsampling=subsampling,  # type: ignore[arg-type]
-        quant_tables=quant_tables,
-        rdo=bool(rdo),
-        progressive=bool(progressive),
-        optimize_huffman=bool(optimize_huffman),
-        restart_interval=restart_interval,
-    )
+    if best:
+        options = EncodeOptions.best(
+            quality,
+            subsampling,  # type: ignore[arg-type]
+            quant_tables=quant_tables,
+            restart_interval=restart_interval,
+        )
+    else:
+        options = EncodeOptions(
+            quality=quality,
+            subsampling=subsampling,  # type: ignore[arg-type]
+            quant_tables=quant_tables,
+            rdo=bool(rdo),
+            progressive=bool(progressive),
+            optimize_huffman=bool(optimize_huffman),
+            restart_interval=restart_interval,
+        )
     source = load_source(image, keep_metadata=keep_metadata, comment=comment, max_pixels=max_pixels)
     target = make_target(
         source.width,

@@ -262,3 +262,41 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, args, message):
     err = result.stderr.strip()
     assert "\n" not in err and err.startswith("hybrid: error: ") and message in err
     assert not (tmp_path / "o.jpg").exists()
+
+
+# --- the best mode under rate control ---------------------------------------------------------
+
+
+def test_best_mode_meets_targets_with_its_own_tables():
+    from hybrid.codec.quant import psnr_quant_tables, psnr_tables_at, quality_scale
+
+    # At an IJG quality's own (integer) scale factor the continuous tables are the best mode's.
+    for quality in (5, 30, 50, 75, 95):
+        for a, b in zip(psnr_tables_at(quality_scale(quality)), psnr_quant_tables(quality)):
+            np.testing.assert_array_equal(a, b)
+    image = astronaut()
+    plain, _ = hybrid.encode_to_target(image, target_bpp=0.5, allow_downscale=False)
+    best, result = hybrid.encode_to_target(image, target_bpp=0.5, allow_downscale=False, best=True)
+    limit = math.floor(0.5 * 192 * 192 / 8)
+    assert len(best) <= limit and len(best) >= 0.97 * limit
+    info = hybrid.info(best)
+    assert info.sof_marker == 0xC2 and not info.quality_exact  # progressive, PSNR tables
+    decoded = [np.asarray(hybrid.decode(d)) for d in (plain, best)]
+    assert psnr(decoded[1], image) > psnr(decoded[0], image)  # same size, better PSNR
+    assert result.scale == 1.0
+
+
+def test_best_mode_combines_with_scale_and_targets_in_the_cli(tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray(astronaut()).save(src)
+    out = tmp_path / "out.jpg"
+    result = CliRunner().invoke(
+        cli, ["encode", str(src), "-o", str(out), "--best", "--target-size", "3KB"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 0.97 * 3000 <= out.stat().st_size <= 3000
+    small = tmp_path / "small.jpg"
+    result = CliRunner().invoke(cli, ["encode", str(src), "-o", str(small), "--best", "--scale", "2"])
+    assert result.exit_code == 0, result.output
+    info = hybrid.info(small)
+    assert (info.width, info.height, info.sof_marker) == (96, 96, 0xC2)

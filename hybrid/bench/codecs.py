@@ -22,7 +22,7 @@ Settings applied everywhere, so the comparison is like for like:
 * jpegqs (Debian package ``jpegqs``, Ilya Kurdyukov's quantization-constraint smoother) runs
   with its defaults on the libjpeg-turbo 4:2:0 files; it writes a JPEG with unit
   quantization tables, which Pillow then decodes.
-* hybrid: ``hybrid.encode(quality=q, rdo=True, progressive=True)``; enhanced variants decode
+* hybrid: ``hybrid.encode(quality=q, best=True)``; enhanced variants decode
   the same files with ``hybrid.decode(enhance=True, model=...)``; SR mode codes at half
   size (``scale=2``) and decodes with ``enhance=True``; automatic mode is
   ``hybrid.encode_to_target(target_bpp=...)`` decoded as ``hybrid.decode`` does by default
@@ -375,7 +375,7 @@ CODECS: tuple[Codec, ...] = (
     ),
     Codec(
         "hybrid", "hybrid (plain decode)", "quality", JPEG_FULL, JPEG_QUICK, "hybrid",
-        "hybrid.encode(quality=q, rdo=True, progressive=True); Pillow decode",
+        "hybrid.encode(quality=q, best=True); Pillow decode",
         hybrid_encode, hybrid_plain_decode, always_available, hybrid_version(),
     ),
     Codec(
@@ -401,14 +401,14 @@ CODECS: tuple[Codec, ...] = (
         "hybrid-sr", "hybrid SR mode (x2)", "quality",
         (8.0, 12.0, 20.0, 30.0, 45.0, 60.0, 75.0, 85.0, 92.0, 96.0),
         (12.0, 30.0, 60.0, 92.0), "hybrid",
-        "hybrid.encode(scale=2, rdo=True, progressive=True); hybrid.decode(enhance=True)",
+        "hybrid.encode(scale=2, best=True); hybrid.decode(enhance=True)",
         sr_encode, sr_decode, sr_available,
         hybrid_version(ENHANCE_FAST, "sr-fast-v1"),
     ),
     Codec(
         "hybrid-auto", "hybrid automatic mode", "target bpp",
         (0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.5), (0.2, 0.45, 0.9), "hybrid",
-        "hybrid.encode_to_target(target_bpp=b, rdo, progressive); decode as hybrid.decode does",
+        "hybrid.encode_to_target(target_bpp=b, best=True); decode as hybrid.decode does",
         auto_encode, auto_decode, auto_available, hybrid_version(ENHANCE_FAST, "sr-fast-v1"),
     ),
 )  # fmt: skip

@@ -61,7 +61,7 @@ def _models_version(*ids: str) -> str:
 def hybrid_encode(rgb: np.ndarray, quality: float) -> bytes:
     import hybrid
 
-    return hybrid.encode(rgb, quality=int(quality), rdo=True, progressive=True)
+    return hybrid.encode(rgb, quality=int(quality), best=True)
 
 
 def hybrid_plain_decode(data: bytes) -> np.ndarray:
@@ -92,7 +92,7 @@ def model_available(model: str) -> Callable[[], tuple[bool, str]]:
 def sr_encode(rgb: np.ndarray, quality: float) -> bytes:
     import hybrid
 
-    return hybrid.encode(rgb, quality=int(quality), scale=2, rdo=True, progressive=True)
+    return hybrid.encode(rgb, quality=int(quality), scale=2, best=True)
 
 
 def sr_decode(data: bytes) -> np.ndarray:
@@ -124,7 +124,7 @@ def auto_encode(rgb: np.ndarray, target_bpp: float) -> bytes:
         import torch
 
         torch.set_num_threads(1)  # the decoder in the loop runs on one thread too
-    data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), rdo=True, progressive=True)
+    data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), best=True)
     return data
 
 

@@ -97,7 +97,17 @@ def psnr_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
         (luma, chroma): ``round(scale * shape)`` clamped to 1..255 (8-bit DQT, baseline
         compatible), natural order.
     """
-    scale = PSNR_SCALE_FACTOR * (quality_scale(quality) / 100.0) ** PSNR_SCALE_EXPONENT
+    return psnr_tables_at(float(quality_scale(quality)))
+
+
+def psnr_tables_at(factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`psnr_quant_tables` at a continuous libjpeg scale factor ``factor`` (percent,
+    the ``S`` of IJG quality q: 5000/q below 50, else 200 - 2q), as rate control uses it.
+
+    Returns:
+        (luma, chroma) uint16 (8, 8) tables in natural order, entries 1..255.
+    """
+    scale = PSNR_SCALE_FACTOR * (max(float(factor), 0.0) / 100.0) ** PSNR_SCALE_EXPONENT
     shape = 16.0 * (ROBIDOUX_QUANT / 16.0) ** PSNR_TABLE_EXPONENT
     shape[0, 0] *= PSNR_TABLE_DC
     luma = np.clip(np.round(scale * shape), 1, 255).astype(np.uint16)

@@ -95,6 +95,7 @@ def upscale_planes(
     tile: int = 256,
     overlap: int | None = None,
     device: str = "cpu",
+    flips: int = 1,
 ) -> np.ndarray:
     """Run a super-resolution network over one decoded JPEG, tile by tile.
 
@@ -106,6 +107,9 @@ def upscale_planes(
             than one tile is processed whole.
         overlap: context around each tile in coded pixels (rounded up to a multiple of 16);
             default: see :func:`tile_overlap`.
+        flips: 1, 2 or 4: average the outputs over this many mirrorings (identity,
+            horizontal, vertical, both) -- geometric self-ensemble. Every window has sides
+            that are multiples of 16, so mirroring maps the 8x8 block grid onto itself.
 
     Returns:
         float32 (N*h, N*w, 3) RGB clipped to [0, 1], for the (h, w) coded image.
@@ -117,6 +121,8 @@ def upscale_planes(
 
     from hybrid.enhance.jpeg_input import condition_vector
 
+    if flips not in (1, 2, 4):
+        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
     tile = _round_up(max(1, tile), GRID)
     overlap = tile_overlap(net, overlap)
     h, w, _ = planes.pixels.shape
@@ -132,7 +138,11 @@ def upscale_planes(
                 wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
                 wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
                 window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32) / 255.0)
-                result = net(window.permute(2, 0, 1)[None].to(dev), cond)
+                window = window.permute(2, 0, 1)[None].to(dev)
+                result = net(window, cond)
+                for dims in ([-1], [-2], [-2, -1])[: flips - 1]:
+                    result = result + net(window.flip(dims), cond).flip(dims)
+                result = result / flips
                 expected = (1, 3, factor * (wy1 - wy0), factor * (wx1 - wx0))
                 if tuple(result.shape) != expected:
                     raise WeightsError(
@@ -188,6 +198,7 @@ def upscale_jpeg(
         torch.set_num_threads(int(threads))
     net = get_network(model, None, device)
     planes = load_planes(data)
-    array = upscale_planes(net, planes, factor, tile=tile, device=device)
+    flips = int(entry.inference.get("flips", 1))
+    array = upscale_planes(net, planes, factor, tile=tile, device=device, flips=flips)
     array = upscale_array(array, size)
     return array[:, :, :1] if planes.grey else array

@@ -100,3 +100,24 @@ def test_short_overlap_is_visible():
     net = _random_sr_net(4)
     whole = upscale_planes(net, planes, 2, tile=1024)
     assert np.abs(whole - upscale_planes(net, planes, 2, tile=32, overlap=0)).max() > 1e-3
+
+
+def test_flip_self_ensemble_is_tiled_consistently_and_averages_mirrorings():
+    img = data.astronaut()[:100, :120]
+    planes = load_planes(_jpeg(img, quality=30))
+    net = _random_sr_net(5)
+    four = upscale_planes(net, planes, 2, tile=1024, flips=4)
+    assert np.abs(four - upscale_planes(net, planes, 2, tile=48, flips=4)).max() < 1e-3
+    assert np.abs(four - upscale_planes(net, planes, 2, tile=1024)).max() > 1e-3
+    # On a whole, 16-aligned image the ensemble is the mean of the four mirrored outputs.
+    aligned = load_planes(_jpeg(img[:96, :112], quality=30))
+    from hybrid.enhance.jpeg_input import condition_vector
+
+    rgb = torch.from_numpy(aligned.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    cond = torch.from_numpy(condition_vector(aligned))[None]
+    with torch.no_grad():
+        outs = [net(rgb, cond)] + [net(rgb.flip(d), cond).flip(d) for d in ([-1], [-2], [-2, -1])]
+    mean = torch.stack(outs).mean(0).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    assert np.abs(mean - upscale_planes(net, aligned, 2, tile=1024, flips=4)).max() < 1e-5
+    with pytest.raises(ValueError, match="flips"):
+        upscale_planes(net, aligned, 2, flips=3)

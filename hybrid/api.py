@@ -139,23 +139,16 @@ def encode(
         return data
     if mode not in ("plain", "enhance"):
         raise InputError(f"mode must be 'plain' or 'enhance', got {mode!r}")
-    if best:
-        options = EncodeOptions.best(
-            quality,
-            subsampling,  # type: ignore[arg-type]
-            quant_tables=quant_tables,
-            restart_interval=restart_interval,
-        )
-    else:
-        options = EncodeOptions(
-            quality=quality,
-            subsampling=subsampling,  # type: ignore[arg-type]
-            quant_tables=quant_tables,
-            rdo=bool(rdo),
-            progressive=bool(progressive),
-            optimize_huffman=bool(optimize_huffman),
-            restart_interval=restart_interval,
-        )
+    options = EncodeOptions.from_api(
+        quality=quality,
+        subsampling=subsampling,
+        quant_tables=quant_tables,
+        restart_interval=restart_interval,
+        rdo=rdo,
+        progressive=progressive,
+        optimize_huffman=optimize_huffman,
+        best=best,
+    )
     comment = check_comment(comment)
     if isinstance(fp, (str, os.PathLike)):
         check_output_path(fp, force)  # fail before the (slow) encode; atomic_write rechecks

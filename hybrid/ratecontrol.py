@@ -436,23 +436,16 @@ def plan_encode(
         raise InputError(f"model_id must be a string, got {type(model_id).__name__}")
     if allow_downscale is not None and not isinstance(allow_downscale, bool):
         raise InputError(f"allow_downscale must be True, False or None, got {allow_downscale!r}")
-    if best:
-        options = EncodeOptions.best(
-            quality,
-            subsampling,  # type: ignore[arg-type]
-            quant_tables=quant_tables,
-            restart_interval=restart_interval,
-        )
-    else:
-        options = EncodeOptions(
-            quality=quality,
-            subsampling=subsampling,  # type: ignore[arg-type]
-            quant_tables=quant_tables,
-            rdo=bool(rdo),
-            progressive=bool(progressive),
-            optimize_huffman=bool(optimize_huffman),
-            restart_interval=restart_interval,
-        )
+    options = EncodeOptions.from_api(
+        quality=quality,
+        subsampling=subsampling,
+        quant_tables=quant_tables,
+        restart_interval=restart_interval,
+        rdo=rdo,
+        progressive=progressive,
+        optimize_huffman=optimize_huffman,
+        best=best,
+    )
     source = load_source(image, keep_metadata=keep_metadata, comment=comment, max_pixels=max_pixels)
     target = make_target(
         source.width,

@@ -77,6 +77,38 @@ class EncodeOptions:
         fields.update(changes)
         return cls(**fields)  # type: ignore[arg-type]
 
+    @classmethod
+    def from_api(
+        cls,
+        *,
+        quality: int,
+        subsampling: str,
+        quant_tables: object,
+        restart_interval: int,
+        rdo: bool,
+        progressive: bool,
+        optimize_huffman: bool,
+        best: bool,
+    ) -> EncodeOptions:
+        """The options ``hybrid.encode``'s keywords describe: :meth:`best` (which replaces
+        ``rdo``, ``progressive`` and ``optimize_huffman``) or exactly what was asked."""
+        if best:
+            return cls.best(
+                quality,
+                subsampling,  # type: ignore[arg-type]
+                quant_tables=quant_tables,
+                restart_interval=restart_interval,
+            )
+        return cls(
+            quality=quality,
+            subsampling=subsampling,  # type: ignore[arg-type]
+            quant_tables=quant_tables,  # type: ignore[arg-type]
+            rdo=bool(rdo),
+            progressive=bool(progressive),
+            optimize_huffman=bool(optimize_huffman),
+            restart_interval=restart_interval,
+        )
+
     def __post_init__(self) -> None:
         if isinstance(self.quality, bool) or not isinstance(self.quality, (int, np.integer)):
             raise InputError(f"quality must be an integer 1..100, got {self.quality!r}")

@@ -258,24 +258,56 @@ def decode(
     it, with a :class:`JpegDataWarning` and the reason in ``image.info["hybrid_damage"]``;
     ``strict=True`` raises :class:`CorruptJPEGError` instead.
     """
+    return _decode(
+        source, enhance, as_array=False, model=model, weights=weights, device=device,
+        threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
+        sr_model=sr_model, strict=strict,
+    )  # fmt: skip
+
+
+def _decode(
+    source: Source,
+    enhance: bool,
+    *,
+    as_array: bool,
+    model: str | None,
+    weights: Any,
+    device: str,
+    threads: int | None,
+    max_pixels: int | None,
+    upscale: bool | None,
+    scale: float | None,
+    sr_model: str | None,
+    strict: bool,
+) -> Any:
+    """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``)."""
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
     damage = _damage(data, header, strict)
     if _resizes(header, enhance, upscale, scale):
         from hybrid.upscale import decode_resized
 
-        return decode_resized(
+        result = decode_resized(
             data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
             weights=weights, sr_model=sr_model, device=device, threads=threads,
-            max_pixels=max_pixels, as_array=False,
+            max_pixels=max_pixels, as_array=as_array,
         )  # fmt: skip
     elif enhance:
-        image = _enhanced(data, header, model, weights, device, threads)
+        array = _enhanced_array(data, header, model, weights, device, threads)
+        result = array if as_array else _array_to_image(array)
     else:
         image = _plain(data, header)
-    if damage is not None:
-        image.info["hybrid_damage"] = damage
-    return image
+        result = _image_to_array(image, header) if as_array else image
+    if damage is not None and not as_array:
+        result.info["hybrid_damage"] = damage
+    return result
+
+
+def _image_to_array(image: Any, header: JpegInfo) -> np.ndarray:
+    """A plain decode as float32 (H, W, C) in [0, 1]: C = 1 for greyscale, else RGB."""
+    pixels = np.asarray(image.convert("L" if len(header.components) == 1 else "RGB"))
+    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    return pixels.astype(np.float32) / 255.0
 
 
 def _damage(data: bytes, header: JpegInfo, strict: bool) -> str | None:
@@ -338,17 +370,10 @@ def _enhanced_array(
     return np.asarray(result, dtype=np.float32)
 
 
-def _enhanced(
-    data: bytes,
-    header: JpegInfo,
-    model: str | None,
-    weights: Any,
-    device: str,
-    threads: int | None,
-) -> Any:
+def _array_to_image(array: np.ndarray) -> Any:
+    """A float (H, W, 1|3) image in [0, 1] as an 8-bit ``PIL.Image`` (``L`` or ``RGB``)."""
     from PIL import Image
 
-    array = _enhanced_array(data, header, model, weights, device, threads)
     pixels = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
@@ -375,22 +400,11 @@ def decode_array(
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
     ``upscale``, ``scale``, ``sr_model`` and ``strict`` are :func:`decode`'s.
     """
-    data = read_bytes(source)
-    header = parse_info(data, max_pixels=max_pixels)
-    _damage(data, header, strict)
-    if _resizes(header, enhance, upscale, scale):
-        from hybrid.upscale import decode_resized
-
-        return decode_resized(
-            data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
-            weights=weights, sr_model=sr_model, device=device, threads=threads,
-            max_pixels=max_pixels, as_array=True,
-        )  # fmt: skip
-    if enhance:
-        return _enhanced_array(data, header, model, weights, device, threads)
-    pixels = np.asarray(_plain(data, header).convert("L" if len(header.components) == 1 else "RGB"))
-    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
-    return pixels.astype(np.float32) / 255.0
+    return _decode(
+        source, enhance, as_array=True, model=model, weights=weights, device=device,
+        threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
+        sr_model=sr_model, strict=strict,
+    )  # fmt: skip
 
 
 def _resizes(header: JpegInfo, enhance: bool, upscale: Any, scale: Any) -> bool:

@@ -150,13 +150,13 @@ def decode_resized(
         image = api._plain(data, header)
         if resize:
             image = upscale_image(image, size)
-        return _as_array(image, header) if as_array else image
+        return api._image_to_array(image, header) if as_array else image
 
     if not resize:
         array = api._enhanced_array(
             data, header, _enhance_model(header, model), weights, device, threads
         )
-        return array if as_array else _to_image(array)
+        return array if as_array else api._array_to_image(array)
 
     sr_id = sr_model_for(header, sr_model)
     if sr_id is not None:
@@ -168,7 +168,7 @@ def decode_resized(
         from hybrid.enhance.superres import upscale_jpeg
 
         array = upscale_jpeg(data, size, model=sr_id, device=device, threads=threads)
-        return array if as_array else _to_image(array)
+        return array if as_array else api._array_to_image(array)
 
     missing = sr_model or _file_sr_model(header)
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
@@ -184,7 +184,7 @@ def decode_resized(
                 stacklevel=3,
             )
             array = upscale_array(array, size)
-        return array if as_array else _to_image(array)
+        return array if as_array else api._array_to_image(array)
 
     image = api._plain(data, header)
     if upscale is True:
@@ -200,7 +200,7 @@ def decode_resized(
         MissingModelWarning,
         stacklevel=3,
     )
-    return _as_array(image, header) if as_array else image
+    return api._image_to_array(image, header) if as_array else image
 
 
 def _file_sr_model(header: JpegInfo) -> str:
@@ -222,18 +222,3 @@ def _enhance_model(header: JpegInfo, model: str | None) -> str | None:
     except ImportError:
         return None
     return DEFAULT_ENHANCE_MODEL
-
-
-def _to_image(array: np.ndarray) -> Any:
-    from PIL import Image
-
-    pixels = np.clip(np.round(np.asarray(array) * 255.0), 0, 255).astype(np.uint8)
-    if pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
-    return Image.fromarray(pixels)
-
-
-def _as_array(image: Any, header: JpegInfo) -> np.ndarray:
-    pixels = np.asarray(image.convert("L" if len(header.components) == 1 else "RGB"))
-    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
-    return pixels.astype(np.float32) / 255.0

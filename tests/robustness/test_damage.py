@@ -149,3 +149,13 @@ def test_cli_warns_in_one_line_and_strict_fails(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("hybrid: error:") and "damaged JPEG data" in result.stderr
     assert not (tmp_path / "s.png").exists()
+
+
+def test_resized_decodes_are_flagged_too():
+    data = hybrid.encode(sample_image(96, 96, 9), quality=70, scale=2)
+    damaged = next(d for d in scan_flips(data, 10, seed=4) if decode_flagged(d) == "flagged")
+    with pytest.warns(JpegDataWarning, match="damaged"):
+        image = hybrid.decode(damaged, upscale=True)
+    assert image.size == (96, 96) and image.info["hybrid_damage"]
+    with pytest.raises(CorruptJPEGError):
+        hybrid.decode_array(damaged, enhance=False, upscale=True, strict=True)

@@ -3,8 +3,8 @@
 
 JPEGs are made from the clean validation images by libjpeg-turbo (Pillow, optimize=True) at
 4:2:0 — the issue's reference setting — and, with --extra, at 4:4:4 and by hybrid's own
-encoder. Speed is measured on 768x512 and 4000x3000 inputs with peak memory (ru_maxrss of a
-child process per size).
+encoder. Speed is the median of --repeat timed decodes of 768x512 and 4000x3000 inputs (and
+any --sizes), with peak memory (ru_maxrss of a child process per size).
 
 Example (the command recorded in BENCHMARKS.md):
     python scripts/bench_enhance.py --data ../shared/data --model enhance-fast-v1 --extra
@@ -27,7 +27,7 @@ from PIL import Image
 from hybrid.bench.npmetrics import ms_ssim, psnr
 from hybrid.enhance import enhance_jpeg
 
-QUALITIES = (10, 20, 30, 50, 75, 90)
+QUALITIES = (10, 20, 30, 50, 75, 90, 95, 100)
 
 
 def pillow_jpeg(img: np.ndarray, quality: int, subsampling: int) -> bytes:
@@ -74,19 +74,23 @@ def measure(files, encoders, qualities, model, weights, threads, with_msssim):
     return rows
 
 
-def speed_child(width: int, height: int, model, weights, threads) -> None:
-    """Run in a child process: time one enhanced decode, print JSON with peak RSS."""
+def speed_child(width: int, height: int, model, weights, threads, repeat: int) -> None:
+    """Run in a child process: time ``repeat`` enhanced decodes, print JSON (median seconds,
+    all timings, peak RSS)."""
     from skimage import data as skdata
 
     base = Image.fromarray(skdata.astronaut()).resize((width, height), Image.BICUBIC)
     jpeg = pillow_jpeg(np.asarray(base), 30, 2)
     enhance_jpeg(pillow_jpeg(np.asarray(base)[:64, :64], 30, 2), model=model, weights=weights, threads=threads)
-    t0 = time.perf_counter()
-    enhance_jpeg(jpeg, model=model, weights=weights, threads=threads)
-    dt = time.perf_counter() - t0
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        enhance_jpeg(jpeg, model=model, weights=weights, threads=threads)
+        times.append(time.perf_counter() - t0)
+    dt = float(np.median(times))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"size": f"{width}x{height}", "seconds": dt, "mp_per_s": width * height / 1e6 / dt,
-                      "peak_rss_mib": peak}))
+                      "peak_rss_mib": peak, "all_seconds": times}))
 
 
 def main() -> None:
@@ -100,10 +104,15 @@ def main() -> None:
     ap.add_argument("--no-msssim", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--json", default=None, help="write all results here")
+    ap.add_argument("--qualities", default=",".join(map(str, QUALITIES)),
+                    help="comma-separated IJG qualities (default %(default)s)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per speed size (median)")
+    ap.add_argument("--sizes", default="768x512,4000x3000", help="speed inputs, WxH,... (default %(default)s)")
+    ap.add_argument("--speed-only", action="store_true", help="skip the quality measurement")
     ap.add_argument("--speed-child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.speed_child:
-        speed_child(*args.speed_child, args.model, args.weights, args.threads)
+        speed_child(*args.speed_child, args.model, args.weights, args.threads, args.repeat)
         return
     files = sorted(p for p in (Path(args.data) / "val").iterdir() if p.suffix.lower() in (".png", ".webp"))
     files = files[: args.limit]
@@ -111,11 +120,16 @@ def main() -> None:
     if args.extra:
         encoders["libjpeg-turbo 4:4:4"] = lambda img, q: pillow_jpeg(img, q, 0)
         encoders["hybrid 4:2:0"] = hybrid_jpeg
-    rows = measure(files, encoders, QUALITIES, args.model, args.weights, args.threads, not args.no_msssim)
+    qualities = [int(q) for q in args.qualities.split(",") if q.strip()]
+    rows = [] if args.speed_only else measure(
+        files, encoders, qualities, args.model, args.weights, args.threads, not args.no_msssim
+    )
     speed = []
     if not args.no_speed:
-        for w, h in ((768, 512), (4000, 3000)):
-            cmd = [sys.executable, __file__, "--speed-child", str(w), str(h), "--threads", str(args.threads)]
+        for size in args.sizes.split(","):
+            w, h = (int(v) for v in size.lower().split("x"))
+            cmd = [sys.executable, __file__, "--speed-child", str(w), str(h), "--threads", str(args.threads),
+                   "--repeat", str(args.repeat)]
             cmd += ["--model", args.model] if args.model else []
             cmd += ["--weights", args.weights] if args.weights else []
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]

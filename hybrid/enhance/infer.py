@@ -17,6 +17,21 @@ from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector
 #: Grid every tile origin and the padded image size snap to (one 4:2:0 MCU).
 GRID = 16
 
+#: How much of the network's change is kept, by the file's mean luma quantizer step:
+#: (steps, strengths) knots of a piecewise-linear taper, constant outside. Near-lossless
+#: files (IJG quality >= 92, mean step < 10) are often re-compressions of JPEGs, whose plain
+#: decode is already close to the source; there the full residual hurt (CBSD68, itself
+#: decoded from JPEGs: -4.6 dB at q95, -0.5 at q94, +0.2 at q93), while a kept share of 0.1
+#: at step 5.8 (q95) and 0.6 at 8.1 (q93) stays positive. Measured in docs/decisions.md.
+TAPER_STEPS = (5.8, 10.0)
+TAPER_STRENGTHS = (0.1, 1.0)
+
+
+def residual_strength(luma_table: np.ndarray) -> float:
+    """Share (0.1..1) of the enhancement kept for a file with this (8, 8) luma table."""
+    step = float(np.mean(luma_table))
+    return float(np.interp(step, TAPER_STEPS, TAPER_STRENGTHS))
+
 
 def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
     """Edge-replicate (or crop) a (BH, BW, 8, 8) coefficient array to (bh, bw, 8, 8)."""
@@ -34,6 +49,7 @@ def enhance_planes(
     consistency: bool = True,
     device: str | torch.device = "cpu",
     flips: int = 1,
+    taper: bool = True,
 ) -> np.ndarray:
     """Enhance one decoded JPEG.
 
@@ -46,6 +62,8 @@ def enhance_planes(
             the network's receptive-field radius (28 px for 6 blocks at half resolution).
         consistency: apply the quantization-consistency projection.
         flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
+        taper: keep only :func:`residual_strength` of the change for near-lossless files
+            (the blend of two images inside the quantization intervals stays inside them).
 
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
@@ -62,6 +80,7 @@ def enhance_planes(
     cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
     qtables = [torch.from_numpy(q.astype(np.float32)).to(dev) for q in planes.qtables]
     out = np.empty((hp, wp, 3), dtype=np.float32)
+    strength = residual_strength(planes.qtables[0]) if taper else 1.0
     with torch.inference_mode():
         for y0 in range(0, hp, tile):
             for x0 in range(0, wp, tile):
@@ -86,6 +105,8 @@ def enhance_planes(
                     planes.grey,
                     flips,
                 )
+                if strength != 1.0:
+                    result = window + strength * (result - window)
                 ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
                 part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
                 out[y0:ty1, x0:tx1] = part.permute(1, 2, 0).float().cpu().numpy()

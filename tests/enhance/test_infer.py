@@ -91,3 +91,26 @@ def test_self_ensemble_tiles_exactly_and_differs():
     assert np.abs(one - four).max() > 1e-3
     with pytest.raises(ValueError):
         enhance_planes(net, planes, flips=3)
+
+
+def test_near_lossless_files_keep_only_part_of_the_change():
+    from hybrid.enhance.infer import residual_strength
+
+    def table(quality: int) -> np.ndarray:
+        return load_planes(_jpeg(data.astronaut()[:32, :32], quality=quality)).qtables[0]
+
+    assert residual_strength(table(90)) == 1.0 and residual_strength(table(50)) == 1.0
+    assert residual_strength(table(95)) == pytest.approx(0.1, abs=0.01)
+    assert residual_strength(table(100)) == 0.1
+    assert 0.1 < residual_strength(table(93)) < residual_strength(table(92)) < 1.0
+    net = _random_net(3)
+    for quality, expected in ((100, 0.1), (93, residual_strength(table(93))), (80, 1.0)):
+        planes = load_planes(_jpeg(data.astronaut()[:96, :112], quality=quality))
+        plain = planes.pixels[:, :, :3] / 255.0
+        full = enhance_planes(net, planes, taper=False)
+        kept = enhance_planes(net, planes)
+        inside = (full > 0) & (full < 1)  # away from the clip, the change is scaled exactly
+        np.testing.assert_allclose(
+            (kept - plain)[inside], expected * (full - plain)[inside], atol=2e-5
+        )
+        assert np.abs(full - plain).max() > 1e-2

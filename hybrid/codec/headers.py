@@ -617,8 +617,8 @@ def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetada
     """
     from hybrid.resample import MAX_SCALE
 
-    if meta.scale > MAX_SCALE:
-        reason = f"its scale {meta.scale:g} is above {MAX_SCALE:g}"
+    if meta.mode == "downscaled" and not 1.0 < meta.scale <= MAX_SCALE:
+        reason = f"its scale {meta.scale:g} is outside the encoder's (1, {MAX_SCALE:g}]"
     elif coded_size_of(meta) != (width, height):
         coded_w, coded_h = coded_size_of(meta)
         reason = f"it describes a {coded_w}x{coded_h} coded image, the frame is {width}x{height}"

@@ -127,6 +127,9 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
         frame = _frame_from_libjpeg(jpeg, info)
     except CorruptJPEGError as exc:
         return str(exc)
+    missing = {c.quant_index for c in frame.components} - set(frame.quant_tables)
+    if missing:
+        return f"quantization table {min(missing)} is used but was never defined before its scan"
     if frame_checksum(frame) != meta.checksum:
         return (
             "the coded image does not match the CRC-32 hybrid recorded when encoding it "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -127,3 +128,15 @@ def test_header_parser_on_mutated_seeds(corpus, index, which):
         parse_info(mutated, max_pixels=10**6)
     except HybridError:
         pass
+
+
+#: Inputs the long fuzz run found (scripts/fuzz.py seed 0), kept as regression files: a
+#: checksummed file whose chroma table was never defined (KeyError in the checksum) and a
+#: downscaled record with a scale near 0 (OverflowError computing its coded size).
+FOUND = sorted((Path(__file__).resolve().parents[1] / "data" / "fuzz").glob("*.jpg"))
+
+
+def test_inputs_found_by_the_long_run_stay_fixed(harness):
+    assert len(FOUND) >= 2
+    report = harness.run([(p.name, p.read_bytes()) for p in FOUND], keep_outcomes=True)
+    assert report.findings == [], report.summary()

@@ -553,14 +553,18 @@ def models(as_json: bool) -> int:
         return 0
     for entry in entries.values():
         mark = " (default)" if entry.id == DEFAULT_ENHANCE_MODEL else ""
+        over = "plain decode"
         gains = entry.metrics.get("psnr_rgb_gain_db_libjpeg_turbo_420", {})
+        if not gains:
+            over = "bicubic upscale"
+            gains = entry.metrics.get("psnr_rgb_gain_db_over_bicubic_libjpeg_turbo_420", {})
         gain_text = ", ".join(f"q{q} {g:+.2f} dB" for q, g in gains.items())
         click.echo(
             f"{entry.id}{mark}: {entry.task}, {entry.architecture}{entry.kwargs}, "
             f"{entry.parameters:,} parameters; {entry.description}"
         )
         if gain_text:
-            click.echo(f"    val PSNR gain: {gain_text}")
+            click.echo(f"    val PSNR gain over the {over}: {gain_text}")
     return 0
 
 

@@ -141,7 +141,9 @@ def forge_downscaled(data: bytes, width: int, height: int, scale: float) -> byte
     return data[:at] + struct.pack(">IId", width, height, scale) + data[at + 16 :]
 
 
-def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(corpus_by_name, weights):
+def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(
+    corpus_by_name, weights, tmp_path, monkeypatch
+):
     """A downscaled file decodes (enhanced, or with upscale=True) to the original size its
     APP11 record states. That record is untrusted, so the output size is held to
     ``max_pixels`` before any work (hybrid/upscale.py; see also tests/test_downscaled.py)."""
@@ -154,7 +156,8 @@ def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(corpus_by_name,
     meta = coded.hybrid_metadata
     assert (meta.original_width, meta.original_height, meta.scale) == (37, 23, 2.0)
     assert (coded.width, coded.height) == (19, 12)
-    with pytest.warns(MissingModelWarning, match="upscaled it"):  # no SR model installed
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path))  # no SR model installed
+    with pytest.warns(MissingModelWarning, match="upscaled it"):
         assert hybrid.decode(data, enhance=True, weights=weights, threads=1).size == (37, 23)
     with pytest.raises(ImageTooLargeError, match="decoded size 37x23"):
         hybrid.decode(data, enhance=True, weights=weights, max_pixels=300)

@@ -7,7 +7,7 @@ encoder. Speed is the median of --repeat timed decodes of 768x512 and 4000x3000 
 any --sizes), with peak memory (ru_maxrss of a child process per size).
 
 Example (the command recorded in BENCHMARKS.md):
-    python scripts/bench_enhance.py --data ../shared/data --model enhance-fast-v1 --extra
+    python scripts/bench_enhance.py --data ../shared/data --model enhance-fast-v2 --extra
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-ENHANCE_FAST = "enhance-fast-v1"
-ENHANCE_QUALITY = "enhance-quality-v1"
+ENHANCE_FAST = "enhance-fast-v2"
+ENHANCE_QUALITY = "enhance-quality-v2"
 
 
 def _pil_version() -> str:

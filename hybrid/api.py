@@ -279,11 +279,14 @@ def _decode(
     scale: float | None,
     sr_model: str | None,
     strict: bool,
+    check_damage: bool = True,
 ) -> Any:
-    """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``)."""
+    """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
+    ``check_damage=False`` skips :func:`_damage`, for files hybrid has just written itself
+    (rate control's decoder in the loop)."""
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
-    damage = _damage(data, header, strict)
+    damage = _damage(data, header, strict) if check_damage else None
     if _resizes(header, enhance, upscale, scale):
         from hybrid.upscale import decode_resized
 

@@ -258,12 +258,17 @@ class _Decoder:
 
     def pixels(self, data: bytes, scale: float) -> np.ndarray:
         """uint8-valued float64 (H, W) or (H, W, 3) decode at the original size."""
-        from hybrid.api import decode_array
+        from hybrid.api import _decode
         from hybrid.errors import MissingModelWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingModelWarning)
-            array = decode_array(data, enhance=self._enhance(scale), upscale=True)
+            # decode_array, minus the damage check: the candidate was written just now.
+            array = _decode(
+                data, self._enhance(scale), as_array=True, model=None, weights=None,
+                device="cpu", threads=None, max_pixels=DEFAULT_MAX_PIXELS, upscale=True,
+                scale=None, sr_model=None, strict=False, check_damage=False,
+            )  # fmt: skip
         pixels = np.round(np.clip(array, 0.0, 1.0) * 255.0)
         return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 

@@ -619,11 +619,11 @@ def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetada
 
     if meta.mode == "downscaled" and not 1.0 < meta.scale <= MAX_SCALE:
         reason = f"its scale {meta.scale:g} is outside the encoder's (1, {MAX_SCALE:g}]"
-    elif coded_size_of(meta) != (width, height):
-        coded_w, coded_h = coded_size_of(meta)
-        reason = f"it describes a {coded_w}x{coded_h} coded image, the frame is {width}x{height}"
     else:
-        return meta
+        coded_w, coded_h = coded_size_of(meta)
+        if (coded_w, coded_h) == (width, height):
+            return meta
+        reason = f"it describes a {coded_w}x{coded_h} coded image, the frame is {width}x{height}"
     warnings.warn(f"ignoring hybrid metadata: {reason}", HybridMetadataWarning, stacklevel=5)
     return None
 

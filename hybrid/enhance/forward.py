@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from hybrid.enhance.consistency import project_ycc
 from hybrid.enhance.ycc import rgb_to_ycbcr, ycbcr_to_rgb
+
+
+def mirror_average(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, flips: int
+) -> torch.Tensor:
+    """Geometric self-ensemble: the mean of ``fn`` over ``flips`` (1, 2 or 4) mirrorings of
+    ``x`` (identity, horizontal, vertical, both), each output mirrored back.
+
+    ``fn`` must map (B, C, H, W) to (B, C', s*H, s*W) for some integer s, so mirroring its
+    output undoes the mirroring of its input. Raises ValueError for another ``flips``.
+    """
+    if flips not in (1, 2, 4):
+        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
+    total = fn(x)
+    for dims in ([-1], [-2], [-2, -1])[: flips - 1]:
+        total = total + fn(x.flip(dims)).flip(dims)
+    return total / flips
 
 
 def enhance_tensor(
@@ -38,13 +57,8 @@ def enhance_tensor(
     Returns:
         float (B, 3, H, W) enhanced RGB on the 0..255 scale (not clipped).
     """
-    if flips not in (1, 2, 4):
-        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
     ycc = rgb_to_ycbcr(rgb)
-    residual = net(ycc, cond)
-    for dims in ([-1], [-2], [-2, -1])[: flips - 1]:
-        residual = residual + net(ycc.flip(dims), cond).flip(dims)
-    out = ycc + residual / flips
+    out = ycc + mirror_average(lambda x: net(x, cond), ycc, flips)
     if grey:
         luma = out[:, :1]
         if coeffs is not None and qtables is not None:

@@ -119,10 +119,9 @@ def upscale_planes(
     """
     import torch
 
+    from hybrid.enhance.forward import mirror_average
     from hybrid.enhance.jpeg_input import condition_vector
 
-    if flips not in (1, 2, 4):
-        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
     tile = _round_up(max(1, tile), GRID)
     overlap = tile_overlap(net, overlap)
     h, w, _ = planes.pixels.shape
@@ -139,10 +138,7 @@ def upscale_planes(
                 wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
                 window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32) / 255.0)
                 window = window.permute(2, 0, 1)[None].to(dev)
-                result = net(window, cond)
-                for dims in ([-1], [-2], [-2, -1])[: flips - 1]:
-                    result = result + net(window.flip(dims), cond).flip(dims)
-                result = result / flips
+                result = mirror_average(lambda x: net(x, cond), window, flips)
                 expected = (1, 3, factor * (wy1 - wy0), factor * (wx1 - wx0))
                 if tuple(result.shape) != expected:
                     raise WeightsError(

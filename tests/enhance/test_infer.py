@@ -15,13 +15,18 @@ from hybrid.enhance.jpeg_input import condition_vector, load_planes
 from hybrid.enhance.nets import COND_DIM, EnhanceNet, block_phase
 
 
-def _random_net(seed: int = 0) -> EnhanceNet:
-    torch.manual_seed(seed)
-    net = EnhanceNet(channels=8, blocks=2)
+def perturbed(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` in eval mode with N(0, 0.05) noise added to every parameter (torch's global
+    generator), so zero-initialised tails and conditioning do something."""
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     return net.eval()
+
+
+def _random_net(seed: int = 0) -> EnhanceNet:
+    torch.manual_seed(seed)
+    return perturbed(EnhanceNet(channels=8, blocks=2))
 
 
 def _jpeg(img: np.ndarray, **kwargs) -> bytes:

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from skimage import data
 
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import ARCHITECTURES, COND_DIM, SRNet
 from hybrid.enhance.superres import tile_overlap, upscale_planes
+from tests.enhance.test_infer import _jpeg, perturbed
 
 
 def _random_sr_net(seed: int = 0, channels: int = 8, blocks: int = 2) -> SRNet:
     """An SRNet whose tail and conditioning are not zero, so it differs from bicubic."""
     torch.manual_seed(seed)
-    net = SRNet(channels=channels, blocks=blocks)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return net.eval()
-
-
-def _jpeg(img: np.ndarray, **kwargs) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", **kwargs)
-    return buf.getvalue()
+    return perturbed(SRNet(channels=channels, blocks=blocks))
 
 
 def _bicubic(x: torch.Tensor, scale: int = 2) -> torch.Tensor:

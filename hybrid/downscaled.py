@@ -13,6 +13,7 @@ validated inputs live in an :class:`EncodeSource` built once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,8 +25,18 @@ from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, load_image
 from hybrid.resample import coded_size, downscale
 
-#: Super-resolution model a downscaled file names when the caller names none.
+#: Super-resolution model a downscaled file names when the caller names none, and the
+#: decoder's last resort.
 DEFAULT_SR_MODEL = "sr-fast-v1"
+#: The default model per downscale it was trained for; see :func:`default_sr_model`.
+SR_MODEL_BY_SCALE: dict[float, str] = {1.5: "sr-fast-x1.5-v1", 2.0: DEFAULT_SR_MODEL}
+
+
+def default_sr_model(scale: float) -> str:
+    """The super-resolution model for a file downscaled by ``scale`` (> 1): the entry of
+    :data:`SR_MODEL_BY_SCALE` whose scale is nearest in ratio (x1.7 -> the x1.5 model, x3 ->
+    the x2 model; ties go to the smaller scale)."""
+    return min(SR_MODEL_BY_SCALE.items(), key=lambda kv: (abs(math.log(scale / kv[0])), kv[0]))[1]
 
 
 @dataclass(eq=False)
@@ -94,7 +105,7 @@ def load_source(
 
 
 def file_metadata(source: EncodeSource, mode: str, scale: float, model_id: str) -> HybridMetadata:
-    """The APP11 record: ``downscaled`` (default model :data:`DEFAULT_SR_MODEL`) when
+    """The APP11 record: ``downscaled`` (default model :func:`default_sr_model`) when
     ``scale > 1``, else ``mode`` (``plain`` or ``enhance``) at scale 1."""
     if scale > 1.0:
         return HybridMetadata(
@@ -102,7 +113,7 @@ def file_metadata(source: EncodeSource, mode: str, scale: float, model_id: str) 
             original_width=source.width,
             original_height=source.height,
             scale=scale,
-            model_id=model_id or DEFAULT_SR_MODEL,
+            model_id=model_id or default_sr_model(scale),
         )
     return HybridMetadata(
         mode=mode,  # type: ignore[arg-type]

@@ -11,7 +11,8 @@ Output size:
   ``scale`` is given. A downscaled file therefore decodes by default to its small image,
   which is what every viewer shows.
 * ``enhance=True``, ``upscale`` not False: a super-resolution model when one is installed
-  (the one named by ``sr_model``, else by the file's metadata, else
+  (the one named by ``sr_model``, else the first installed of the file's metadata's,
+  :func:`hybrid.downscaled.default_sr_model` of the upscale ratio and
   :data:`hybrid.downscaled.DEFAULT_SR_MODEL`); else the enhancement network on the coded
   image plus a bicubic upscale, with a :class:`~hybrid.errors.MissingModelWarning`; else,
   with no network installed at all, a downscaled file falls back to the plain decode (small,
@@ -30,10 +31,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
 from hybrid.codec.headers import JpegInfo
-from hybrid.downscaled import DEFAULT_SR_MODEL
+from hybrid.downscaled import DEFAULT_SR_MODEL, default_sr_model
 from hybrid.errors import ImageTooLargeError, InputError, MissingModelWarning, WeightsError
 from hybrid.resample import check_scale, scaled_size, upscale_array, upscale_image
 
@@ -67,27 +66,34 @@ def _installed(model_id: str) -> bool:
     return model_id in load_manifest()
 
 
-def sr_model_for(header: JpegInfo, sr_model: str | None) -> str | None:
-    """The super-resolution model to run, or None to fall back.
+def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> str | None:
+    """The super-resolution model to run for an upscale by ``ratio`` (output / coded size),
+    or None to fall back.
+
+    ``sr_model`` when named; else the first installed of: the model a downscaled file's
+    metadata names, :func:`hybrid.downscaled.default_sr_model` of ``ratio``, and
+    :data:`~hybrid.downscaled.DEFAULT_SR_MODEL`.
 
     Raises:
-        WeightsError: ``sr_model`` named but not installed, or naming a non-``sr`` model.
+        WeightsError: ``sr_model`` named but not installed, or the chosen model is not a
+            super-resolution (``sr``) model.
     """
     meta = header.hybrid_metadata
     if sr_model is not None:
-        candidate, explicit = sr_model, True
-    elif meta is not None and meta.mode == "downscaled" and meta.model_id:
-        candidate, explicit = meta.model_id, False
+        chosen: str | None = sr_model
     else:
-        candidate, explicit = DEFAULT_SR_MODEL, False
-    if not explicit and not _installed(candidate):
+        candidates = [default_sr_model(ratio), DEFAULT_SR_MODEL]
+        if meta is not None and meta.mode == "downscaled" and meta.model_id:
+            candidates.insert(0, meta.model_id)
+        chosen = next((c for c in candidates if _installed(c)), None)
+    if chosen is None:
         return None
     try:
         from hybrid.enhance.superres import sr_entry
     except ImportError as exc:
         raise WeightsError(f"the super-resolution module cannot be loaded: {exc}") from None
-    sr_entry(candidate)  # raises WeightsError for an unknown or non-sr model
-    return candidate
+    sr_entry(chosen)  # raises WeightsError for an unknown or non-sr model
+    return chosen
 
 
 def enhancement_installed(model: str | None, weights: Any) -> bool:
@@ -158,7 +164,8 @@ def decode_resized(
         )
         return array if as_array else api._array_to_image(array)
 
-    sr_id = sr_model_for(header, sr_model)
+    ratio = max(size[0] / coded[0], size[1] / coded[1])
+    sr_id = sr_model_for(header, sr_model, ratio)
     if sr_id is not None:
         reason = header.unsupported_reason
         if reason is not None:
@@ -170,7 +177,7 @@ def decode_resized(
         array = upscale_jpeg(data, size, model=sr_id, device=device, threads=threads)
         return array if as_array else api._array_to_image(array)
 
-    missing = sr_model or _file_sr_model(header)
+    missing = sr_model or _file_sr_model(header, ratio)
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
     if enhancement_installed(model, weights) or not downscaled:
         array = api._enhanced_array(
@@ -203,11 +210,11 @@ def decode_resized(
     return api._image_to_array(image, header) if as_array else image
 
 
-def _file_sr_model(header: JpegInfo) -> str:
+def _file_sr_model(header: JpegInfo, ratio: float) -> str:
     meta = header.hybrid_metadata
     if meta is not None and meta.mode == "downscaled" and meta.model_id:
         return meta.model_id
-    return DEFAULT_SR_MODEL
+    return default_sr_model(ratio)
 
 
 def _enhance_model(header: JpegInfo, model: str | None) -> str | None:

@@ -2,18 +2,20 @@
 """Super-resolution benchmark: the downscaled (SR) mode against full resolution at low rates.
 
 1. Rate-distortion at low rates: every validation image is encoded at full resolution
-   (``--full-qualities``) and in SR mode (``hybrid.encode(scale=2)``, ``--sr-qualities``),
-   both ``best=True``, and decoded with ``hybrid.decode(enhance=True)`` (the enhancement
-   network, resp. the super-resolution model back to the original size, or, when that is not
-   installed, enhancement + bicubic). Per point: bpp (file bytes * 8 / original pixels),
-   PSNR-RGB and MS-SSIM against the original. The mean curves (mean bpp and mean metric per
-   quality) are compared at equal rate on the ``--grid`` bpp values both cover
-   (piecewise-linear interpolation of the monotone part of each curve), with the BD-rate of
-   SR against full resolution up to ``BD_MAX_BPP``; a two-panel plot goes to ``--plot``.
-2. The SR network's own value: original -> hybrid's x2 downscale (Lanczos, as
-   ``hybrid encode --scale 2``) -> libjpeg-turbo 4:2:0 (Pillow, optimize=True) at
-   ``--gain-qualities``, decoded (a) by the SR model and (b) by Pillow + bicubic; mean PSNR
-   gain per quality.
+   (``--full-qualities``) and in SR mode at each of ``--sr-scales`` (``hybrid.encode(scale=S)``,
+   qualities per scale from ``--sr-qualities``), all ``best=True``, and decoded with
+   ``hybrid.decode(enhance=True)`` (the enhancement network, resp. the super-resolution model
+   the file names back to the original size, or, when none is installed, enhancement +
+   bicubic). Per point: bpp (file bytes * 8 / original pixels), PSNR-RGB and MS-SSIM against
+   the original. The mean curves (mean bpp and mean metric per quality) are compared at equal
+   rate on the ``--grid`` bpp values both cover (piecewise-linear interpolation of the
+   monotone part of each curve), with the BD-rate of each SR scale against full resolution up
+   to ``BD_MAX_BPP``; "SR mode, best scale" takes at each rate the best SR scale that covers
+   it (what the encoder's automatic mode can choose). A two-panel plot goes to ``--plot``.
+2. The SR networks' own value: original -> hybrid's downscale by S (Lanczos, as
+   ``hybrid encode --scale S``) -> libjpeg-turbo 4:2:0 (Pillow, optimize=True) at
+   ``--gain-qualities``, decoded (a) by the SR model for S and (b) by Pillow + bicubic; mean
+   PSNR gain per quality and scale.
 3. Speed (child processes, ``--threads`` torch threads): SR decode of a 0.4 MP output
    (774x516 from a 387x258 JPEG of skimage's astronaut), median of ``--repeat`` after a
    warm-up, with peak RSS; and ``hybrid.encode_to_target(target_size=0.3 bpp, best=True)`` on
@@ -46,7 +48,9 @@ import numpy as np
 from PIL import Image
 
 FULL_QUALITIES = (3, 5, 8, 12, 18, 25, 35)
-SR_QUALITIES = (8, 12, 20, 30, 45, 60, 75)
+#: SR-mode qualities per downscale (lower at x1.5, whose files are larger at equal quality).
+SR_QUALITIES = {2.0: (8, 12, 20, 30, 45, 60, 75), 1.5: (5, 8, 12, 16, 20, 25, 30)}
+SR_SCALES = (2.0, 1.5)
 GAIN_QUALITIES = (10, 20, 30, 50, 75, 90)
 GRID_BPP = (0.10, 0.125, 0.15, 0.175, 0.20, 0.25, 0.30)
 METRICS = ("psnr", "ms_ssim")
@@ -59,7 +63,7 @@ PLOT_BPP = (0.05, 0.5)
 SPEED_SIZE = (774, 516)
 SPEED_QUALITY = 30
 #: Colours of the two curves, the same as in hybrid/bench/plots.py.
-COLOURS = {"full": "#ff7f0e", "sr": "#2ca02c"}
+COLOURS = {"full": "#ff7f0e", "x2": "#2ca02c", "x1.5": "#1f77b4", "x3": "#9467bd"}
 
 
 # ---- pure functions: curves and their comparison -----------------------------------------
@@ -71,7 +75,7 @@ def mean_curve(records: Sequence[dict[str, Any]], mode: str) -> list[dict[str, A
     Args:
         records: per-image points, dicts with ``mode``, ``quality``, ``bpp`` and the
             :data:`METRICS` keys.
-        mode: ``"full"`` or ``"sr"``.
+        mode: ``"full"`` or an SR mode name (``"x2"``, ``"x1.5"``, see :func:`mode_name`).
 
     Returns:
         One dict per quality (increasing): ``quality``, ``images`` (count), ``bpp`` and each
@@ -147,6 +151,38 @@ def compare_at_rates(
     return rows
 
 
+def mode_name(scale: float) -> str:
+    """The records' and curves' name of the SR mode at downscale ``scale``: ``"x1.5"``."""
+    return f"x{scale:g}"
+
+
+def best_of(
+    comparisons: dict[str, Sequence[dict[str, float]]], metrics: Sequence[str] = METRICS
+) -> list[dict[str, Any]]:
+    """At each rate, the best SR mode (per metric) among those whose comparison covers it.
+
+    Args:
+        comparisons: SR mode name -> :func:`compare_at_rates` rows of that mode.
+
+    Returns:
+        One row per rate covered by at least one mode: ``bpp`` and, per metric ``m``,
+        ``m_full``, ``m_sr`` (the best mode's value), ``m_diff`` and ``m_mode`` (its name).
+    """
+    by_rate: dict[float, list[tuple[str, dict[str, float]]]] = {}
+    for name, rows in comparisons.items():
+        for row in rows:
+            by_rate.setdefault(row["bpp"], []).append((name, row))
+    out = []
+    for bpp in sorted(by_rate):
+        result: dict[str, Any] = {"bpp": bpp}
+        for m in metrics:
+            name, row = max(by_rate[bpp], key=lambda nr: nr[1][f"{m}_sr"])
+            result.update({f"{m}_full": row[f"{m}_full"], f"{m}_sr": row[f"{m}_sr"],
+                           f"{m}_diff": row[f"{m}_diff"], f"{m}_mode": name})  # fmt: skip
+        out.append(result)
+    return out
+
+
 def bd_summary(
     full: Sequence[dict[str, Any]],
     sr: Sequence[dict[str, Any]],
@@ -216,7 +252,9 @@ def measure_image(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     clean = load_rgb(path)
     records = []
-    for mode, qualities, scale in (("full", args.full, None), ("sr", args.sr, 2)):
+    plan = [("full", args.full, None)]
+    plan += [(mode_name(s), args.sr[s], s) for s in args.sr_scales]
+    for mode, qualities, scale in plan:
         for q in qualities:
             t0 = time.perf_counter()
             if scale is None:
@@ -228,8 +266,9 @@ def measure_image(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                 data, clean, model=args.model, sr_model=args.sr_model, threads=args.threads
             )
             records.append(
-                {"image": path.name, "mode": mode, "quality": q, **point, "encode_s": encode_s}
-            )
+                {"image": path.name, "mode": mode, "scale": scale or 1.0, "quality": q, **point,
+                 "encode_s": encode_s}
+            )  # fmt: skip
     return records
 
 
@@ -239,16 +278,20 @@ def pillow_jpeg(img: np.ndarray, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def half_size_jpeg(clean: np.ndarray, quality: int) -> bytes:
-    """``clean`` downscaled x2 as ``hybrid encode --scale 2`` does, coded by libjpeg-turbo."""
+def half_size_jpeg(clean: np.ndarray, quality: int, scale: float = 2.0) -> bytes:
+    """``clean`` downscaled by ``scale`` as ``hybrid encode --scale`` does, coded by
+    libjpeg-turbo."""
     from hybrid.resample import coded_size, downscale
 
     height, width = clean.shape[:2]
-    return pillow_jpeg(downscale(clean, coded_size(width, height, 2.0)), quality)
+    return pillow_jpeg(downscale(clean, coded_size(width, height, scale)), quality)
 
 
-def sr_gain(files: Sequence[Path], args: argparse.Namespace, sr_id: str) -> list[dict[str, Any]]:
-    """Mean PSNR of SR decode vs Pillow decode + bicubic of half-size libjpeg-turbo files."""
+def sr_gain(
+    files: Sequence[Path], args: argparse.Namespace, sr_id: str, scale: float = 2.0
+) -> list[dict[str, Any]]:
+    """Mean PSNR of SR decode vs Pillow decode + bicubic of libjpeg-turbo files of the
+    images downscaled by ``scale``."""
     from hybrid.bench.npmetrics import psnr
     from hybrid.enhance.superres import upscale_jpeg
     from hybrid.resample import upscale_image
@@ -259,7 +302,7 @@ def sr_gain(files: Sequence[Path], args: argparse.Namespace, sr_id: str) -> list
         bpps, sr_psnr, bicubic_psnr = [], [], []
         for clean in cleans:
             height, width = clean.shape[:2]
-            data = half_size_jpeg(clean, q)
+            data = half_size_jpeg(clean, q, scale)
             out = upscale_jpeg(data, (width, height), model=sr_id, threads=args.threads)
             sr = np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
             with Image.open(io.BytesIO(data)) as im:
@@ -269,6 +312,8 @@ def sr_gain(files: Sequence[Path], args: argparse.Namespace, sr_id: str) -> list
             bicubic_psnr.append(psnr(bicubic, clean))
         gains = np.subtract(sr_psnr, bicubic_psnr)
         row = {
+            "scale": scale,
+            "model": sr_id,
             "quality": q,
             "bpp": float(np.mean(bpps)),
             "psnr_bicubic": float(np.mean(bicubic_psnr)),
@@ -386,7 +431,7 @@ def plot(
                 marker="o",
                 markersize=4,
                 linewidth=1.8,
-                color=COLOURS[mode],
+                color=COLOURS.get(mode),
                 label=labels[mode],
             )
             shown += [v for u, v in zip(x, y, strict=True) if lo <= u <= hi]
@@ -398,10 +443,10 @@ def plot(
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=9, bbox_to_anchor=(0.5, -0.06))
-    fig.suptitle(
-        f"SR mode (x2) against full resolution, enhanced decode, mean over {n_images} images"
+    fig.legend(
+        handles, names, loc="lower center", ncol=len(names), fontsize=9, bbox_to_anchor=(0.5, -0.06)
     )
+    fig.suptitle(f"SR modes against full resolution, enhanced decode, mean over {n_images} images")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -421,49 +466,61 @@ def _num(v: float | None, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def print_tables(result: dict[str, Any]) -> None:
-    labels = result["labels"]
-    print(
-        f"\nImages: {result['images']} from {result['settings']['data']}/val; "
-        f"curves: {labels['full']}; {labels['sr']}\n"
-    )
-    print("| mode | quality | bpp | PSNR-RGB (dB) | MS-SSIM |\n|---|---|---|---|---|")
-    for mode in ("full", "sr"):
-        for p in result["curves"][mode]:
-            print(
-                f"| {mode} | {p['quality']} | {p['bpp']:.3f} | {p['psnr']:.2f} "
-                f"| {p['ms_ssim']:.4f} |"
-            )
-    print("\nAt equal rate (mean curves, piecewise-linear in bpp):\n")
-    print("| bpp | PSNR full | PSNR SR | diff (dB) | MS-SSIM full | MS-SSIM SR | diff |")
-    print("|---|---|---|---|---|---|---|")
-    for r in result["comparison"]:
-        print(
+def _equal_rate_table(rows: Sequence[dict[str, Any]], with_mode: bool = False) -> None:
+    head = "| bpp | PSNR full | PSNR SR | diff (dB) | MS-SSIM full | MS-SSIM SR | diff |"
+    print(head + (" SR scale (PSNR / MS-SSIM) |" if with_mode else ""))
+    print("|---" * (8 if with_mode else 7) + "|")
+    for r in rows:
+        line = (
             f"| {r['bpp']:.3f} | {r['psnr_full']:.2f} | {r['psnr_sr']:.2f} "
             f"| {r['psnr_diff']:+.2f} | {r['ms_ssim_full']:.4f} | {r['ms_ssim_sr']:.4f} "
             f"| {r['ms_ssim_diff']:+.4f} |"
         )
-    if not result["comparison"]:
+        if with_mode:
+            line += f" {r['psnr_mode']} / {r['ms_ssim_mode']} |"
+        print(line)
+    if not rows:
         print("| (no grid rate covered by both curves) | | | | | | |")
-    bd = result["bd"]
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    labels = result["labels"]
     print(
-        f"\nBD of SR against full resolution, rates up to {BD_MAX_BPP} bpp: "
-        f"PSNR BD-rate {_num(bd['psnr']['bd_rate_pct'], '+.1f')} %, "
-        f"BD-PSNR {_num(bd['psnr']['bd_metric'], '+.2f')} dB; "
-        f"MS-SSIM BD-rate {_num(bd['ms_ssim']['bd_rate_pct'], '+.1f')} %, "
-        f"BD-MS-SSIM {_num(bd['ms_ssim']['bd_metric'], '+.4f')}"
+        f"\nImages: {result['images']} from {result['settings']['data']}/val; curves: "
+        + "; ".join(f"{m}: {label}" for m, label in labels.items())
+        + "\n"
     )
-    if result["sr_gain"]:
+    print("| mode | quality | bpp | PSNR-RGB (dB) | MS-SSIM |\n|---|---|---|---|---|")
+    for mode, curve in result["curves"].items():
+        for p in curve:
+            print(
+                f"| {mode} | {p['quality']} | {p['bpp']:.3f} | {p['psnr']:.2f} "
+                f"| {p['ms_ssim']:.4f} |"
+            )
+    for mode, rows in result["comparison"].items():
+        print(f"\nSR mode {mode} against full resolution at equal rate (mean curves, "
+              "piecewise-linear in bpp):\n")  # fmt: skip
+        _equal_rate_table(rows)
+        bd = result["bd"][mode]
         print(
-            f"\nSR ({result['sr_model']}) over Pillow + bicubic, half-size libjpeg-turbo "
-            "4:2:0 files:\n"
+            f"\nBD of {mode} against full resolution, rates up to {BD_MAX_BPP} bpp: "
+            f"PSNR BD-rate {_num(bd['psnr']['bd_rate_pct'], '+.1f')} %, "
+            f"BD-PSNR {_num(bd['psnr']['bd_metric'], '+.2f')} dB; "
+            f"MS-SSIM BD-rate {_num(bd['ms_ssim']['bd_rate_pct'], '+.1f')} %, "
+            f"BD-MS-SSIM {_num(bd['ms_ssim']['bd_metric'], '+.4f')}"
         )
-        print("| quality | bpp | PSNR bicubic | PSNR SR | gain (dB) | worst image (dB) |")
-        print("|---|---|---|---|---|---|")
+    if len(result["comparison"]) > 1:
+        print("\nSR mode, best scale at each rate, against full resolution:\n")
+        _equal_rate_table(result["best"], with_mode=True)
+    if result["sr_gain"]:
+        print("\nSR over Pillow + bicubic, libjpeg-turbo 4:2:0 files of the downscaled image:\n")
+        print("| scale | model | quality | bpp | PSNR bicubic | PSNR SR | gain (dB) "
+              "| worst image (dB) |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
         for r in result["sr_gain"]:
             print(
-                f"| {r['quality']} | {r['bpp']:.3f} | {r['psnr_bicubic']:.2f} "
-                f"| {r['psnr_sr']:.2f} | {r['psnr_gain_db']:+.2f} "
+                f"| x{r['scale']:g} | {r['model']} | {r['quality']} | {r['bpp']:.3f} "
+                f"| {r['psnr_bicubic']:.2f} | {r['psnr_sr']:.2f} | {r['psnr_gain_db']:+.2f} "
                 f"| {r['min_image_gain_db']:+.2f} |"
             )
     if result["speed"]:
@@ -506,9 +563,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="full-resolution qualities (default %(default)s)",
     )
     ap.add_argument(
+        "--sr-scales",
+        default=",".join(f"{v:g}" for v in SR_SCALES),
+        help="downscales of the SR mode (default %(default)s)",
+    )
+    ap.add_argument(
         "--sr-qualities",
-        default=",".join(map(str, SR_QUALITIES)),
-        help="SR-mode qualities (default %(default)s)",
+        action="append",
+        default=[],
+        metavar="SCALE:Q,Q,...",
+        help="SR-mode qualities at one scale, e.g. 2:10,20,30 (repeatable; defaults: "
+        + "; ".join(f"{k:g}:{','.join(map(str, v))}" for k, v in SR_QUALITIES.items())
+        + ")",
     )
     ap.add_argument(
         "--grid",
@@ -534,23 +600,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--speed-child", choices=("sr", "ratecontrol"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.full = _ints(args.full_qualities)
-    args.sr = _ints(args.sr_qualities)
+    args.sr_scales = _floats(args.sr_scales)
+    args.sr = {float(k): tuple(v) for k, v in SR_QUALITIES.items()}
+    for spec in args.sr_qualities:
+        scale, _, qualities = spec.partition(":")
+        try:
+            args.sr[float(scale)] = tuple(_ints(qualities))
+        except ValueError:
+            ap.error(f"--sr-qualities wants SCALE:Q,Q,..., got {spec!r}")
+    for scale in args.sr_scales:
+        if scale not in args.sr:
+            ap.error(f"no qualities for SR scale {scale:g}: give --sr-qualities {scale:g}:Q,Q,...")
     args.gain_qualities = _ints(args.gain_qualities)
     args.grid = _floats(args.grid)
     args.sr_id = args.sr_model
     return args
 
 
-def sr_decoder(args: argparse.Namespace) -> tuple[str | None, str]:
-    """(installed SR model id or None, label of the SR-mode decoder)."""
-    from hybrid.downscaled import DEFAULT_SR_MODEL
+def sr_decoder(args: argparse.Namespace, scale: float) -> tuple[str | None, str]:
+    """(installed SR model id or None, label of the decoder) of SR-mode files at ``scale``:
+    ``--sr-model``, else the model the file names (:func:`hybrid.downscaled.default_sr_model`)
+    or, when that is not installed, the default one -- as :func:`hybrid.decode` chooses."""
+    from hybrid.downscaled import DEFAULT_SR_MODEL, default_sr_model
     from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
     from hybrid.enhance.superres import sr_models
 
-    wanted = args.sr_model or DEFAULT_SR_MODEL
-    if wanted in sr_models():
-        return wanted, f"{wanted}"
-    return None, f"{args.model or DEFAULT_ENHANCE_MODEL} + bicubic ({wanted} not installed)"
+    wanted = [args.sr_model] if args.sr_model else [default_sr_model(scale), DEFAULT_SR_MODEL]
+    for model in wanted:
+        if model in sr_models():
+            return model, model
+    return None, f"{args.model or DEFAULT_ENHANCE_MODEL} + bicubic ({wanted[0]} not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -563,25 +642,27 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     files = sorted(p for p in (Path(args.data) / "val").iterdir() if p.suffix.lower() == ".png")
     files = files[: args.limit]
-    sr_id, sr_label = sr_decoder(args)
-    args.sr_id = sr_id
+    decoders = {s: sr_decoder(args, s) for s in args.sr_scales}
+    args.sr_id = decoders.get(2.0, (None, ""))[0] or next(
+        (d[0] for d in decoders.values() if d[0]), None
+    )
     notes = []
-    if sr_id is None:
-        notes.append(f"no super-resolution model installed: SR-mode files decode with {sr_label}")
+    if any(sr_id is None for sr_id, _ in decoders.values()):
+        missing = [f"x{s:g}: {label}" for s, (sr_id, label) in decoders.items() if sr_id is None]
+        notes.append("no super-resolution model installed for " + "; ".join(missing))
         warnings.filterwarnings("ignore", category=MissingModelWarning)
     settings = {
         "data": args.data,
         "model": args.model,
         "sr_model": args.sr_model,
-        "sr_decoder": sr_label,
+        "sr_decoders": {f"{s:g}": label for s, (_, label) in decoders.items()},
         "full_qualities": args.full,
-        "sr_qualities": args.sr,
+        "sr_qualities": {f"{s:g}": list(args.sr[s]) for s in args.sr_scales},
         "threads": args.threads,
     }
-    labels = {
-        "full": f"full resolution, {args.model or DEFAULT_ENHANCE_MODEL}",
-        "sr": f"SR mode x2, {sr_label}",
-    }
+    modes = [mode_name(s) for s in args.sr_scales]
+    labels = {"full": f"full resolution, {args.model or DEFAULT_ENHANCE_MODEL}"}
+    labels |= {mode_name(s): f"SR mode x{s:g}, {label}" for s, (_, label) in decoders.items()}
     json_path = Path(args.json) if args.json else None
 
     records: list[dict[str, Any]] = []
@@ -608,17 +689,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         if json_path is not None:
             write_json(json_path, {"settings": settings, "records": records, "partial": True})
 
-    curves = {mode: mean_curve(records, mode) for mode in ("full", "sr")}
+    curves = {mode: mean_curve(records, mode) for mode in ("full", *modes)}
+    comparison = {m: compare_at_rates(curves["full"], curves[m], args.grid) for m in modes}
     result: dict[str, Any] = {
         "settings": settings,
         "labels": labels,
         "images": len(files),
         "curves": curves,
         "grid": args.grid,
-        "comparison": compare_at_rates(curves["full"], curves["sr"], args.grid),
+        "comparison": comparison,
+        "best": best_of(comparison),
         "bd_max_bpp": BD_MAX_BPP,
-        "bd": bd_summary(curves["full"], curves["sr"]),
-        "sr_model": sr_id,
+        "bd": {m: bd_summary(curves["full"], curves[m]) for m in modes},
+        "sr_models": {f"{s:g}": sr_id for s, (sr_id, _) in decoders.items()},
         "sr_gain": [],
         "speed": [],
         "notes": notes,
@@ -629,12 +712,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             notes.append("matplotlib is not installed: no plot")
     if not args.no_gain:
-        if sr_id is None:
-            notes.append("SR over bicubic skipped: no super-resolution model installed")
-        else:
-            result["sr_gain"] = sr_gain(files, args, sr_id)
+        for s, (sr_id, _) in decoders.items():
+            if sr_id is None:
+                notes.append(f"x{s:g} SR over bicubic skipped: no super-resolution model")
+            else:
+                result["sr_gain"] += sr_gain(files, args, sr_id, s)
     if not args.no_speed:
-        if sr_id is None:
+        if args.sr_id is None:
             notes.append("SR decode speed skipped: no super-resolution model installed")
         else:
             result["speed"].append(run_speed_child("sr", args))

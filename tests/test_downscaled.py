@@ -14,6 +14,7 @@ import hybrid
 from hybrid.cli import cli
 from hybrid.codec.metadata import HybridMetadata, frame_checksum, insert_segment, metadata_segment
 from hybrid.codec.reader import read_frame
+from hybrid.downscaled import SR_MODEL_BY_SCALE, default_sr_model
 from hybrid.errors import (
     HybridMetadataWarning,
     ImageTooLargeError,
@@ -77,7 +78,7 @@ def test_metadata_round_trip(scale):
     assert (info.width, info.height) == coded_size(101, 77, scale)
     assert info.hybrid_metadata == HybridMetadata(
         mode="downscaled", original_width=101, original_height=77, scale=scale,
-        model_id="sr-fast-v1", checksum=frame_checksum(read_frame(data)),
+        model_id=default_sr_model(scale), checksum=frame_checksum(read_frame(data)),
     )  # fmt: skip
     custom = hybrid.info(hybrid.encode(smooth(), scale=scale, model_id="sr-big-v2"))
     assert custom.hybrid_metadata.model_id == "sr-big-v2"
@@ -256,6 +257,62 @@ def test_sr_network_plugs_in_through_the_registry(empty_registry, monkeypatch):
     assert hybrid.decode(other, enhance=True, sr_model="sr-test-x2").size == (101, 77)
 
 
+@pytest.mark.parametrize(
+    ("scale", "expected"),
+    [(1.5, 1.5), (1.7, 1.5), (1.75, 2.0), (2.0, 2.0), (3.0, 2.0), (64.0, 2.0)],
+)
+def test_default_sr_model_is_the_nearest_trained_scale(scale, expected):
+    assert default_sr_model(scale) == SR_MODEL_BY_SCALE[expected]
+
+
+def test_sr_model_follows_the_scale_and_falls_back(empty_registry, monkeypatch):
+    import torch
+
+    import hybrid.enhance as enhance_pkg
+    from hybrid.enhance import nets
+
+    class FlatX2(torch.nn.Module):
+        """A stand-in x2 network whose output is one grey level, to tell models apart."""
+
+        def __init__(self, level: float = 0.0) -> None:
+            super().__init__()
+            self.level = level
+
+        def forward(self, rgb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+            b, _, h, w = rgb.shape
+            return torch.full((b, 3, 2 * h, 2 * w), self.level)
+
+    monkeypatch.setitem(nets.ARCHITECTURES, "FlatX2", FlatX2)
+
+    def install(levels: dict[str, float]) -> None:
+        monkeypatch.setattr(enhance_pkg, "_CACHE", {})
+        entries = [
+            {"id": i, "file": f"{i}.pt", "architecture": "FlatX2", "task": "sr",
+             "kwargs": {"level": v}, "inference": {"scale": 2}}
+            for i, v in levels.items()
+        ]  # fmt: skip
+        register(empty_registry, entries, {f"{i}.pt": {} for i in levels})
+
+    def level(data: bytes, **kw: object) -> float:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            image = hybrid.decode(data, enhance=True, **kw)
+        assert no_model_warnings(record)
+        return round(float(np.asarray(image).mean()) / 255.0, 2)
+
+    x15, x2 = SR_MODEL_BY_SCALE[1.5], SR_MODEL_BY_SCALE[2.0]
+    install({x15: 0.75, x2: 0.25})
+    small15, small2 = hybrid.encode(smooth(), scale=1.5), hybrid.encode(smooth(), scale=2)
+    assert hybrid.info(small15).hybrid_metadata.model_id == x15
+    assert level(small15) == 0.75 and level(small2) == 0.25
+    ordinary = hybrid.encode(smooth(), quality=80)
+    assert level(ordinary, scale=1.5) == 0.75 and level(ordinary, scale=2) == 0.25
+    assert level(small15, sr_model=x2) == 0.25  # a named model wins
+    # the x1.5 model not installed: its files use the x2 model, without a warning
+    install({x2: 0.25})
+    assert level(small15) == 0.25 and level(ordinary, scale=1.5) == 0.25
+
+
 def test_enhancement_fallback_upscales_with_a_warning(empty_registry, monkeypatch):
     import hybrid.enhance as enhance_pkg
 
@@ -294,7 +351,7 @@ def test_cli_scale_encode_and_decode(tmp_path):
     assert result.exit_code == 0
     warning = result.stderr.strip()
     assert "\n" not in warning and warning.startswith("hybrid: warning: ")
-    assert "sr-fast-v1" in warning
+    assert default_sr_model(1.5) in warning
     assert Image.open(tmp_path / "enh.png").size == (67, 51)
     result = run("decode", jpg, "-o", tmp_path / "b16.png", "--upscale", "--bits", "16")
     assert result.exit_code == 0 and Image.open(tmp_path / "b16.png").size == (101, 77)

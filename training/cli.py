@@ -22,8 +22,11 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 
 @click.command("train")
 @click.option("--task", type=click.Choice(["enhance", "sr"]), default="enhance", show_default=True,
-              help="enhance: artifact removal at the coded size; sr: x2 super-resolution of "
+              help="enhance: artifact removal at the coded size; sr: super-resolution of "
                    "downscaled files (--crop is then the small, coded side).")
+@click.option("--scale", type=click.Choice(["1.5", "2", "3", "4"]), default="2", show_default=True,
+              help="sr: the downscale (hybrid encode --scale) to train for; 1.5 trains an x2 "
+                   "network whose output the decoder resizes.")
 @click.option("--data", "train_dir", default="../shared/data/train", show_default=True,
               help="Folder of clean training images (recursive).")
 @click.option("--val", "val_dir", default="../shared/data/val", show_default=True,
@@ -57,13 +60,14 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
               show_default=True, help="IJG quality range of the training degradations.")
 @click.option("--p-high-quality", type=click.FloatRange(0, 1), default=0.12, show_default=True,
               help="Share of crops compressed at quality 90-100 instead.")
-def train_command(task, out_dir, size, channels, blocks, fresh, crop, quality_range,
+def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, quality_range,
                   p_high_quality, **kwargs) -> None:
     """Train or fine-tune an enhancement or super-resolution network on clean images."""
     preset = PRESETS[task][size]
     try:
         cfg = TrainConfig(
             task=task,
+            scale=float(scale) if "." in scale else int(scale),
             out_dir=out_dir or f"runs/{task}",
             channels=channels or preset[0],
             blocks=blocks or preset[1],
@@ -110,6 +114,12 @@ def export_command(checkpoint, model_id, out_dir, val_dir, val_images, descripti
                f"({entry.parameters} parameters)")
 
 
+def _scale_of(value) -> float:
+    """A saved run's scale: an int where whole (2), else the float (1.5)."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
     """Validation metrics of a training checkpoint for its manifest entry: mean PSNR-RGB gain
     (dB) per quality 10/20/30/50/75/90 on Pillow/libjpeg-turbo 4:2:0 files, over the plain
@@ -123,7 +133,7 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
 
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     saved = _json.loads(ckpt["config"])
-    cfg = TrainConfig(task=saved.get("task", "enhance"), scale=int(saved.get("scale", 2)),
+    cfg = TrainConfig(task=saved.get("task", "enhance"), scale=_scale_of(saved.get("scale", 2)),
                       channels=int(saved["channels"]), blocks=int(saved["blocks"]),
                       val_dir=val_dir, val_images=val_images,
                       val_qualities=(10, 20, 30, 50, 75, 90))

@@ -163,11 +163,11 @@ def make_sr_batch(
     iteration: int,
     batch_size: int,
     cfg: DegradationConfig,
-    scale: int = 2,
+    scale: float = 2,
 ) -> dict[str, object]:
     """A super-resolution training batch, a pure function of (seed, iteration).
 
-    Each sample: a random ``scale * cfg.crop`` square of a clean image, randomly flipped and
+    Each sample: a random ``scale * cfg.crop`` square (a whole number of pixels) of a clean image, randomly flipped and
     rotated; downscaled to ``cfg.crop`` with :func:`hybrid.resample.downscale` (the filter of
     ``hybrid encode --scale``); JPEG-coded with Pillow by :func:`degrade` (cfg's quality
     mixture and custom-table share; 4:2:0 or 4:4:4 in the ratio of the first two
@@ -185,7 +185,7 @@ def make_sr_batch(
     grey = bool(rng.random() < cfg.p_grey)
     weights = np.asarray(cfg.subsampling_weights[:2], dtype=np.float64)
     weights = weights / weights.sum() if weights.sum() > 0 else np.array([1.0, 0.0])
-    c, side = cfg.crop, scale * cfg.crop
+    c, side = cfg.crop, round(scale * cfg.crop)
     inputs, targets, cond, qualities = [], [], [], []
     for _ in range(batch_size):
         img = images[int(rng.integers(len(images)))]

@@ -54,6 +54,9 @@ def export_checkpoint(
         task = str(cfg.get("task", default))
     if inference is None and task == "sr":
         inference = {"scale": int(kwargs.get("scale", 2))}
+        trained = float(cfg.get("scale", inference["scale"]))
+        if trained != inference["scale"]:
+            inference["trained_scale"] = trained  # e.g. 1.5: the downscale it was trained for
     state = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
     entries = load_manifest(out)
     if model_id in entries and not force:

@@ -31,11 +31,13 @@ from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import EnhanceNet, SRNet
 from hybrid.enhance.superres import upscale_planes
-from hybrid.resample import downscale, upscale_image
+from hybrid.resample import downscale, upscale_array, upscale_image
 from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
 
 #: Training tasks: artifact removal at the coded size, or super-resolution.
 TASKS = ("enhance", "sr")
+#: Downscale factors a super-resolution run can train for (``hybrid encode --scale``).
+SR_SCALES = (1.5, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class TrainConfig:
 
     ``task`` picks the network and the data: ``"enhance"`` trains an :class:`EnhanceNet` on
     ``crop``-sized JPEG-decoded crops; ``"sr"`` trains an :class:`SRNet` whose input crops
-    are ``crop`` pixels (the downscaled, coded image) and targets ``scale * crop``.
+    are ``crop`` pixels (the downscaled, coded image) and targets ``scale * crop``. A
+    non-integer ``scale`` (1.5) trains a network of the next integer factor (2) whose output
+    is resized to the target as the decoder resizes it (:func:`resize_like_decoder`).
     """
 
     task: str = "enhance"
-    scale: int = 2
+    scale: float = 2
     train_dir: str = "../shared/data/train"
     val_dir: str = "../shared/data/val"
     out_dir: str = "runs/enhance"
@@ -77,14 +81,37 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if isinstance(self.scale, bool) or self.scale not in (2, 3, 4):
-            raise ValueError(f"scale must be an integer 2..4, got {self.scale!r}")
+        if isinstance(self.scale, bool) or self.scale not in SR_SCALES:
+            raise ValueError(
+                f"scale must be one of {', '.join(map(str, SR_SCALES))}, got {self.scale!r}"
+            )
         if self.loss not in ("l1", "charbonnier"):
             raise ValueError(f"loss must be l1 or charbonnier, got {self.loss!r}")
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError("iterations and batch_size must be positive")
         if self.crop != self.degradation.crop:
             object.__setattr__(self, "degradation", DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}))
+
+
+def net_factor(scale: float) -> int:
+    """The integer factor of the network trained for downscale ``scale`` (1.5 -> 2)."""
+    return math.ceil(scale)
+
+
+def resize_like_decoder(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (B, C, H, W) network output to ``size`` = (height, width) as the decoder
+    does (:func:`hybrid.resample.upscale_array`, Pillow's antialiased bicubic on float
+    images), differentiably.
+
+    torch's ``interpolate(mode="bicubic", antialias=True)`` follows Pillow's filter (it agrees
+    with ``upscale_array`` to about 1e-6 on 0..1 images); kornia's antialiased resize blurs
+    with a Gaussian first and differs by about 0.005 on average, so it is not used here.
+    """
+    if tuple(pred.shape[-2:]) == tuple(size):
+        return pred
+    return torch.nn.functional.interpolate(
+        pred, size=size, mode="bicubic", antialias=True, align_corners=False
+    )
 
 
 def lr_at(cfg: TrainConfig, it: int) -> float:
@@ -98,7 +125,7 @@ def lr_at(cfg: TrainConfig, it: int) -> float:
 def build_network(cfg: TrainConfig) -> torch.nn.Module:
     """The untrained network of ``cfg.task`` (SRNet or EnhanceNet) with cfg's size."""
     if cfg.task == "sr":
-        return SRNet(cfg.channels, cfg.blocks, scale=cfg.scale)
+        return SRNet(cfg.channels, cfg.blocks, scale=net_factor(cfg.scale))
     return EnhanceNet(cfg.channels, cfg.blocks)
 
 
@@ -141,10 +168,11 @@ def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
     return out
 
 
-def sr_val_crop(clean: np.ndarray, scale: int) -> np.ndarray:
-    """The centre of a clean image cropped to a multiple of ``8 * scale`` pixels per side, so
-    the downscaled image is exactly ``1/scale`` the size and holds whole 8x8 blocks."""
-    step = 8 * scale
+def sr_val_crop(clean: np.ndarray, scale: float) -> np.ndarray:
+    """The centre of a clean image cropped to a multiple of ``8 * scale`` pixels per side
+    (``scale`` in :data:`SR_SCALES`, so that is whole), so the downscaled image is exactly
+    ``1/scale`` the size and holds whole 8x8 blocks."""
+    step = round(8 * scale)
     h, w = (clean.shape[0] // step) * step, (clean.shape[1] // step) * step
     y, x = (clean.shape[0] - h) // 2, (clean.shape[1] - w) // 2
     return clean[y : y + h, x : x + w]
@@ -161,7 +189,8 @@ def make_sr_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
             clean = sr_val_crop(np.asarray(im.convert("RGB")), cfg.scale)
         if clean.size == 0:
             continue
-        small = downscale(clean, (clean.shape[1] // cfg.scale, clean.shape[0] // cfg.scale))
+        size = (round(clean.shape[1] / cfg.scale), round(clean.shape[0] / cfg.scale))
+        small = downscale(clean, size)
         for q in cfg.val_qualities:
             buf = io.BytesIO()
             Image.fromarray(small).save(buf, "JPEG", quality=q, subsampling=2, optimize=True)
@@ -182,7 +211,8 @@ def validate_sr(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, fl
     for q, clean, data in val_set:
         planes = load_planes(data)
         size = (clean.shape[1], clean.shape[0])
-        sr = upscale_planes(net, planes, cfg.scale, device=cfg.device)
+        sr = upscale_planes(net, planes, net_factor(cfg.scale), device=cfg.device)
+        sr = upscale_array(sr, size)  # the decoder's resize (a no-op at integer scales)
         sr8 = np.clip(np.round(sr * 255.0), 0, 255)
         bicubic = np.asarray(upscale_image(Image.fromarray(planes.pixels), size))
         gains.setdefault(q, []).append(_psnr(sr8, clean) - _psnr(bicubic, clean))
@@ -249,7 +279,8 @@ def _forward(
         rgb, cond, target = (batch[k].to(device) for k in ("input", "cond", "target"))
         with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
             pred = model(rgb, cond)
-        return pred.float() * 255.0, target * 255.0
+        pred = resize_like_decoder(pred.float(), tuple(target.shape[-2:]))
+        return pred * 255.0, target * 255.0
     batch = make_batch(images, seed, it, cfg.batch_size, cfg.degradation)
     rgb, clean, cond = (batch[k].to(device) for k in ("rgb", "clean", "cond"))
     coeffs = [c.to(device) for c in batch["coeffs"]] if cfg.consistency else None
@@ -275,7 +306,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = list_images(cfg.train_dir)[: cfg.max_train_images]
-    side = cfg.crop * cfg.scale if cfg.task == "sr" else cfg.crop
+    side = round(cfg.crop * cfg.scale) if cfg.task == "sr" else cfg.crop
     images = load_images(files, side)
     if not images:
         raise FileNotFoundError(f"no training image is at least {side} px on each side")

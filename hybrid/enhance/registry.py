@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -144,10 +145,11 @@ def load_model(model_id: str, directory: Path | None = None):
 
 def architecture_of_config(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(architecture name, kwargs) of the network a training run's config (the JSON saved in
-    its checkpoints) describes: ``SRNet`` for task ``"sr"``, else ``EnhanceNet``."""
+    its checkpoints) describes: ``SRNet`` for task ``"sr"`` (of the integer factor at or above
+    the run's downscale, e.g. 2 for 1.5), else ``EnhanceNet``."""
     kwargs: dict[str, Any] = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])}
     if cfg.get("task", "enhance") == "sr":
-        return "SRNet", {**kwargs, "scale": int(cfg.get("scale", 2))}
+        return "SRNet", {**kwargs, "scale": math.ceil(float(cfg.get("scale", 2)))}
     return "EnhanceNet", kwargs
 
 

@@ -110,3 +110,23 @@ def test_bd_summary_sign_and_missing_overlap(script):
     assert script.bd_summary(high, high) == {
         m: {"bd_rate_pct": None, "bd_metric": None} for m in ("psnr", "ms_ssim")
     }
+
+
+def test_best_of_takes_the_best_covering_mode_per_rate_and_metric(script):
+    full = linear_curve([0.1, 0.2, 0.3], slope=40.0, offset=20.0)
+    x2 = linear_curve([0.1, 0.2], slope=20.0, offset=23.0, ms_offset=0.6)  # good early
+    x15 = linear_curve([0.1, 0.3], slope=40.0, offset=20.5)  # a little better everywhere
+    grid = [0.1, 0.15, 0.2, 0.25, 0.3]
+    comparisons = {
+        m: script.compare_at_rates(full, c, grid) for m, c in (("x2", x2), ("x1.5", x15))
+    }
+    rows = script.best_of(comparisons)
+    assert [r["bpp"] for r in rows] == grid
+    by_rate = {r["bpp"]: r for r in rows}
+    # psnr at 0.1: x2 25.0 vs x1.5 24.5; at 0.2: x2 27.0 vs x1.5 28.5
+    assert by_rate[0.1]["psnr_mode"] == "x2" and by_rate[0.1]["psnr_diff"] == pytest.approx(1.0)
+    assert by_rate[0.2]["psnr_mode"] == "x1.5" and by_rate[0.2]["psnr_sr"] == pytest.approx(28.5)
+    assert by_rate[0.3]["psnr_mode"] == "x1.5"  # x2 does not reach 0.3 bpp
+    assert by_rate[0.2]["ms_ssim_mode"] == "x2"  # metrics pick their own best mode
+    assert script.best_of({}) == []
+    assert script.mode_name(1.5) == "x1.5" and script.mode_name(2.0) == "x2"

@@ -20,7 +20,7 @@ from hybrid.enhance.registry import load_manifest, load_model, load_weights_file
 from hybrid.resample import downscale
 from training.cli import export_command
 from training.data import DegradationConfig, make_sr_batch
-from training.loop import TrainConfig, sr_val_crop, train
+from training.loop import TrainConfig, resize_like_decoder, sr_val_crop, train
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,44 @@ def test_config_validates_task_and_scale():
         TrainConfig(task="denoise")
     with pytest.raises(ValueError, match="scale"):
         TrainConfig(task="sr", scale=1)
+    assert TrainConfig(task="sr", scale=1.5, crop=64).scale == 1.5
+
+
+def test_sr_batches_at_a_non_integer_scale():
+    imgs = [data.astronaut()[:96, :96]]
+    cfg = DegradationConfig(crop=32, quality_low=90, quality_high=95, p_high_quality=0.0,
+                            p_grey=0.0)  # fmt: skip
+    batch = make_sr_batch(imgs, 1, 0, 2, cfg, scale=1.5)
+    assert batch["input"].shape == (2, 3, 32, 32) and batch["target"].shape == (2, 3, 48, 48)
+    hr = np.round(batch["target"][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    assert _psnr(batch["input"][0].permute(1, 2, 0).numpy() * 255, downscale(hr, (32, 32))) > 30
+
+
+def test_training_resize_is_the_decoders_resize():
+    from hybrid.resample import upscale_array
+
+    rng = np.random.default_rng(0)
+    img = rng.random((64, 64, 3)).astype(np.float32)
+    img = (img + np.roll(img, 1, 0) + np.roll(img, 1, 1)) / 3  # in [0, 1], some correlation
+    ours = resize_like_decoder(torch.from_numpy(img).permute(2, 0, 1)[None], (48, 40))
+    theirs = upscale_array(img, (40, 48))
+    assert ours.shape == (1, 3, 48, 40)
+    assert np.abs(ours[0].permute(1, 2, 0).numpy() - theirs).max() < 1e-4
+    same = torch.ones(1, 3, 8, 8)
+    assert resize_like_decoder(same, (8, 8)) is same
+
+
+def test_train_sr_at_scale_one_and_a_half_exports_an_x2_network(tiny_data, tmp_path):
+    cfg = TrainConfig(**{**_cfg(tiny_data, tmp_path / "r", 2).__dict__, "scale": 1.5})
+    ckpt = train(cfg, progress=False)
+    rows = (tmp_path / "r" / "validation.csv").read_text().splitlines()
+    assert len(rows) == 2 and all(abs(float(g)) < 3 for g in rows[-1].split(",")[2:])
+    weights = tmp_path / "weights"
+    result = CliRunner().invoke(export_command, [str(ckpt), "--id", "sr-x", "--out", str(weights)])
+    assert result.exit_code == 0, result.output
+    raw = json.loads((weights / "manifest.json").read_text())["models"][0]
+    assert raw["inference"] == {"scale": 2, "trained_scale": 1.5}
+    assert raw["kwargs"]["scale"] == 2 and raw["training"]["config"]["scale"] == 1.5
 
 
 def test_sr_batches_are_pure_and_paired():

@@ -43,7 +43,7 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 @click.option("--crop", type=click.IntRange(16), default=128, show_default=True,
               help="Training crop side (multiple of 16).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
-@click.option("--loss", type=click.Choice(["charbonnier", "l1"]), default="charbonnier", show_default=True)
+@click.option("--loss", type=click.Choice(["charbonnier", "l1", "mse"]), default="charbonnier", show_default=True)
 @click.option("--msssim-weight", type=click.FloatRange(0), default=0.0, show_default=True)
 @click.option("--no-consistency", is_flag=True, help="Train without the quantization-consistency step.")
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False), default=None,

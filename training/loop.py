@@ -38,6 +38,8 @@ from training.data import DegradationConfig, list_images, load_images, make_batc
 TASKS = ("enhance", "sr")
 #: Downscale factors a super-resolution run can train for (``hybrid encode --scale``).
 SR_SCALES = (1.5, 2, 3, 4)
+#: Pixel losses (:func:`pixel_loss`).
+LOSSES = ("charbonnier", "l1", "mse")
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,8 @@ class TrainConfig:
             raise ValueError(
                 f"scale must be one of {', '.join(map(str, SR_SCALES))}, got {self.scale!r}"
             )
-        if self.loss not in ("l1", "charbonnier"):
-            raise ValueError(f"loss must be l1 or charbonnier, got {self.loss!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError("iterations and batch_size must be positive")
         if self.crop != self.degradation.crop:
@@ -130,10 +132,16 @@ def build_network(cfg: TrainConfig) -> torch.nn.Module:
 
 
 def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """L1 or Charbonnier (eps 1e-3) loss of 0..255 images, measured on the 0..1 scale."""
+    """L1, Charbonnier (eps 1e-3) or MSE loss of 0..255 images, measured on the 0..1 scale.
+
+    MSE is what PSNR measures; it suits a last fine-tuning phase (L1-like losses train
+    better from scratch).
+    """
     diff = (pred - target) / 255.0
     if kind == "l1":
         return diff.abs().mean()
+    if kind == "mse":
+        return (diff * diff).mean()
     return torch.sqrt(diff * diff + 1e-6).mean()
 
 

@@ -18,7 +18,7 @@ from skimage import data
 from hybrid.enhance.registry import load_manifest, load_model
 from training.data import DegradationConfig, make_batch
 from training.export import export_checkpoint
-from training.loop import TrainConfig, train
+from training.loop import TrainConfig, pixel_loss, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,15 @@ def test_batches_are_pure_functions_of_seed_and_iteration():
     a, b = make_batch(imgs, 1, 5, 3, cfg), make_batch(imgs, 1, 5, 3, cfg)
     assert torch.equal(a["rgb"], b["rgb"]) and torch.equal(a["clean"], b["clean"])
     assert not torch.equal(make_batch(imgs, 1, 6, 3, cfg)["rgb"], a["rgb"])
+
+
+def test_pixel_losses_on_the_unit_scale():
+    pred, target = torch.full((1, 3, 4, 4), 51.0), torch.zeros(1, 3, 4, 4)  # 51/255 = 0.2
+    assert float(pixel_loss(pred, target, "l1")) == pytest.approx(0.2)
+    assert float(pixel_loss(pred, target, "mse")) == pytest.approx(0.04)
+    assert float(pixel_loss(pred, target, "charbonnier")) == pytest.approx(0.2, abs=1e-5)
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="l2")
 
 
 def test_train_smoke_resume_and_export(tiny_data, tmp_path):

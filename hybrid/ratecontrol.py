@@ -15,9 +15,13 @@ Targets (exactly one):
 Search: at each candidate scale, bisection over IJG quality 1..100, then a continuous
 refinement of libjpeg's table scale factor ``S`` (quality q has ``S = 5000/q`` below 50 and
 ``200 - 2q`` above; tables are ``floor((base * S + 50) / 100)`` clamped to 1..255) between the
-two neighbouring integer qualities, so size targets land within about 1% below the target
-where the tables allow. Every encode is cached; the result is one of the encoded files, so a
-size target is never exceeded.
+two neighbouring integer qualities, so size targets land within about 1% below the target.
+Where the tables are coarse (integer entries, small at high quality), one step of ``S`` can
+change the size by several per cent; a size search then takes a fractional step: the
+entries in which the two bracketing table sets differ are moved one at a time from the
+coarser to the finer value, highest frequency first, and the count is bisected
+(:func:`blend_tables`, :func:`fill_gap`). Every encode is cached; the result is one of the
+encoded files, so a size target is never exceeded.
 
 Mode choice (``allow_downscale``, on by default with a target and no explicit ``scale``):
 full resolution is tried first; downscaled candidates (x1.5, x2, x3, x4) are tried when full
@@ -50,6 +54,8 @@ from hybrid.targets import Target, make_target, parse_size
 __all__ = [
     "RateControlResult",
     "Target",
+    "blend_tables",
+    "fill_gap",
     "fit_metric",
     "fit_size",
     "make_target",
@@ -146,24 +152,87 @@ def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
     return dataclasses.replace(options, quant_tables=tables)
 
 
+def _tables_at(options: EncodeOptions, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (luma, chroma) tables :func:`_options_at` codes with at ``factor``."""
+    from hybrid.codec.quant import default_quant_tables
+
+    chosen = _options_at(options, factor)
+    if chosen.quant_tables is not None:
+        luma, chroma = chosen.quant_tables[:2]
+        return luma, chroma
+    luma, chroma = default_quant_tables(chosen.quality)[:2]
+    return luma, chroma
+
+
+def blend_tables(
+    coarse: tuple[np.ndarray, ...], fine: tuple[np.ndarray, ...], count: int
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """``coarse`` tables with ``count`` of the entries in which they differ from ``fine``
+    set to ``fine``'s values, highest frequency first (zig-zag position descending; luma
+    before chroma at equal position).
+
+    Args:
+        coarse, fine: tables of the same shapes, uint16 (8, 8) natural order.
+        count: how many differing entries to take from ``fine`` (clipped to 0..total).
+
+    Returns:
+        (the blended tables, the total number of differing entries).
+    """
+    from hybrid.codec.tables import UNZIGZAG
+
+    places = [
+        (int(UNZIGZAG[r * 8 + c]), t, r, c)
+        for t, (a, b) in enumerate(zip(coarse, fine, strict=True))
+        for r, c in zip(*np.nonzero(a != b), strict=True)
+    ]
+    places.sort(key=lambda p: (-p[0], p[1]))
+    tables = [np.array(t, dtype=np.uint16) for t in coarse]
+    for _, t, r, c in places[: max(0, count)]:
+        tables[t][r, c] = fine[t][r, c]
+    return tuple(tables), len(places)
+
+
 class _Encoder:
-    """Cached encodes of one source, keyed by (scale, factor)."""
+    """Cached encodes of one source, keyed by (scale, factor) or, for fractional steps,
+    (scale, coarse factor, fine factor, count)."""
 
     def __init__(self, source: EncodeSource, options: EncodeOptions, mode: str, model_id: str):
         self.source, self.options, self.mode, self.model_id = source, options, mode, model_id
-        self.cache: dict[tuple[float, float], bytes] = {}
+        self.cache: dict[tuple[float, ...], bytes] = {}
+
+    def _file(self, options: EncodeOptions, scale: float) -> bytes:
+        return encode_frame_file(
+            self.source, options, scale=scale, mode=self.mode, model_id=self.model_id
+        )
 
     def __call__(self, scale: float, factor: float) -> bytes:
         key = (scale, factor)
         if key not in self.cache:
-            self.cache[key] = encode_frame_file(
-                self.source,
-                _options_at(self.options, factor),
-                scale=scale,
-                mode=self.mode,
-                model_id=self.model_id,
-            )
+            self.cache[key] = self._file(_options_at(self.options, factor), scale)
         return self.cache[key]
+
+    def between(self, scale: float, coarse: float, fine: float, count: int) -> bytes:
+        """The file with :func:`blend_tables` of the tables at factors ``coarse`` and
+        ``fine`` (``count`` entries from the finer)."""
+        key = (scale, coarse, fine, float(count))
+        if key not in self.cache:
+            tables, _ = blend_tables(
+                _tables_at(self.options, coarse), _tables_at(self.options, fine), count
+            )
+            options = dataclasses.replace(_options_at(self.options, coarse), quant_tables=tables)
+            self.cache[key] = self._file(options, scale)
+        return self.cache[key]
+
+    def fill(self, scale: float, coarse: float, fine: float, limit: int) -> bytes:
+        """The largest file of at most ``limit`` bytes on the fractional steps from the
+        tables at ``coarse`` (which fit) towards those at ``fine`` (which do not)."""
+        _, total = blend_tables(_tables_at(self.options, coarse), _tables_at(self.options, fine), 0)
+        count = fill_gap(
+            lambda k: self.between(scale, coarse, fine, k) if k else self(scale, coarse),
+            total,
+            limit,
+        )
+        return self.between(scale, coarse, fine, count) if count else self(scale, coarse)
 
 
 # --- searches at one scale -------------------------------------------------------------------
@@ -173,8 +242,14 @@ def fit_size(encode: Callable[[float], bytes], limit: int) -> float | None:
     """The smallest table factor (best quality) whose file is at most ``limit`` bytes, or
     None when quality 1 is already larger. Size falls as the factor grows (almost always
     strictly; the search keeps the best feasible point it saw either way)."""
+    return size_bracket(encode, limit)[0]
+
+
+def size_bracket(encode: Callable[[float], bytes], limit: int) -> tuple[float | None, float | None]:
+    """(:func:`fit_size`'s factor, the nearest finer factor tried whose file is larger
+    than ``limit``; None at quality 100 or when nothing fits)."""
     if len(encode(quality_to_factor(100))) <= limit:
-        return quality_to_factor(100)
+        return quality_to_factor(100), None
     ok, bad = 0, 100  # quality ok is feasible (0: not yet known), bad is not
     while bad - ok > 1:
         mid = (ok + bad) // 2
@@ -184,7 +259,7 @@ def fit_size(encode: Callable[[float], bytes], limit: int) -> float | None:
             bad = mid
     if ok == 0:
         if len(encode(quality_to_factor(1))) > limit:
-            return None
+            return None, None
         ok = 1
     f_ok, f_bad = quality_to_factor(ok), quality_to_factor(bad)
     for _ in range(REFINE_STEPS):
@@ -195,7 +270,24 @@ def fit_size(encode: Callable[[float], bytes], limit: int) -> float | None:
             f_ok = factor
         else:
             f_bad = factor
-    return f_ok
+    return f_ok, f_bad
+
+
+def fill_gap(encode: Callable[[int], bytes], total: int, limit: int) -> int:
+    """The largest step count in 0..``total`` whose file fits ``limit``, by bisection.
+
+    ``encode(0)`` is known to fit and ``encode(total)`` not; size grows with the count
+    (almost always; the search keeps the best feasible count it saw). Stops early once a
+    fitting file is within :data:`SIZE_TOLERANCE` of ``limit``.
+    """
+    ok, bad = 0, total
+    while bad - ok > 1 and len(encode(ok)) < (1.0 - SIZE_TOLERANCE) * limit:
+        mid = (ok + bad) // 2
+        if len(encode(mid)) <= limit:
+            ok = mid
+        else:
+            bad = mid
+    return ok
 
 
 def fit_metric(
@@ -357,11 +449,14 @@ def search(
             return metric(source.pixels, decoder.pixels(data, s))
 
         if target.kind == "size":
-            factor = fit_size(encode, int(target.value))
+            limit = int(target.value)
+            factor, finer = size_bracket(encode, limit)
             if factor is None:
                 misses.append(f"{_where(s)} quality 1 is {len(encode(quality_to_factor(1)))} bytes")
                 continue
             data = encode(factor)
+            if finer is not None and len(data) < (1.0 - SIZE_TOLERANCE) * limit:
+                data = encoder.fill(s, factor, finer, limit)
             candidate = _Candidate(s, factor, data, measure(data))
             if best is None or (candidate.value or 0) > (best.value or 0):
                 best = candidate

@@ -15,7 +15,9 @@ from hybrid.cli import cli
 from hybrid.errors import InputError
 from hybrid.ratecontrol import (
     RateControlResult,
+    blend_tables,
     factor_to_quality,
+    fill_gap,
     parse_size,
     quality_to_factor,
 )
@@ -117,6 +119,58 @@ def test_size_target_lands_within_three_percent_below():
         assert result.scale == 1.0 and result.metric == "psnr" and result.decoder == "plain"
         decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         assert result.value == pytest.approx(psnr(decoded, pixels), abs=1e-6)
+
+
+def test_blend_tables_moves_differing_entries_highest_frequency_first():
+    from hybrid.codec.quant import default_quant_tables
+    from hybrid.codec.tables import UNZIGZAG
+
+    coarse, fine = default_quant_tables(90), default_quant_tables(91)
+    differ = sum(int((a != b).sum()) for a, b in zip(coarse, fine, strict=True))
+    same, total = blend_tables(coarse, fine, 0)
+    assert total == differ > 0
+    assert all(np.array_equal(a, b) for a, b in zip(same, coarse, strict=True))
+    full, _ = blend_tables(coarse, fine, total + 5)
+    assert all(np.array_equal(a, b) for a, b in zip(full, fine, strict=True))
+    one, _ = blend_tables(coarse, fine, 1)
+    changed = [(t, r, c) for t in range(2) for r, c in zip(*np.nonzero(one[t] != coarse[t]))]
+    assert len(changed) == 1
+    t, r, c = changed[0]
+    highest = max(
+        int(UNZIGZAG[rr * 8 + cc])
+        for tt in range(2)
+        for rr, cc in zip(*np.nonzero(coarse[tt] != fine[tt]))
+    )
+    assert UNZIGZAG[r * 8 + c] == highest and one[t][r, c] == fine[t][r, c]
+    assert coarse[0].dtype == one[0].dtype == np.uint16
+
+
+def test_fill_gap_finds_the_largest_fitting_count():
+    sizes = [900, 920, 940, 955, 975, 990, 1010, 1040]
+    calls = []
+
+    def encode(k: int) -> bytes:
+        calls.append(k)
+        return bytes(sizes[k])
+
+    assert fill_gap(encode, len(sizes) - 1, 1000) == 5
+    assert len(set(calls)) <= 4  # bisection, not a scan
+    assert fill_gap(encode, len(sizes) - 1, 909) == 0  # nothing between fits
+    # early stop: the start is already within 1 % of the limit
+    assert fill_gap(lambda k: bytes(sizes[k]), 7, 905) == 0
+
+
+def test_fractional_step_fills_where_one_table_step_jumps():
+    # photo at 98 % of its quality-100 size: the step between the two nearest table scales
+    # is about 5 % of the size here, so only a fractional step lands within 1 %
+    pixels = images()["photo"]
+    limit = int(0.98 * len(hybrid.encode(pixels, quality=100)))
+    data, result = hybrid.encode_to_target(pixels, target_size=limit, allow_downscale=False)
+    assert 0.99 * limit <= len(data) <= limit, (len(data), limit)
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    coarser = hybrid.encode(pixels, quality=math.floor(result.quality))
+    assert len(coarser) < len(data)
+    assert psnr(decoded, pixels) > psnr(np.asarray(Image.open(io.BytesIO(coarser))), pixels)
 
 
 def test_bpp_target_counts_original_pixels():
@@ -296,7 +350,9 @@ def test_best_mode_combines_with_scale_and_targets_in_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert 0.97 * 3000 <= out.stat().st_size <= 3000
     small = tmp_path / "small.jpg"
-    result = CliRunner().invoke(cli, ["encode", str(src), "-o", str(small), "--best", "--scale", "2"])
+    result = CliRunner().invoke(
+        cli, ["encode", str(src), "-o", str(small), "--best", "--scale", "2"]
+    )
     assert result.exit_code == 0, result.output
     info = hybrid.info(small)
     assert (info.width, info.height, info.sof_marker) == (96, 96, 0xC2)

@@ -49,7 +49,7 @@ from PIL import Image
 
 FULL_QUALITIES = (3, 5, 8, 12, 18, 25, 35)
 #: SR-mode qualities per downscale (lower at x1.5, whose files are larger at equal quality).
-SR_QUALITIES = {2.0: (8, 12, 20, 30, 45, 60, 75), 1.5: (5, 8, 12, 16, 20, 25, 30)}
+SR_QUALITIES = {2.0: (8, 12, 20, 30, 45, 60, 75), 1.5: (5, 8, 12, 16, 20, 25, 30, 35, 40)}
 SR_SCALES = (2.0, 1.5)
 GAIN_QUALITIES = (10, 20, 30, 50, 75, 90)
 GRID_BPP = (0.10, 0.125, 0.15, 0.175, 0.20, 0.25, 0.30)

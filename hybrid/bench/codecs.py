@@ -409,7 +409,8 @@ CODECS: tuple[Codec, ...] = (
         "hybrid-auto", "hybrid automatic mode", "target bpp",
         (0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.5), (0.2, 0.45, 0.9), "hybrid",
         "hybrid.encode_to_target(target_bpp=b, best=True); decode as hybrid.decode does",
-        auto_encode, auto_decode, auto_available, hybrid_version(ENHANCE_FAST, "sr-fast-v1"),
+        auto_encode, auto_decode, auto_available,
+        hybrid_version(ENHANCE_FAST, "sr-fast-v1", "sr-fast-x1.5-v1"),
     ),
 )  # fmt: skip
 

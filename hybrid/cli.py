@@ -551,8 +551,15 @@ def models(as_json: bool) -> int:
     if not entries:
         click.echo(f"no models installed in {weights_dir()}")
         return 0
+    from hybrid.downscaled import SR_MODEL_BY_SCALE
+
+    largest = max(SR_MODEL_BY_SCALE)
     for entry in entries.values():
         mark = " (default)" if entry.id == DEFAULT_ENHANCE_MODEL else ""
+        for scale, model_id in SR_MODEL_BY_SCALE.items():
+            if entry.id == model_id:
+                more = " and larger" if scale == largest else ""
+                mark = f" (default for files downscaled x{scale:g}{more})"
         over = "plain decode"
         gains = entry.metrics.get("psnr_rgb_gain_db_libjpeg_turbo_420", {})
         if not gains:

@@ -125,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         f"The same measurement with an HTML report (plots, side-by-side crops with a slider): "
         f"`hybrid bench ../{shown} -o OUT {' '.join(flags)}`. "
         f"{_timing_text(timing, command, fresh, len(points))} Machine: {summary['machine']}. "
-        f"Speeds are wall-clock times of single-threaded codec calls while {args.jobs} workers "
-        f"share the cores: read them as ratios.\n\n"
+        f"Speeds are wall-clock times of single-threaded codec calls "
+        f"{'while ' + str(args.jobs) + ' workers share the cores' if args.jobs > 1 else 'in one worker'}"
+        f": read them as ratios.\n\n"
         f"{markdown(summary)}\n" + "".join(f"![{name}](docs/bench/{name})\n" for name in PLOTS)
     )
     document = args.markdown.read_text() if args.markdown.exists() else ""

@@ -164,7 +164,8 @@ def decode_resized(
         )
         return array if as_array else api._array_to_image(array)
 
-    ratio = max(size[0] / coded[0], size[1] / coded[1])
+    # a damaged header can say 0 rows (it then fails in the decoder, not here)
+    ratio = max(size[0] / max(1, coded[0]), size[1] / max(1, coded[1]))
     sr_id = sr_model_for(header, sr_model, ratio)
     if sr_id is not None:
         reason = header.unsupported_reason

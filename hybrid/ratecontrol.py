@@ -211,28 +211,24 @@ class _Encoder:
             self.cache[key] = self._file(_options_at(self.options, factor), scale)
         return self.cache[key]
 
-    def between(self, scale: float, coarse: float, fine: float, count: int) -> bytes:
-        """The file with :func:`blend_tables` of the tables at factors ``coarse`` and
-        ``fine`` (``count`` entries from the finer)."""
-        key = (scale, coarse, fine, float(count))
-        if key not in self.cache:
-            tables, _ = blend_tables(
-                _tables_at(self.options, coarse), _tables_at(self.options, fine), count
-            )
-            options = dataclasses.replace(_options_at(self.options, coarse), quant_tables=tables)
-            self.cache[key] = self._file(options, scale)
-        return self.cache[key]
-
     def fill(self, scale: float, coarse: float, fine: float, limit: int) -> bytes:
         """The largest file of at most ``limit`` bytes on the fractional steps from the
-        tables at ``coarse`` (which fit) towards those at ``fine`` (which do not)."""
-        _, total = blend_tables(_tables_at(self.options, coarse), _tables_at(self.options, fine), 0)
-        count = fill_gap(
-            lambda k: self.between(scale, coarse, fine, k) if k else self(scale, coarse),
-            total,
-            limit,
-        )
-        return self.between(scale, coarse, fine, count) if count else self(scale, coarse)
+        tables at ``coarse`` (which fit) towards those at ``fine`` (which do not): step k
+        codes with :func:`blend_tables` of the two (k entries from the finer)."""
+        low, high = _tables_at(self.options, coarse), _tables_at(self.options, fine)
+        base = _options_at(self.options, coarse)
+        _, total = blend_tables(low, high, 0)
+
+        def step(count: int) -> bytes:
+            if count == 0:
+                return self(scale, coarse)
+            key = (scale, coarse, fine, float(count))
+            if key not in self.cache:
+                tables, _ = blend_tables(low, high, count)
+                self.cache[key] = self._file(dataclasses.replace(base, quant_tables=tables), scale)
+            return self.cache[key]
+
+        return step(fill_gap(step, total, limit))
 
 
 # --- searches at one scale -------------------------------------------------------------------

@@ -66,6 +66,15 @@ def _installed(model_id: str) -> bool:
     return model_id in load_manifest()
 
 
+def _sr_candidates(header: JpegInfo, ratio: float) -> list[str]:
+    """Super-resolution models to try, in order, when the caller names none: the one a
+    downscaled file's metadata names, the default for ``ratio``, the default x2 model."""
+    meta = header.hybrid_metadata
+    downscaled = meta is not None and meta.mode == "downscaled" and meta.model_id
+    named = [meta.model_id] if downscaled else []
+    return [*named, default_sr_model(ratio), DEFAULT_SR_MODEL]
+
+
 def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> str | None:
     """The super-resolution model to run for an upscale by ``ratio`` (output / coded size),
     or None to fall back.
@@ -78,14 +87,10 @@ def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> 
         WeightsError: ``sr_model`` named but not installed, or the chosen model is not a
             super-resolution (``sr``) model.
     """
-    meta = header.hybrid_metadata
     if sr_model is not None:
         chosen: str | None = sr_model
     else:
-        candidates = [default_sr_model(ratio), DEFAULT_SR_MODEL]
-        if meta is not None and meta.mode == "downscaled" and meta.model_id:
-            candidates.insert(0, meta.model_id)
-        chosen = next((c for c in candidates if _installed(c)), None)
+        chosen = next((c for c in _sr_candidates(header, ratio) if _installed(c)), None)
     if chosen is None:
         return None
     try:
@@ -212,10 +217,8 @@ def decode_resized(
 
 
 def _file_sr_model(header: JpegInfo, ratio: float) -> str:
-    meta = header.hybrid_metadata
-    if meta is not None and meta.mode == "downscaled" and meta.model_id:
-        return meta.model_id
-    return default_sr_model(ratio)
+    """The model a warning names as missing: the first of :func:`_sr_candidates`."""
+    return _sr_candidates(header, ratio)[0]
 
 
 def _enhance_model(header: JpegInfo, model: str | None) -> str | None:

@@ -67,7 +67,7 @@ def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, qua
     try:
         cfg = TrainConfig(
             task=task,
-            scale=float(scale) if "." in scale else int(scale),
+            scale=_scale_of(scale),
             out_dir=out_dir or f"runs/{task}",
             channels=channels or preset[0],
             blocks=blocks or preset[1],
@@ -115,7 +115,8 @@ def export_command(checkpoint, model_id, out_dir, val_dir, val_images, descripti
 
 
 def _scale_of(value) -> float:
-    """A saved run's scale: an int where whole (2), else the float (1.5)."""
+    """A scale (option text or a saved run's number): an int where whole (2), else the
+    float (1.5)."""
     value = float(value)
     return int(value) if value.is_integer() else value
 

@@ -167,9 +167,9 @@ def make_sr_batch(
 ) -> dict[str, object]:
     """A super-resolution training batch, a pure function of (seed, iteration).
 
-    Each sample: a random ``scale * cfg.crop`` square (a whole number of pixels) of a clean image, randomly flipped and
-    rotated; downscaled to ``cfg.crop`` with :func:`hybrid.resample.downscale` (the filter of
-    ``hybrid encode --scale``); JPEG-coded with Pillow by :func:`degrade` (cfg's quality
+    Each sample: a random ``scale * cfg.crop`` square (a whole number of pixels) of a clean
+    image, randomly flipped and rotated; downscaled to ``cfg.crop`` with
+    :func:`hybrid.resample.downscale` (the filter of ``hybrid encode --scale``); JPEG-coded with Pillow by :func:`degrade` (cfg's quality
     mixture and custom-table share; 4:2:0 or 4:4:4 in the ratio of the first two
     ``subsampling_weights``; greyscale batches with ``p_grey``). Huffman optimisation is not
     asked for: it changes no decoded pixel.

@@ -38,6 +38,11 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
                    "quality 96x8 (channels x blocks).")
 @click.option("--channels", type=click.IntRange(4, 512), default=None, help="Override the preset width.")
 @click.option("--blocks", type=click.IntRange(1, 64), default=None, help="Override the preset depth.")
+@click.option("--low-blocks", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="enhance: blocks of a quarter-resolution branch (0: none); --init weights "
+                   "without it keep their function and the branch is trained from zero.")
+@click.option("--low-channels", type=click.IntRange(4, 512), default=64, show_default=True,
+              help="Width of the quarter-resolution branch.")
 @click.option("--iterations", type=click.IntRange(1), default=6000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--crop", type=click.IntRange(16), default=128, show_default=True,
@@ -64,6 +69,9 @@ def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, qua
                   p_high_quality, **kwargs) -> None:
     """Train or fine-tune an enhancement or super-resolution network on clean images."""
     preset = PRESETS[task][size]
+    if task == "sr" and kwargs["low_blocks"]:
+        click.echo("hybrid: error: --low-blocks is for --task enhance", err=True)
+        sys.exit(2)
     try:
         cfg = TrainConfig(
             task=task,
@@ -136,6 +144,8 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
     saved = _json.loads(ckpt["config"])
     cfg = TrainConfig(task=saved.get("task", "enhance"), scale=_scale_of(saved.get("scale", 2)),
                       channels=int(saved["channels"]), blocks=int(saved["blocks"]),
+                      low_blocks=int(saved.get("low_blocks", 0)),
+                      low_channels=int(saved.get("low_channels", 64)),
                       val_dir=val_dir, val_images=val_images,
                       val_qualities=(10, 20, 30, 50, 75, 90))
     net = build_network(cfg)

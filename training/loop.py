@@ -60,6 +60,8 @@ class TrainConfig:
     out_dir: str = "runs/enhance"
     channels: int = 48
     blocks: int = 6
+    low_blocks: int = 0
+    low_channels: int = 64
     batch_size: int = 16
     crop: int = 128
     iterations: int = 6000
@@ -128,7 +130,23 @@ def build_network(cfg: TrainConfig) -> torch.nn.Module:
     """The untrained network of ``cfg.task`` (SRNet or EnhanceNet) with cfg's size."""
     if cfg.task == "sr":
         return SRNet(cfg.channels, cfg.blocks, scale=net_factor(cfg.scale))
-    return EnhanceNet(cfg.channels, cfg.blocks)
+    return EnhanceNet(cfg.channels, cfg.blocks, low_blocks=cfg.low_blocks, low_channels=cfg.low_channels)
+
+
+def load_init_weights(net: torch.nn.Module, state: dict, source: str) -> None:
+    """Load ``--init`` weights into ``net``. Layers the weights lack are accepted only where
+    the network adds a zero-initialised branch to them (``low_*``, see
+    :func:`hybrid.enhance.nets._init_trunk`), which keeps their function; any other mismatch
+    is a ValueError naming the layers."""
+    try:
+        result = net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # layers of other shapes
+        raise ValueError(f"{source} does not fit this network (check --size/--channels/--blocks): "
+                         + " ".join(str(exc).split("\n\t")[1:2])) from None
+    missing = [k for k in result.missing_keys if not k.startswith("low_")]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"{source} does not fit this network: missing {missing or 'none'}, "
+                         f"unexpected {result.unexpected_keys or 'none'} (check --size/--channels/--blocks)")
 
 
 def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
@@ -321,7 +339,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     net = build_network(cfg).to(device)
     if cfg.init:
         state = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        net.load_state_dict(state.get("model", state))
+        load_init_weights(net, state.get("model", state), cfg.init)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
     last = out_dir / "last.pt"

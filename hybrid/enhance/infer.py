@@ -2,7 +2,8 @@
 
 Tiles start on the 16-pixel MCU grid, so block phase, chroma siting and the coefficient
 slices of every tile are exactly those of the whole image; each tile carries an overlap wider
-than the network's receptive field, so tiled and untiled results agree to float rounding.
+than the network's receptive field, so tiled and untiled results agree to float rounding
+(geometry in :mod:`hybrid.enhance.tiling`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from torch import nn
 
 from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector
-
-#: Grid every tile origin and the padded image size snap to (one 4:2:0 MCU).
-GRID = 16
+from hybrid.enhance.tiling import GRID, round_up, tile_overlap
 
 #: How much of the network's change is kept, by the file's mean luma quantizer step:
 #: (steps, strengths) knots of a piecewise-linear taper, constant outside. Near-lossless
@@ -47,7 +46,7 @@ def enhance_planes(
     planes: JpegPlanes,
     *,
     tile: int = 1024,
-    overlap: int = 48,
+    overlap: int | None = None,
     consistency: bool = True,
     device: str | torch.device = "cpu",
     flips: int = 1,
@@ -61,7 +60,8 @@ def enhance_planes(
         tile: tile side in pixels (rounded up to a multiple of 16); images no larger than one
             tile are processed whole.
         overlap: context added around each tile (rounded up to a multiple of 16); must exceed
-            the network's receptive-field radius (28 px for 6 blocks at half resolution).
+            the network's receptive-field radius; default: just over the ``receptive_radius``
+            the network states (:func:`hybrid.enhance.tiling.tile_overlap`).
         consistency: apply the quantization-consistency projection.
         flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
         taper: keep only :func:`residual_strength` of the change for near-lossless files
@@ -70,10 +70,10 @@ def enhance_planes(
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
     """
-    tile = -(-tile // GRID) * GRID
-    overlap = -(-overlap // GRID) * GRID
+    tile = round_up(max(1, tile), GRID)
+    overlap = tile_overlap(net, overlap)
     h, w, _ = planes.pixels.shape
-    hp, wp = -(-h // GRID) * GRID, -(-w // GRID) * GRID
+    hp, wp = round_up(h, GRID), round_up(w, GRID)
     rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
     fy, fx = planes.chroma_factors
     coeffs = [_pad_blocks(planes.coeffs[0], hp // 8, wp // 8)]

@@ -150,6 +150,8 @@ def architecture_of_config(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kwargs: dict[str, Any] = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])}
     if cfg.get("task", "enhance") == "sr":
         return "SRNet", {**kwargs, "scale": math.ceil(float(cfg.get("scale", 2)))}
+    if int(cfg.get("low_blocks", 0)):
+        kwargs.update(low_blocks=int(cfg["low_blocks"]), low_channels=int(cfg.get("low_channels", 64)))
     return "EnhanceNet", kwargs
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybrid.enhance.registry import ModelEntry, load_manifest
+from hybrid.enhance.tiling import GRID, round_up, tile_overlap
 from hybrid.errors import WeightsError
 
 if TYPE_CHECKING:  # torch is imported only when a network runs
@@ -36,10 +37,6 @@ if TYPE_CHECKING:  # torch is imported only when a network runs
 
 __all__ = ["native_factor", "sr_entry", "sr_models", "upscale_jpeg", "upscale_planes"]
 
-#: Grid every tile origin and the padded image size snap to (one 4:2:0 MCU).
-GRID = 16
-#: Overlap (coded pixels) for networks that do not state a ``receptive_radius``.
-DEFAULT_OVERLAP = 48
 
 
 def sr_models() -> list[str]:
@@ -71,20 +68,6 @@ def native_factor(entry: ModelEntry) -> int:
     if isinstance(factor, bool) or not isinstance(factor, int) or not 1 <= factor <= 8:
         raise WeightsError(f"manifest entry {entry.id!r}: inference.scale must be an integer 1..8")
     return factor
-
-
-def _round_up(value: int, step: int) -> int:
-    return -(-value // step) * step
-
-
-def tile_overlap(net: nn.Module, overlap: int | None = None) -> int:
-    """Context (coded pixels, a multiple of :data:`GRID`) around each tile: ``overlap`` if
-    given, else more than the network's ``receptive_radius`` (:data:`DEFAULT_OVERLAP` for a
-    network that does not state one)."""
-    if overlap is None:
-        radius = getattr(net, "receptive_radius", None)
-        overlap = int(radius) + 1 if isinstance(radius, int) else DEFAULT_OVERLAP
-    return _round_up(max(0, overlap), GRID)
 
 
 def upscale_planes(
@@ -122,10 +105,10 @@ def upscale_planes(
     from hybrid.enhance.forward import mirror_average
     from hybrid.enhance.jpeg_input import condition_vector
 
-    tile = _round_up(max(1, tile), GRID)
+    tile = round_up(max(1, tile), GRID)
     overlap = tile_overlap(net, overlap)
     h, w, _ = planes.pixels.shape
-    hp, wp = _round_up(h, GRID), _round_up(w, GRID)
+    hp, wp = round_up(h, GRID), round_up(w, GRID)
     # edge padding = the network's own replicate padding, so whole and tiled runs see the same
     rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
     dev = torch.device(device)

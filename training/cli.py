@@ -11,7 +11,7 @@ import sys
 import click
 
 from training.data import DegradationConfig
-from training.loop import TrainConfig, train
+from training.loop import TrainConfig, init_shape, train
 
 #: (channels, blocks) of the ``--size`` presets, per task.
 PRESETS: dict[str, dict[str, tuple[int, int]]] = {
@@ -35,14 +35,15 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
               help="Run folder: checkpoints, validation.csv, validation.png [default: runs/TASK].")
 @click.option("--size", type=click.Choice(["fast", "quality"]), default="fast", show_default=True,
               help="Network size preset: enhance fast 48x5, quality 96x8; sr fast 48x6, "
-                   "quality 96x8 (channels x blocks).")
+                   "quality 96x8 (channels x blocks). --init weights bring their own size.")
 @click.option("--channels", type=click.IntRange(4, 512), default=None, help="Override the preset width.")
 @click.option("--blocks", type=click.IntRange(1, 64), default=None, help="Override the preset depth.")
-@click.option("--low-blocks", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="enhance: blocks of a quarter-resolution branch (0: none); --init weights "
-                   "without it keep their function and the branch is trained from zero.")
-@click.option("--low-channels", type=click.IntRange(4, 512), default=64, show_default=True,
-              help="Width of the quarter-resolution branch.")
+@click.option("--low-blocks", type=click.IntRange(0, 64), default=None,
+              help="enhance: blocks of a quarter-resolution branch (0: none) [default: --init's, "
+                   "else 0]; --init weights without one keep their function, the branch "
+                   "starts from zero.")
+@click.option("--low-channels", type=click.IntRange(4, 512), default=None,
+              help="Width of the quarter-resolution branch [default: --init's, else 64].")
 @click.option("--iterations", type=click.IntRange(1), default=6000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--crop", type=click.IntRange(16), default=128, show_default=True,
@@ -73,12 +74,20 @@ def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, qua
         click.echo("hybrid: error: --low-blocks is for --task enhance", err=True)
         sys.exit(2)
     try:
+        # The network's size: the options given, else the --init file's, else the preset.
+        shape = {"channels": preset[0], "blocks": preset[1], "low_blocks": 0, "low_channels": 64}
+        if kwargs["init"]:
+            shape.update(init_shape(kwargs["init"]))
+        given = {"channels": channels, "blocks": blocks, "low_blocks": kwargs.pop("low_blocks"),
+                 "low_channels": kwargs.pop("low_channels")}
+        shape.update({k: v for k, v in given.items() if v is not None})
+        if task == "sr":
+            shape.update(low_blocks=0, low_channels=64)
         cfg = TrainConfig(
             task=task,
             scale=_scale_of(scale),
             out_dir=out_dir or f"runs/{task}",
-            channels=channels or preset[0],
-            blocks=blocks or preset[1],
+            **shape,
             consistency=not kwargs.pop("no_consistency"),
             crop=crop,
             degradation=DegradationConfig(

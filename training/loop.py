@@ -133,6 +133,36 @@ def build_network(cfg: TrainConfig) -> torch.nn.Module:
     return EnhanceNet(cfg.channels, cfg.blocks, low_blocks=cfg.low_blocks, low_channels=cfg.low_channels)
 
 
+def read_init_file(path: str) -> dict:
+    """The object saved in an ``--init`` file (a training checkpoint, an exported weights
+    file or a bare state dict); ValueError when it is not a torch file of tensors."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # unpickling/zip errors vary by torch version
+        raise ValueError(f"cannot read --init weights {path}: {exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"--init weights {path} hold no state dict")
+    return obj
+
+
+def init_shape(path: str) -> dict[str, int]:
+    """The network size an ``--init`` file records (channels, blocks, low_blocks,
+    low_channels), from an exported file's kwargs or a checkpoint's config; empty for a bare
+    state dict."""
+    obj = read_init_file(path)
+    if isinstance(obj.get("kwargs"), dict):
+        saved = obj["kwargs"]
+    elif isinstance(obj.get("config"), str):
+        saved = json.loads(obj["config"])
+    else:
+        return {}
+    keys = ("channels", "blocks", "low_blocks", "low_channels")
+    return {k: int(saved[k]) for k in keys if k in saved}
+
+
 def load_init_weights(net: torch.nn.Module, state: dict, source: str) -> None:
     """Load ``--init`` weights into ``net``. Layers the weights lack are accepted only where
     the network adds a zero-initialised branch to them (``low_*``, see
@@ -338,7 +368,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         raise FileNotFoundError(f"no training image is at least {side} px on each side")
     net = build_network(cfg).to(device)
     if cfg.init:
-        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        state = read_init_file(cfg.init)
         load_init_weights(net, state.get("model", state), cfg.init)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0

@@ -94,6 +94,38 @@ def test_train_cli_entry_point(tiny_data, tmp_path):
     assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
+    """``--init`` takes the network size from the weights file; ``--low-blocks`` adds a
+    quarter-resolution branch to weights without one, and the next ``--init`` from that run
+    keeps the branch without being told."""
+    base = train(_cfg(tiny_data, tmp_path / "base", 1), progress=False)
+    common = [sys.executable, "-m", "training", "--data", str(tiny_data / "train"), "--val",
+              str(tiny_data / "val"), "--iterations", "1", "--batch-size", "2", "--crop", "32",
+              "--val-every", "0", "--threads", "1"]
+    grown = tmp_path / "grown"
+    res = subprocess.run(common + ["--out", str(grown), "--init", str(base), "--low-blocks", "1",
+                                   "--low-channels", "8"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    saved = json.loads((grown / "config.json").read_text())
+    assert (saved["channels"], saved["blocks"], saved["low_blocks"], saved["low_channels"]) == (8, 1, 1, 8)
+    again = tmp_path / "again"
+    res = subprocess.run(common + ["--out", str(again), "--init", str(grown / "last.pt")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((again / "config.json").read_text())["low_blocks"] == 1
+    entry = export_checkpoint(again / "last.pt", "tiny-low", out_dir=tmp_path / "weights")
+    assert entry.kwargs == {"channels": 8, "blocks": 1, "low_blocks": 1, "low_channels": 8}
+    assert load_model("tiny-low", tmp_path / "weights").low_blocks == 1
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a torch file")
+    res = subprocess.run(common + ["--out", str(tmp_path / "junk"), "--init", str(junk)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "cannot read --init" in res.stderr and "Traceback" not in res.stderr
+    res = subprocess.run(common + ["--out", str(tmp_path / "wide"), "--init", str(base), "--channels", "12"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "does not fit" in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     out = tmp_path / "ddp"

@@ -85,13 +85,14 @@ def enhance_planes(
     if strength == 0.0:  # near-lossless: the plain decode, without running the network
         return np.clip(planes.pixels[:h, :w, :3].astype(np.float32) / 255.0, 0.0, 1.0)
     out = np.empty((hp, wp, 3), dtype=np.float32)
+    out_t = torch.from_numpy(out)  # shares memory: tiles are written with torch's (threaded) copy
     with torch.inference_mode():
         for y0 in range(0, hp, tile):
             for x0 in range(0, wp, tile):
                 wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
                 wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
-                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32))
-                window = window.permute(2, 0, 1)[None].to(dev)
+                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1]).permute(2, 0, 1)[None]
+                window = window.to(dev, torch.float32, memory_format=torch.contiguous_format)
                 win_coeffs = [
                     torch.from_numpy(coeffs[0][wy0 // 8 : wy1 // 8, wx0 // 8 : wx1 // 8].astype(np.float32))
                 ]
@@ -113,5 +114,6 @@ def enhance_planes(
                     result = window + strength * (result - window)
                 ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
                 part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
-                out[y0:ty1, x0:tx1] = part.permute(1, 2, 0).float().cpu().numpy()
-    return np.clip(out[:h, :w] / 255.0, 0.0, 1.0)
+                part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)
+                out_t[y0:ty1, x0:tx1].copy_(part)
+    return out if (h, w) == (hp, wp) else np.ascontiguousarray(out[:h, :w])

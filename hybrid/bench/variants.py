@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 ENHANCE_FAST = "enhance-fast-v2"
-ENHANCE_QUALITY = "enhance-quality-v2"
+ENHANCE_QUALITY = "enhance-quality-v3"
 
 
 def _pil_version() -> str:

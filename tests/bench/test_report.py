@@ -129,7 +129,7 @@ def test_smoke_bench_writes_every_output(smoke):
     out, output, seconds = smoke
     assert seconds < 30
     assert "2 images" in output and "(0 failed)" in output
-    assert "skipping hybrid-enhance-quality: model enhance-quality-v2 is not installed" in output
+    assert "skipping hybrid-enhance-quality: model enhance-quality-v3 is not installed" in output
     summary = json.loads((out / "results.json").read_text())
     measured = {c["name"] for c in summary["codecs"]}
     assert measured == set(SMOKE_CODECS) - {"hybrid-enhance-quality"}

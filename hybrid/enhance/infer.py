@@ -60,8 +60,9 @@ def enhance_planes(
         tile: tile side in pixels (rounded up to a multiple of 16); images no larger than one
             tile are processed whole.
         overlap: context added around each tile (rounded up to a multiple of 16); must exceed
-            the network's receptive-field radius; default: just over the ``receptive_radius``
-            the network states (:func:`hybrid.enhance.tiling.tile_overlap`).
+            the network's receptive-field radius plus one MCU (the projection's reach);
+            default: just over that, from the ``receptive_radius`` the network states
+            (:func:`hybrid.enhance.tiling.tile_overlap`).
         consistency: apply the quantization-consistency projection.
         flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
         taper: keep only :func:`residual_strength` of the change for near-lossless files
@@ -71,7 +72,9 @@ def enhance_planes(
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
     """
     tile = round_up(max(1, tile), GRID)
-    overlap = tile_overlap(net, overlap)
+    # The consistency projection reaches one MCU further: a chroma block's correction is
+    # upsampled bilinearly, so it depends on the neighbouring coded block as well.
+    overlap = tile_overlap(net, overlap, after=GRID)
     h, w, _ = planes.pixels.shape
     hp, wp = round_up(h, GRID), round_up(w, GRID)
     rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")

@@ -20,11 +20,12 @@ def round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
-def tile_overlap(net: Any, overlap: int | None = None) -> int:
+def tile_overlap(net: Any, overlap: int | None = None, after: int = 0) -> int:
     """Context (pixels, a multiple of :data:`GRID`) around each tile: ``overlap`` if given,
-    else more than the network's ``receptive_radius`` (:data:`DEFAULT_OVERLAP` for a network
-    that does not state one)."""
+    else more than the network's ``receptive_radius`` plus ``after``, the reach of whatever
+    runs on the network's output before it is cropped (:data:`DEFAULT_OVERLAP` for a network
+    that does not state a radius)."""
     if overlap is None:
         radius = getattr(net, "receptive_radius", None)
-        overlap = int(radius) + 1 if isinstance(radius, int) else DEFAULT_OVERLAP
+        overlap = int(radius) + 1 + after if isinstance(radius, int) else DEFAULT_OVERLAP
     return round_up(max(0, overlap), GRID)

@@ -147,15 +147,18 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
 
     import torch
 
-    from training.loop import TrainConfig, build_network, validation_gains, validation_set
+    from training.loop import (
+        TrainConfig,
+        build_network,
+        saved_shape,
+        validation_gains,
+        validation_set,
+    )
 
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     saved = _json.loads(ckpt["config"])
     cfg = TrainConfig(task=saved.get("task", "enhance"), scale=_scale_of(saved.get("scale", 2)),
-                      channels=int(saved["channels"]), blocks=int(saved["blocks"]),
-                      low_blocks=int(saved.get("low_blocks", 0)),
-                      low_channels=int(saved.get("low_channels", 64)),
-                      val_dir=val_dir, val_images=val_images,
+                      **saved_shape(saved), val_dir=val_dir, val_images=val_images,
                       val_qualities=(10, 20, 30, 50, 75, 90))
     net = build_network(cfg)
     net.load_state_dict(ckpt["model"])

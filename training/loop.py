@@ -148,19 +148,25 @@ def read_init_file(path: str) -> dict:
     return obj
 
 
+#: The TrainConfig fields that fix the network's size.
+SHAPE_FIELDS = ("channels", "blocks", "low_blocks", "low_channels")
+
+
+def saved_shape(saved: dict) -> dict[str, int]:
+    """The :data:`SHAPE_FIELDS` a saved training config or an exported file's kwargs
+    record (those it has)."""
+    return {k: int(saved[k]) for k in SHAPE_FIELDS if k in saved}
+
+
 def init_shape(path: str) -> dict[str, int]:
-    """The network size an ``--init`` file records (channels, blocks, low_blocks,
-    low_channels), from an exported file's kwargs or a checkpoint's config; empty for a bare
-    state dict."""
+    """The network size an ``--init`` file records, from an exported file's kwargs or a
+    checkpoint's config; empty for a bare state dict."""
     obj = read_init_file(path)
     if isinstance(obj.get("kwargs"), dict):
-        saved = obj["kwargs"]
-    elif isinstance(obj.get("config"), str):
-        saved = json.loads(obj["config"])
-    else:
-        return {}
-    keys = ("channels", "blocks", "low_blocks", "low_channels")
-    return {k: int(saved[k]) for k in keys if k in saved}
+        return saved_shape(obj["kwargs"])
+    if isinstance(obj.get("config"), str):
+        return saved_shape(json.loads(obj["config"]))
+    return {}
 
 
 def load_init_weights(net: torch.nn.Module, state: dict, source: str) -> None:

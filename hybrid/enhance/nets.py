@@ -235,10 +235,10 @@ class SRNet(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        """How far (coded pixels) an output pixel sees, rounded up: 2 + 2*blocks 3x3
-        convolutions at half resolution, the 2x2 unshuffle cell and bicubic's 2-pixel support.
-        The tiler's overlap must exceed it."""
-        return 2 * (2 * self.n_blocks + 2) + 2 + 2
+        """How far (coded pixels) an output pixel sees, rounded up: the trunk's reach
+        (:func:`trunk_radius`) plus bicubic's 2-pixel support. The tiler's overlap must
+        exceed it."""
+        return trunk_radius(self) + 2
 
     def forward(self, rgb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         _, _, h, w = rgb.shape

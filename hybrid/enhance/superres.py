@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # torch is imported only when a network runs
 __all__ = ["native_factor", "sr_entry", "sr_models", "upscale_jpeg", "upscale_planes"]
 
 
-
 def sr_models() -> list[str]:
     """Ids of the installed super-resolution models (manifest entries with task ``"sr"``)."""
     return sorted(e.id for e in load_manifest().values() if e.task == "sr")

@@ -57,6 +57,13 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 @click.option("--val-every", type=click.IntRange(0), default=500, show_default=True)
 @click.option("--val-images", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Train for about this long: after the warm-up, --iterations is replaced by "
+                   "what the measured speed fits in the time left (the cosine schedule then "
+                   "ends on time).")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Processes making batches ahead of the training step (0: made in turn by "
+                   "the training process). Batches are the same either way.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads.")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,8 @@ class TrainConfig:
     val_images: int = 8
     val_qualities: tuple[int, ...] = (10, 30, 50, 75, 90)
     checkpoint_minutes: float = 5.0
+    minutes: float | None = None
+    workers: int = 0
     init: str | None = None
     device: str = "cpu"
     threads: int | None = None
@@ -93,6 +95,10 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError("iterations and batch_size must be positive")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ValueError(f"minutes must be positive, got {self.minutes}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
         if self.crop != self.degradation.crop:
             object.__setattr__(self, "degradation", DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}))
 
@@ -330,28 +336,70 @@ def plot_validation(csv_path: Path, png_path: Path, baseline: str = "plain decod
     plt.close(fig)
 
 
+class BatchStream(torch.utils.data.Dataset):
+    """Training batches by iteration number: item ``it`` is batch ``it`` of one rank, a pure
+    function of (seed, rank, it) (:func:`training.data.make_batch`), so batches made in
+    DataLoader worker processes, in any order, are the batches the main process would make.
+    """
+
+    def __init__(self, cfg: TrainConfig, images: list[np.ndarray], rank: int) -> None:
+        self.cfg, self.images, self.seed = cfg, images, cfg.seed * 1000 + rank
+
+    def __len__(self) -> int:
+        return self.cfg.iterations
+
+    def __getitem__(self, it: int) -> dict:
+        cfg = self.cfg
+        if cfg.task == "sr":
+            return make_sr_batch(self.images, self.seed, it, cfg.batch_size, cfg.degradation, cfg.scale)
+        return make_batch(self.images, self.seed, it, cfg.batch_size, cfg.degradation)
+
+
+def batch_iterator(stream: BatchStream, start: int, stop: int, workers: int, pin: bool):
+    """Batches ``start .. stop - 1`` in order: made here (``workers`` 0) or by that many
+    DataLoader worker processes, a few batches ahead of the training step."""
+    its = range(start, stop)
+    if workers == 0:
+        return (stream[it] for it in its)
+    return iter(torch.utils.data.DataLoader(
+        stream, batch_size=None, sampler=its, num_workers=workers, prefetch_factor=4,
+        pin_memory=pin, persistent_workers=False,
+    ))
+
+
 def _forward(
-    model, cfg: TrainConfig, images, rank: int, it: int, device: torch.device, use_amp: bool
+    model, cfg: TrainConfig, batch: dict, device: torch.device, use_amp: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batch ``it`` of this rank through the network: (prediction, target), both float32 on
-    the 0..255 scale (the SR task's 0..1 tensors are scaled up, so one loss fits both)."""
-    seed = cfg.seed * 1000 + rank
+    """One batch (:class:`BatchStream`) through the network: (prediction, target), both
+    float32 on the 0..255 scale (the SR task's 0..1 tensors are scaled up, so one loss fits
+    both)."""
     if cfg.task == "sr":
-        batch = make_sr_batch(images, seed, it, cfg.batch_size, cfg.degradation, cfg.scale)
         rgb, cond, target = (batch[k].to(device) for k in ("input", "cond", "target"))
         with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
             pred = model(rgb, cond)
         pred = resize_like_decoder(pred.float(), tuple(target.shape[-2:]))
         return pred * 255.0, target * 255.0
-    batch = make_batch(images, seed, it, cfg.batch_size, cfg.degradation)
-    rgb, clean, cond = (batch[k].to(device) for k in ("rgb", "clean", "cond"))
-    coeffs = [c.to(device) for c in batch["coeffs"]] if cfg.consistency else None
-    qtables = [q.to(device) for q in batch["qtables"]] if cfg.consistency else None
-    with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
-        pred = enhance_tensor(
-            model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"]
-        )
-    return pred.float(), clean
+    rgb, clean, cond = (batch[k].to(device, non_blocking=True) for k in ("rgb", "clean", "cond"))
+    coeffs = [c.to(device, non_blocking=True) for c in batch["coeffs"]] if cfg.consistency else None
+    qtables = [q.to(device, non_blocking=True) for q in batch["qtables"]] if cfg.consistency else None
+
+    def run_net(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        # Mixed precision for the network only: the colour transforms and the consistency
+        # projection's DCT stay in float32 (bf16 would move a DC coefficient by ~4 steps).
+        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
+            return model(x, c).float()
+
+    pred = enhance_tensor(run_net, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"])
+    return pred, clean
+
+
+def _budget_horizon(cfg: TrainConfig, done: int, probe_it: int, t_begin: float, t_probe: float) -> int:
+    """The iteration count that ends a ``cfg.minutes`` run on time: the iterations done,
+    plus the time left over the seconds per iteration measured since ``probe_it``."""
+    now = time.monotonic()
+    per_it = (now - (t_probe or t_begin)) / max(1, done - (probe_it if t_probe else 0))
+    left = cfg.minutes * 60 - (now - t_begin)
+    return done + max(0, int(left / per_it))
 
 
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
@@ -378,6 +426,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         load_init_weights(net, state.get("model", state), cfg.init)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
+    saved: dict = {}
     last = out_dir / "last.pt"
     if resume and last.exists():
         ckpt = torch.load(last, map_location="cpu", weights_only=True)
@@ -390,6 +439,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         start = int(ckpt["iteration"])
     model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
     use_amp = device.type == "cuda"
+    if use_amp:
+        torch.backends.cudnn.benchmark = True  # fixed crop and batch: pick the fastest kernels
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     val_set = validation_set(cfg) if rank == 0 and cfg.val_every > 0 else []
     csv_path = out_dir / "validation.csv"
@@ -402,37 +453,64 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
             _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "iteration": it,
                           "config": json.dumps(asdict(cfg))}, last)
 
-    last_save = time.monotonic()
+    # --minutes: the horizon is set once the warm-up has run, from the speed measured then
+    # (the warm-up's learning rate does not depend on it); checkpoints wait for it.
+    horizon_at = None
+    if cfg.minutes is not None:
+        if start > 0 and saved.get("minutes") is not None:
+            cfg = replace(cfg, iterations=int(saved["iterations"]))
+        else:
+            horizon_at = max(cfg.warmup, start + 20)
+            cfg = replace(cfg, iterations=max(cfg.iterations, horizon_at + 1))
+    stream = BatchStream(cfg, images, rank)
+    pin = device.type == "cuda"
+    t_begin = last_save = time.monotonic()
+    t_probe = None
     bar = tqdm(total=cfg.iterations, initial=start, disable=not progress or rank != 0, unit="it",
                dynamic_ncols=True)
     model.train()
-    for it in range(start, cfg.iterations):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, it)
-        pred, clean = _forward(model, cfg, images, rank, it, device, use_amp)
-        loss = pixel_loss(pred, clean, cfg.loss)
-        if cfg.msssim_weight > 0:
-            loss = loss + cfg.msssim_weight * structural_loss(pred, clean)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_at(cfg, it):.1e}")
-        done = it + 1
-        if rank == 0 and val_set and (done % cfg.val_every == 0 or done == cfg.iterations):
-            gains = validation_gains(net, val_set, cfg)
-            new = not csv_path.exists()
-            with csv_path.open("a", newline="") as fh:
-                writer = csv.writer(fh)
-                if new:
-                    writer.writerow(["iteration", "elapsed_s"] + [f"gain_q{q}" for q in gains])
-                writer.writerow([done, f"{bar.format_dict['elapsed']:.0f}"] + [f"{g:.4f}" for g in gains.values()])
-            plot_validation(csv_path, out_dir / "validation.png", baseline)
-            bar.write(f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items()))
-        if time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or done == cfg.iterations:
-            checkpoint(done)
-            last_save = time.monotonic()
+    it = start
+    while it < cfg.iterations:
+        stop = horizon_at if horizon_at is not None and it < horizon_at else cfg.iterations
+        for batch in batch_iterator(stream, it, stop, cfg.workers, pin):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, it)
+            pred, clean = _forward(model, cfg, batch, device, use_amp)
+            loss = pixel_loss(pred, clean, cfg.loss)
+            if cfg.msssim_weight > 0:
+                loss = loss + cfg.msssim_weight * structural_loss(pred, clean)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            bar.update(1)
+            if it % 10 == 0:  # .item() waits for the device: not every step
+                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_at(cfg, it):.1e}")
+            it += 1
+            done = it
+            if horizon_at is not None and done == start + 10:
+                t_probe = time.monotonic()
+            if done == horizon_at:
+                cfg = replace(cfg, iterations=_budget_horizon(cfg, done, start + 10, t_begin, t_probe))
+                stream.cfg = cfg
+                bar.total = cfg.iterations
+                bar.refresh()
+                horizon_at = None
+            if rank == 0 and val_set and (done % cfg.val_every == 0 or done == cfg.iterations):
+                gains = validation_gains(net, val_set, cfg)
+                new = not csv_path.exists()
+                with csv_path.open("a", newline="") as fh:
+                    writer = csv.writer(fh)
+                    if new:
+                        writer.writerow(["iteration", "elapsed_s"] + [f"gain_q{q}" for q in gains])
+                    writer.writerow([done, f"{bar.format_dict['elapsed']:.0f}"] + [f"{g:.4f}" for g in gains.values()])
+                plot_validation(csv_path, out_dir / "validation.png", baseline)
+                bar.write(f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items()))
+            if horizon_at is None and (
+                time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or done == cfg.iterations
+            ):
+                checkpoint(done)
+                last_save = time.monotonic()
     bar.close()
     if distributed:
         dist.barrier()

@@ -50,6 +50,30 @@ def test_batches_are_pure_functions_of_seed_and_iteration():
     assert not torch.equal(make_batch(imgs, 1, 6, 3, cfg)["rgb"], a["rgb"])
 
 
+def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
+    """--workers only moves batch making into other processes: same weights after 3 steps."""
+    here = train(replace(_cfg(tiny_data, tmp_path / "here", 3), val_every=0), progress=False)
+    pool = train(replace(_cfg(tiny_data, tmp_path / "pool", 3), val_every=0, workers=2),
+                 progress=False)
+    a = torch.load(here, weights_only=True)["model"]
+    b = torch.load(pool, weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_time_budget_sets_the_horizon_after_the_warm_up(tiny_data, tmp_path):
+    """--minutes: the horizon is fixed from the measured speed once the warm-up is done,
+    recorded in the checkpoint, and kept when the run is resumed."""
+    cfg = replace(_cfg(tiny_data, tmp_path / "timed", 1), warmup=25, val_every=0, minutes=0.05)
+    path = train(cfg, progress=False)
+    ckpt = torch.load(path, weights_only=True)
+    horizon = json.loads(ckpt["config"])["iterations"]
+    assert ckpt["iteration"] == horizon >= 25
+    again = torch.load(train(cfg, progress=False), weights_only=True)
+    assert again["iteration"] == horizon
+    with pytest.raises(ValueError, match="minutes"):
+        replace(cfg, minutes=0.0)
+
+
 def test_pixel_losses_on_the_unit_scale():
     pred, target = torch.full((1, 3, 4, 4), 51.0), torch.zeros(1, 3, 4, 4)  # 51/255 = 0.2
     assert float(pixel_loss(pred, target, "l1")) == pytest.approx(0.2)

@@ -231,6 +231,7 @@ def decode(
     scale: float | None = None,
     sr_model: str | None = None,
     strict: bool = False,
+    precision: str = "auto",
 ) -> Any:
     """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
 
@@ -257,11 +258,18 @@ def decode(
     has to pad or guess, or a hybrid file's checksum does not match) decodes as viewers show
     it, with a :class:`JpegDataWarning` and the reason in ``image.info["hybrid_damage"]``;
     ``strict=True`` raises :class:`CorruptJPEGError` instead.
+
+    ``precision`` (``auto``, ``fp32``, ``bf16``) is the arithmetic of the network call of an
+    enhanced or super-resolved decode (:mod:`hybrid.enhance.precision`): ``auto`` uses
+    bfloat16 where ``device`` computes it natively (a CPU with avx512_bf16 / amx_bf16, a
+    bf16-capable GPU), else float32. Measured on an AVX-512-BF16 EPYC: the network runs 2.3x
+    faster, the mean PSNR gain moves by less than 0.001 dB. Another value raises
+    :class:`InputError`.
     """
     return _decode(
         source, enhance, as_array=False, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
-        sr_model=sr_model, strict=strict,
+        sr_model=sr_model, strict=strict, precision=precision,
     )  # fmt: skip
 
 
@@ -280,10 +288,12 @@ def _decode(
     sr_model: str | None,
     strict: bool,
     check_damage: bool = True,
+    precision: str = "auto",
 ) -> Any:
     """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
     ``check_damage=False`` skips :func:`_damage`, for files hybrid has just written itself
     (rate control's decoder in the loop)."""
+    _check_precision(precision)
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels)
     damage = _damage(data, header, strict) if check_damage else None
@@ -293,10 +303,10 @@ def _decode(
         result = decode_resized(
             data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
             weights=weights, sr_model=sr_model, device=device, threads=threads,
-            max_pixels=max_pixels, as_array=as_array,
+            max_pixels=max_pixels, as_array=as_array, precision=precision,
         )  # fmt: skip
     elif enhance:
-        array = _enhanced_array(data, header, model, weights, device, threads)
+        array = _enhanced_array(data, header, model, weights, device, threads, precision)
         result = array if as_array else _array_to_image(array)
     else:
         image = _plain(data, header)
@@ -304,6 +314,17 @@ def _decode(
     if damage is not None and not as_array:
         result.info["hybrid_damage"] = damage
     return result
+
+
+def _check_precision(precision: Any) -> None:
+    """InputError unless ``precision`` is one of :data:`hybrid.enhance.precision.PRECISIONS`
+    (that module does not import torch; the default needs no import at all)."""
+    if isinstance(precision, str) and precision == "auto":
+        return
+    from hybrid.enhance.precision import PRECISIONS
+
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
 
 def _image_to_array(image: Any, header: JpegInfo) -> np.ndarray:
@@ -357,6 +378,7 @@ def _enhanced_array(
     weights: Any,
     device: str,
     threads: int | None,
+    precision: str = "auto",
 ) -> np.ndarray:
     reason = header.unsupported_reason
     if reason is not None:
@@ -368,7 +390,7 @@ def _enhanced_array(
     except ImportError as exc:
         raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
     result = enhance_pkg.enhance_jpeg(
-        data, model=model, weights=weights, device=device, threads=threads
+        data, model=model, weights=weights, device=device, threads=threads, precision=precision
     )
     return np.asarray(result, dtype=np.float32)
 
@@ -396,17 +418,18 @@ def decode_array(
     scale: float | None = None,
     sr_model: str | None = None,
     strict: bool = False,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
     With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
-    ``upscale``, ``scale``, ``sr_model`` and ``strict`` are :func:`decode`'s.
+    ``upscale``, ``scale``, ``sr_model``, ``strict`` and ``precision`` are :func:`decode`'s.
     """
     return _decode(
         source, enhance, as_array=True, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
-        sr_model=sr_model, strict=strict,
+        sr_model=sr_model, strict=strict, precision=precision,
     )  # fmt: skip
 
 

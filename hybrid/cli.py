@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
+from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
 
@@ -444,6 +445,15 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for enhancement.")
 @click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Arithmetic of the network (--enhance): auto = bf16 where the CPU (avx512_bf16, "
+    "amx_bf16) or GPU computes it natively, else fp32. bf16: about 2.3x faster network on "
+    "such a CPU, PSNR within 0.001 dB on average.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(sorted(OUTPUT_FORMATS), case_sensitive=False),
@@ -469,6 +479,7 @@ def decode(
     weights: Path | None,
     device: str,
     threads: int | None,
+    precision: str,
     fmt: str | None,
     bits: str,
     max_pixels: int,
@@ -505,6 +516,7 @@ def decode(
                 device=device,
                 threads=threads,
                 max_pixels=limit,
+                precision=precision,
             )
             atomic_write(dst, _png16(array), force=force)
             return
@@ -516,6 +528,7 @@ def decode(
             device=device,
             threads=threads,
             max_pixels=limit,
+            precision=precision,
         )
         atomic_write(dst, _encode_image(image, pil_format, options), force=force)
 

@@ -132,8 +132,10 @@ def decode_resized(
     threads: int | None,
     max_pixels: int | None,
     as_array: bool,
+    precision: str = "auto",
 ) -> Any:
     """Decode ``data`` to :func:`target_size` (or the coded size, see the module docstring).
+    ``precision`` is the networks' arithmetic (:func:`hybrid.api.decode`).
 
     Raises:
         ImageTooLargeError: the output size exceeds ``max_pixels`` (a tiny file cannot ask
@@ -165,7 +167,7 @@ def decode_resized(
 
     if not resize:
         array = api._enhanced_array(
-            data, header, _enhance_model(header, model), weights, device, threads
+            data, header, _enhance_model(header, model), weights, device, threads, precision
         )
         return array if as_array else api._array_to_image(array)
 
@@ -180,14 +182,16 @@ def decode_resized(
             raise UnsupportedImageError(reason)
         from hybrid.enhance.superres import upscale_jpeg
 
-        array = upscale_jpeg(data, size, model=sr_id, device=device, threads=threads)
+        array = upscale_jpeg(
+            data, size, model=sr_id, device=device, threads=threads, precision=precision
+        )
         return array if as_array else api._array_to_image(array)
 
     missing = sr_model or _file_sr_model(header, ratio)
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
     if enhancement_installed(model, weights) or not downscaled:
         array = api._enhanced_array(
-            data, header, _enhance_model(header, model), weights, device, threads
+            data, header, _enhance_model(header, model), weights, device, threads, precision
         )
         if size != coded:
             warnings.warn(

@@ -221,6 +221,12 @@ def test_enhance_with_user_weights_file(tmp_path):
     grey = pillow_jpeg(np.asarray(Image.fromarray(photo()).convert("L")))
     assert hybrid.decode(grey, enhance=True, weights=path).mode == "L"
     assert hybrid.decode_array(grey, weights=path).shape[2] == 1
+    fp32 = hybrid.decode_array(data, weights=path, precision="fp32")
+    bf16 = hybrid.decode_array(data, weights=path, precision="bf16")
+    assert 0 < np.abs(bf16 - fp32).mean() < 0.5 / 255
+    for call in (hybrid.decode, hybrid.decode_array):
+        with pytest.raises(InputError, match="precision must be one of auto, fp32, bf16"):
+            call(data, enhance=True, weights=path, precision="fp16")
 
 
 def test_read_coefficients_of_encoded_file():

@@ -393,6 +393,29 @@ def test_decode_enhance_16_bit_png(tmp_path):
     assert_one_line_error(bad)
 
 
+def test_decode_precision_option(tmp_path):
+    import imagecodecs
+
+    src = save_jpeg(tmp_path / "a.jpg", quality=30)
+    weights = _tiny_weights(tmp_path / "w.pt")
+    arrays = {}
+    for precision in ("fp32", "bf16", "auto"):
+        out = tmp_path / f"{precision}.png"
+        result = run("decode", src, "-o", out, "--enhance", "--weights", weights, "--bits", "16",
+                     "--precision", precision)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        arrays[precision] = imagecodecs.png_decode(out.read_bytes()).astype(np.float64) / 65535
+    diff = np.abs(arrays["bf16"] - arrays["fp32"])
+    assert 0 < diff.mean() < 0.5 / 255  # bf16 ran, and stays close to fp32
+    from hybrid.enhance.precision import resolve_precision
+
+    assert np.array_equal(arrays["auto"], arrays[resolve_precision("auto", "cpu")])
+    err = assert_one_line_error(run("decode", src, "-o", tmp_path / "x.png", "--enhance",
+                                    "--weights", weights, "--precision", "fp16"))  # fmt: skip
+    assert "--precision" in err and "fp16" in err
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_decode_enhance_with_tampered_or_missing_weights(tmp_path, monkeypatch):
     src = save_jpeg(tmp_path / "a.jpg")
     garbage = tmp_path / "garbage.pt"

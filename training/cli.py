@@ -118,7 +118,8 @@ def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, qua
 @click.option("--val-images", type=click.IntRange(1), default=68, show_default=True)
 @click.option("--description", default="", help="One line saying what the model is for.")
 @click.option("--force", is_flag=True, help="Replace an existing entry with the same id.")
-def export_command(checkpoint, model_id, out_dir, val_dir, val_images, description, force) -> None:
+@click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
+def export_command(checkpoint, model_id, out_dir, val_dir, val_images, description, force, half) -> None:
     """Write a registry entry (weights file, sha256, metrics) from a training checkpoint.
 
     A super-resolution checkpoint (task ``sr``) becomes an ``SRNet`` entry with task ``sr``
@@ -130,7 +131,7 @@ def export_command(checkpoint, model_id, out_dir, val_dir, val_images, descripti
     try:
         metrics = measure_checkpoint(checkpoint, val_dir, val_images) if val_dir else {}
         entry = export_checkpoint(checkpoint, model_id, out_dir=out_dir, metrics=metrics,
-                                  description=description, force=force)
+                                  description=description, force=force, half=half)
     except (FileExistsError, ValueError, KeyError) as exc:
         click.echo(f"hybrid: error: {exc}", err=True)
         sys.exit(2)

@@ -32,6 +32,7 @@ def export_checkpoint(
     task: str | None = None,
     inference: dict[str, Any] | None = None,
     force: bool = False,
+    half: bool = False,
 ) -> ModelEntry:
     """Write ``<out_dir>/<model_id>.pt`` (float32 state dict + architecture) and its manifest entry.
 
@@ -39,7 +40,8 @@ def export_checkpoint(
     (``SRNet`` and task ``"sr"`` for a super-resolution run, whose entry also records
     ``inference.scale``); ``task`` and ``inference`` given here override them. The manifest
     is rewritten atomically; an existing entry with the same id is replaced only with
-    ``force``.
+    ``force``. ``half`` stores the tensors as float16 (half the file; the registry loads them
+    into the float32 network, and bf16 inference rounds weights further anyway).
     """
     out = Path(out_dir) if out_dir else weights_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,8 @@ def export_checkpoint(
         trained = float(cfg.get("scale", inference["scale"]))
         if trained != inference["scale"]:
             inference["trained_scale"] = trained  # e.g. 1.5: the downscale it was trained for
-    state = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
+    dtype = torch.float16 if half else torch.float32
+    state = {k: v.to(dtype).contiguous() for k, v in ckpt["model"].items()}
     entries = load_manifest(out)
     if model_id in entries and not force:
         raise FileExistsError(f"model {model_id!r} is already in the manifest (use --force)")

@@ -52,6 +52,7 @@ def enhance_jpeg(
     device: str = "cpu",
     threads: int | None = None,
     tile: int = 1024,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -64,15 +65,26 @@ def enhance_jpeg(
         threads: torch CPU threads (default: torch's choice).
         tile: tile side for bounded-memory inference (1024: a 768x512 image is one tile;
             a 24 MP image needs about 1.2 GiB).
+        precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call only
+            (:mod:`hybrid.enhance.precision`); ``auto`` is bf16 on a CPU with native bf16
+            (avx512_bf16 / amx_bf16) or a bf16-capable CUDA device, else fp32. Measured on
+            an AVX-512-BF16 EPYC: the network runs 2.3x faster, the mean PSNR gain moves by
+            at most 0.001 dB.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
         for a greyscale file.
+
+    Raises:
+        ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
     """
     import torch
 
     from hybrid.enhance.infer import enhance_planes
     from hybrid.enhance.jpeg_input import load_planes
+    from hybrid.enhance.precision import check_precision
+
+    check_precision(precision)
 
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -82,7 +94,7 @@ def enhance_jpeg(
     torch.use_deterministic_algorithms(True, warn_only=True)
     flips = 1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     planes = load_planes(data)
-    out = enhance_planes(net, planes, tile=tile, device=device, flips=flips)
+    out = enhance_planes(net, planes, tile=tile, device=device, flips=flips, precision=precision)
     return out[:, :, :1] if planes.grey else out
 
 

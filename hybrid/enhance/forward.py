@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from hybrid.enhance.consistency import project_ycc
+from hybrid.enhance.precision import network_call
 from hybrid.enhance.ycc import rgb_to_ycbcr, ycbcr_to_rgb
 
 
@@ -37,6 +38,7 @@ def enhance_tensor(
     chroma_factors: tuple[int, int],
     grey: bool = False,
     flips: int = 1,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Enhance a batch of decoded JPEG images.
 
@@ -53,12 +55,17 @@ def enhance_tensor(
             horizontal, vertical, both) -- geometric self-ensemble. Mirroring an image whose
             sides are multiples of 8 maps the 8x8 block grid and every quantization step onto
             themselves, so the conditioning stays valid.
+        precision: ``fp32``, ``bf16`` or ``auto`` (:mod:`hybrid.enhance.precision`, on
+            ``rgb``'s device): the arithmetic of the network call only; colour transforms and
+            projection stay float32. Default fp32, so a caller that already wraps ``net``
+            (training's autocast) gets exactly its own choice.
 
     Returns:
         float (B, 3, H, W) enhanced RGB on the 0..255 scale (not clipped).
     """
+    run = network_call(net, precision, rgb.device)
     ycc = rgb_to_ycbcr(rgb)
-    out = ycc + mirror_average(lambda x: net(x, cond), ycc, flips)
+    out = ycc + mirror_average(lambda x: run(x, cond), ycc, flips)
     if grey:
         luma = out[:, :1]
         if coeffs is not None and qtables is not None:

@@ -14,6 +14,7 @@ from torch import nn
 
 from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector
+from hybrid.enhance.precision import resolve_precision
 from hybrid.enhance.tiling import GRID, round_up, tile_overlap
 
 #: How much of the network's change is kept, by the file's mean luma quantizer step:
@@ -51,6 +52,7 @@ def enhance_planes(
     device: str | torch.device = "cpu",
     flips: int = 1,
     taper: bool = True,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Enhance one decoded JPEG.
 
@@ -67,10 +69,20 @@ def enhance_planes(
         flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
         taper: keep only :func:`residual_strength` of the change for near-lossless files
             (the blend of two images inside the quantization intervals stays inside them).
+        precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call
+            (:func:`hybrid.enhance.precision.resolve_precision`; ``auto`` is bf16 where
+            ``device`` computes it natively). Colour transforms and the projection stay
+            float32. bf16 on a CPU with avx512_bf16: 2.3x faster network, mean PSNR gain
+            within 0.001 dB of fp32.
 
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
+
+    Raises:
+        ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`
+            (or ``flips`` not 1, 2 or 4, once the network runs).
     """
+    precision = resolve_precision(precision, device)
     tile = round_up(max(1, tile), GRID)
     # The consistency projection reaches one MCU further: a chroma block's correction is
     # upsampled bilinearly, so it depends on the neighbouring coded block as well.
@@ -112,6 +124,7 @@ def enhance_planes(
                     planes.chroma_factors,
                     planes.grey,
                     flips,
+                    precision,
                 )
                 if strength != 1.0:
                     result = window + strength * (result - window)

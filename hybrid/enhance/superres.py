@@ -78,6 +78,7 @@ def upscale_planes(
     overlap: int | None = None,
     device: str = "cpu",
     flips: int = 1,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Run a super-resolution network over one decoded JPEG, tile by tile.
 
@@ -92,17 +93,24 @@ def upscale_planes(
         flips: 1, 2 or 4: average the outputs over this many mirrorings (identity,
             horizontal, vertical, both) -- geometric self-ensemble. Every window has sides
             that are multiples of 16, so mirroring maps the 8x8 block grid onto itself.
+        precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call
+            (:func:`hybrid.enhance.precision.resolve_precision`; ``auto`` is bf16 where
+            ``device`` computes it natively); its output is taken back to float32.
 
     Returns:
         float32 (N*h, N*w, 3) RGB clipped to [0, 1], for the (h, w) coded image.
 
     Raises:
         WeightsError: the network's output does not have the contract's shape.
+        ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
     """
     import torch
 
     from hybrid.enhance.forward import mirror_average
     from hybrid.enhance.jpeg_input import condition_vector
+    from hybrid.enhance.precision import network_call
+
+    run = network_call(net, precision, device)
 
     tile = round_up(max(1, tile), GRID)
     overlap = tile_overlap(net, overlap)
@@ -120,7 +128,7 @@ def upscale_planes(
                 wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
                 window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32) / 255.0)
                 window = window.permute(2, 0, 1)[None].to(dev)
-                result = mirror_average(lambda x: net(x, cond), window, flips)
+                result = mirror_average(lambda x: run(x, cond), window, flips)
                 expected = (1, 3, factor * (wy1 - wy0), factor * (wx1 - wx0))
                 if tuple(result.shape) != expected:
                     raise WeightsError(
@@ -143,6 +151,7 @@ def upscale_jpeg(
     device: str = "cpu",
     threads: int | None = None,
     tile: int = 256,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Super-resolved decode of JPEG bytes to exactly ``size`` = (width, height).
 
@@ -155,6 +164,8 @@ def upscale_jpeg(
         device: ``cpu`` or ``cuda[:N]``.
         threads: torch CPU threads (default: torch's choice).
         tile: tile side in coded pixels, see :func:`upscale_planes`.
+        precision: ``auto``, ``fp32`` or ``bf16``, the network's arithmetic, see
+            :func:`upscale_planes`.
 
     Returns:
         float32 (height, width, 3) RGB in [0, 1], or (height, width, 1) for a greyscale file.
@@ -163,13 +174,16 @@ def upscale_jpeg(
         WeightsError: unknown model, a model of another task, a missing or tampered weights
             file, an architecture this version of hybrid does not have, or a network whose
             output breaks the contract.
+        ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
     """
     import torch
 
     from hybrid.enhance import get_network
     from hybrid.enhance.jpeg_input import load_planes
+    from hybrid.enhance.precision import check_precision
     from hybrid.resample import upscale_array
 
+    check_precision(precision)
     entry = sr_entry(model)
     factor = native_factor(entry)
     if threads is not None:
@@ -177,6 +191,8 @@ def upscale_jpeg(
     net = get_network(model, None, device)
     planes = load_planes(data)
     flips = int(entry.inference.get("flips", 1))
-    array = upscale_planes(net, planes, factor, tile=tile, device=device, flips=flips)
+    array = upscale_planes(
+        net, planes, factor, tile=tile, device=device, flips=flips, precision=precision
+    )
     array = upscale_array(array, size)
     return array[:, :, :1] if planes.grey else array

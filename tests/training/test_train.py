@@ -101,6 +101,16 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
     entry = export_checkpoint(full, "tiny-test", out_dir=tmp_path / "weights", metrics={"x": 1})
     assert load_manifest(tmp_path / "weights")["tiny-test"].sha256 == entry.sha256
     assert load_model("tiny-test", tmp_path / "weights") is not None
+    # --half: a float16 file half the size that loads into the float32 network, within
+    # float16 rounding of the full-precision weights.
+    export_checkpoint(full, "tiny-half", out_dir=tmp_path / "weights", half=True)
+    sizes = {i: (tmp_path / "weights" / f"{i}.pt").stat().st_size for i in ("tiny-test", "tiny-half")}
+    assert sizes["tiny-half"] < 0.75 * sizes["tiny-test"]
+    full_net = load_model("tiny-test", tmp_path / "weights")
+    half_net = load_model("tiny-half", tmp_path / "weights")
+    for (name, p32), p16 in zip(full_net.state_dict().items(), half_net.state_dict().values(), strict=True):
+        assert p16.dtype == torch.float32
+        assert torch.allclose(p32, p16, rtol=1e-3, atol=1e-6), name
 
 
 def test_train_cli_entry_point(tiny_data, tmp_path):

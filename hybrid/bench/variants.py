@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-ENHANCE_FAST = "enhance-fast-v2"
-ENHANCE_QUALITY = "enhance-quality-v3"
+ENHANCE_FAST = "enhance-fast-v3"
+ENHANCE_QUALITY = "enhance-quality-v4"
 
 
 def _pil_version() -> str:

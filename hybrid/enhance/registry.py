@@ -20,7 +20,7 @@ from hybrid.errors import WeightsError
 
 MANIFEST_NAME = "manifest.json"
 #: Model used when neither the caller nor the file's hybrid metadata names one.
-DEFAULT_ENHANCE_MODEL = "enhance-fast-v2"
+DEFAULT_ENHANCE_MODEL = "enhance-fast-v3"
 
 
 def weights_dir() -> Path:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from hybrid.bench.codecs import CODECS, REFERENCE
 from hybrid.bench.report import bd_table, curves, markdown, speeds
+from hybrid.bench.variants import ENHANCE_QUALITY
 from hybrid.cli import cli
 from tests.bench.conftest import tiny_photos
 
@@ -129,7 +130,7 @@ def test_smoke_bench_writes_every_output(smoke):
     out, output, seconds = smoke
     assert seconds < 30
     assert "2 images" in output and "(0 failed)" in output
-    assert "skipping hybrid-enhance-quality: model enhance-quality-v3 is not installed" in output
+    assert f"skipping hybrid-enhance-quality: model {ENHANCE_QUALITY} is not installed" in output
     summary = json.loads((out / "results.json").read_text())
     measured = {c["name"] for c in summary["codecs"]}
     assert measured == set(SMOKE_CODECS) - {"hybrid-enhance-quality"}

@@ -491,7 +491,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
             if horizon_at is not None and done == start + 10:
                 t_probe = time.monotonic()
             if done == horizon_at:
-                cfg = replace(cfg, iterations=_budget_horizon(cfg, done, start + 10, t_begin, t_probe))
+                horizon = _budget_horizon(cfg, done, start + 10, t_begin, t_probe)
+                if distributed:  # every rank must stop at the same step: rank 0's horizon
+                    shared = torch.tensor([horizon], dtype=torch.int64, device=device)
+                    dist.broadcast(shared, 0)
+                    horizon = int(shared.item())
+                cfg = replace(cfg, iterations=horizon)
                 stream.cfg = cfg
                 bar.total = cfg.iterations
                 bar.refresh()

@@ -62,7 +62,7 @@ class FiLMResBlock(nn.Module):
             weight = self.conv1.weight * scale[:, None, None, None]
             bias = self.conv1.bias * scale + beta[0]
             h = F.relu_(F.conv2d(x, weight, bias, padding=1))
-            return x.add_(self.conv2(h)) if torch.is_inference_mode_enabled() else x + self.conv2(h)
+            return _add(x, self.conv2(h))
         h = self.conv1(x)
         h = h * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None]
         return x + self.conv2(F.relu(h))
@@ -122,6 +122,11 @@ def _relu(x: torch.Tensor) -> torch.Tensor:
     return F.relu_(x) if torch.is_inference_mode_enabled() else F.relu(x)
 
 
+def _add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``x + y``, into ``x`` under inference mode (a residual stream nothing else reads)."""
+    return x.add_(y) if torch.is_inference_mode_enabled() else x + y
+
+
 def _run_low_branch(net: nn.Module, feat: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     """The quarter-resolution branch's contribution, shaped like ``feat`` (B, C, H/2, W/2)."""
     b = feat.shape[0]
@@ -145,8 +150,7 @@ def _run_trunk(net: nn.Module, x: torch.Tensor, cond: torch.Tensor) -> torch.Ten
     split = net.n_blocks // 2 if net.low_blocks else -1
     for i, block in enumerate(net.body):
         if i == split:
-            branch = _run_low_branch(net, feat, cond)
-            feat = feat.add_(branch) if torch.is_inference_mode_enabled() else feat + branch
+            feat = _add(feat, _run_low_branch(net, feat, cond))
         feat = block(feat, film[:, i, 0], film[:, i, 1])
     return net.tail(feat)
 

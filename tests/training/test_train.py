@@ -174,3 +174,12 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     assert ckpt["iteration"] == 3
     assert json.loads(ckpt["config"])["channels"] == 8
     assert all(np.isfinite(v.numpy()).all() for v in ckpt["model"].values())
+    # --minutes under torchrun: both ranks stop at rank 0's horizon (else DDP would hang),
+    # with batches from worker processes.
+    timed = tmp_path / "ddp-timed"
+    cmd = [c if c != str(out) else str(timed) for c in cmd if c not in ("--iterations", "3")]
+    res = subprocess.run(cmd + ["--minutes", "0.1", "--workers", "1"], capture_output=True,
+                         text=True, timeout=600, env=env, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = torch.load(timed / "last.pt", weights_only=True)
+    assert ckpt["iteration"] == json.loads(ckpt["config"])["iterations"] >= 200

@@ -65,6 +65,10 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
               help="Processes making batches ahead of the training step (0: made in turn by "
                    "the training process). Batches are the same either way.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="Network arithmetic in training: bf16 mixed precision (autocast; the consistency "
+                   "step stays float32) or fp32. auto: bf16 on CUDA and on CPUs with native bf16 "
+                   "(avx512_bf16, amx_bf16), where training runs about 1.8x faster.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore an existing checkpoint in --out (default: resume).")

@@ -30,6 +30,7 @@ from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import EnhanceNet, SRNet
+from hybrid.enhance.precision import check_precision, resolve_precision
 from hybrid.enhance.superres import upscale_planes
 from hybrid.resample import downscale, upscale_array, upscale_image
 from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
@@ -78,6 +79,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     minutes: float | None = None
     workers: int = 0
+    precision: str = "auto"
     init: str | None = None
     device: str = "cpu"
     threads: int | None = None
@@ -99,6 +101,7 @@ class TrainConfig:
             raise ValueError(f"minutes must be positive, got {self.minutes}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
+        check_precision(self.precision)
         if self.crop != self.degradation.crop:
             object.__setattr__(self, "degradation", DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}))
 
@@ -438,10 +441,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         opt.load_state_dict(ckpt["optimizer"])
         start = int(ckpt["iteration"])
     model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
-    use_amp = device.type == "cuda"
-    if use_amp:
+    # bf16 autocast of the network where the device has it natively (precision "auto"): CUDA,
+    # or a CPU with avx512_bf16 / amx_bf16 (1.44 -> 2.55 it/s for enhance-fast-v3 on 2 threads).
+    use_amp = resolve_precision(cfg.precision, device) == "bf16"
+    if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop and batch: pick the fastest kernels
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda")
     val_set = validation_set(cfg) if rank == 0 and cfg.val_every > 0 else []
     csv_path = out_dir / "validation.csv"
     baseline = "bicubic of plain decode" if cfg.task == "sr" else "plain decode"

@@ -60,6 +60,21 @@ def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_bf16_mixed_precision_trains_on_cpu(tiny_data, tmp_path):
+    """precision="bf16" runs the network under CPU autocast (other weights than fp32, still
+    finite and reproducible); a bad value is refused."""
+    def run(name: str, precision: str) -> dict:
+        cfg = replace(_cfg(tiny_data, tmp_path / name, 3), val_every=0, precision=precision)
+        return torch.load(train(cfg, progress=False), weights_only=True)["model"]
+
+    fp32, bf16, again = run("fp32", "fp32"), run("bf16", "bf16"), run("bf16-again", "bf16")
+    assert all(torch.isfinite(v).all() for v in bf16.values())
+    assert all(torch.equal(bf16[k], again[k]) for k in bf16)
+    assert not all(torch.equal(fp32[k], bf16[k]) for k in fp32)
+    with pytest.raises(ValueError, match="precision"):
+        replace(_cfg(tiny_data, tmp_path / "bad", 1), precision="fp16")
+
+
 def test_time_budget_sets_the_horizon_after_the_warm_up(tiny_data, tmp_path):
     """--minutes: the horizon is fixed from the measured speed once the warm-up is done,
     recorded in the checkpoint, and kept when the run is resumed."""

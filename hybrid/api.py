@@ -317,14 +317,14 @@ def _decode(
 
 
 def _check_precision(precision: Any) -> None:
-    """InputError unless ``precision`` is one of :data:`hybrid.enhance.precision.PRECISIONS`
-    (that module does not import torch; the default needs no import at all)."""
-    if isinstance(precision, str) and precision == "auto":
-        return
-    from hybrid.enhance.precision import PRECISIONS
+    """:func:`hybrid.enhance.precision.check_precision`, as an :class:`InputError` (that
+    module does not import torch)."""
+    from hybrid.enhance.precision import check_precision
 
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    try:
+        check_precision(precision)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _image_to_array(image: Any, header: JpegInfo) -> np.ndarray:

@@ -30,7 +30,7 @@ from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import EnhanceNet, SRNet
-from hybrid.enhance.precision import check_precision, resolve_precision
+from hybrid.enhance.precision import check_precision, network_call, resolve_precision
 from hybrid.enhance.superres import upscale_planes
 from hybrid.resample import downscale, upscale_array, upscale_image
 from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
@@ -371,36 +371,32 @@ def batch_iterator(stream: BatchStream, start: int, stop: int, workers: int, pin
 
 
 def _forward(
-    model, cfg: TrainConfig, batch: dict, device: torch.device, use_amp: bool
+    model, cfg: TrainConfig, batch: dict, device: torch.device, precision: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One batch (:class:`BatchStream`) through the network: (prediction, target), both
     float32 on the 0..255 scale (the SR task's 0..1 tensors are scaled up, so one loss fits
-    both)."""
+    both). ``precision`` (``fp32`` or ``bf16``) is the network call's only
+    (:func:`hybrid.enhance.precision.network_call`): the colour transforms and the
+    consistency projection's DCT stay float32 (bf16 would move a DC coefficient by ~4 steps)."""
     if cfg.task == "sr":
         rgb, cond, target = (batch[k].to(device) for k in ("input", "cond", "target"))
-        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
-            pred = model(rgb, cond)
-        pred = resize_like_decoder(pred.float(), tuple(target.shape[-2:]))
+        pred = network_call(model, precision, device)(rgb, cond)
+        pred = resize_like_decoder(pred, tuple(target.shape[-2:]))
         return pred * 255.0, target * 255.0
     rgb, clean, cond = (batch[k].to(device, non_blocking=True) for k in ("rgb", "clean", "cond"))
     coeffs = [c.to(device, non_blocking=True) for c in batch["coeffs"]] if cfg.consistency else None
     qtables = [q.to(device, non_blocking=True) for q in batch["qtables"]] if cfg.consistency else None
-
-    def run_net(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        # Mixed precision for the network only: the colour transforms and the consistency
-        # projection's DCT stay in float32 (bf16 would move a DC coefficient by ~4 steps).
-        with torch.autocast(device.type, enabled=use_amp, dtype=torch.bfloat16):
-            return model(x, c).float()
-
-    pred = enhance_tensor(run_net, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"])
+    pred = enhance_tensor(model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"],
+                          precision=precision)
     return pred, clean
 
 
 def _budget_horizon(cfg: TrainConfig, done: int, probe_it: int, t_begin: float, t_probe: float) -> int:
     """The iteration count that ends a ``cfg.minutes`` run on time: the iterations done,
-    plus the time left over the seconds per iteration measured since ``probe_it``."""
+    plus the time left over the seconds per iteration measured since iteration ``probe_it``
+    (reached at ``t_probe``; the run began at ``t_begin``)."""
     now = time.monotonic()
-    per_it = (now - (t_probe or t_begin)) / max(1, done - (probe_it if t_probe else 0))
+    per_it = (now - t_probe) / (done - probe_it)
     left = cfg.minutes * 60 - (now - t_begin)
     return done + max(0, int(left / per_it))
 
@@ -443,10 +439,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
     # bf16 autocast of the network where the device has it natively (precision "auto"): CUDA,
     # or a CPU with avx512_bf16 / amx_bf16 (1.44 -> 2.55 it/s for enhance-fast-v3 on 2 threads).
-    use_amp = resolve_precision(cfg.precision, device) == "bf16"
+    precision = resolve_precision(cfg.precision, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop and batch: pick the fastest kernels
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "bf16" and device.type == "cuda")
     val_set = validation_set(cfg) if rank == 0 and cfg.val_every > 0 else []
     csv_path = out_dir / "validation.csv"
     baseline = "bicubic of plain decode" if cfg.task == "sr" else "plain decode"
@@ -480,7 +476,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         for batch in batch_iterator(stream, it, stop, cfg.workers, pin):
             for group in opt.param_groups:
                 group["lr"] = lr_at(cfg, it)
-            pred, clean = _forward(model, cfg, batch, device, use_amp)
+            pred, clean = _forward(model, cfg, batch, device, precision)
             loss = pixel_loss(pred, clean, cfg.loss)
             if cfg.msssim_weight > 0:
                 loss = loss + cfg.msssim_weight * structural_loss(pred, clean)

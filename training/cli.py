@@ -77,8 +77,16 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
               show_default=True, help="IJG quality range of the training degradations.")
 @click.option("--p-high-quality", type=click.FloatRange(0, 1), default=0.12, show_default=True,
               help="Share of crops compressed at quality 90-100 instead.")
+@click.option("--p-hybrid", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of crops coded by hybrid's own encoder instead of Pillow "
+                   "(libjpeg-turbo), at quality 5-95, half of them 60-95.")
+@click.option("--hybrid-modes", "hybrid_mode_weights", type=(click.FloatRange(0),) * 4,
+              metavar="BEST RDO PROG BASE",
+              default=DegradationConfig.hybrid_mode_weights, show_default=True,
+              help="Relative weights of hybrid's encoder modes for those crops: best, rdo, "
+                   "progressive, baseline.")
 def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, quality_range,
-                  p_high_quality, **kwargs) -> None:
+                  p_high_quality, p_hybrid, hybrid_mode_weights, **kwargs) -> None:
     """Train or fine-tune an enhancement or super-resolution network on clean images."""
     preset = PRESETS[task][size]
     if task == "sr" and kwargs["low_blocks"]:
@@ -103,7 +111,8 @@ def train_command(task, scale, out_dir, size, channels, blocks, fresh, crop, qua
             crop=crop,
             degradation=DegradationConfig(
                 crop=crop, quality_low=quality_range[0], quality_high=quality_range[1],
-                p_high_quality=p_high_quality,
+                p_high_quality=p_high_quality, p_hybrid=p_hybrid,
+                hybrid_mode_weights=hybrid_mode_weights,
             ),
             **kwargs,
         )

@@ -14,13 +14,23 @@ import numpy as np
 import torch
 from PIL import Image
 
+import hybrid
 from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
-from hybrid.enhance.jpeg_input import condition_vector, load_planes
+from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
 
 #: Pillow's ``subsampling`` argument for each chroma mode.
 _PIL_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+#: hybrid's own encoder modes a training crop can be coded with, and their ``hybrid.encode``
+#: options: ``best`` (PSNR-tuned tables, trellis, progressive), trellis, progressive, baseline.
+HYBRID_MODES: dict[str, dict[str, bool]] = {
+    "best": {"best": True},
+    "rdo": {"rdo": True},
+    "progressive": {"progressive": True},
+    "baseline": {},
+}
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -56,6 +66,14 @@ class DegradationConfig:
         p_custom_tables: probability of non-IJG tables (randomly perturbed Annex K tables).
         subsampling_weights: probabilities of 4:2:0, 4:4:4, 4:2:2.
         p_grey: probability of a greyscale batch.
+        p_hybrid: probability that a crop is coded by hybrid's own encoder instead of Pillow
+            (libjpeg-turbo); 0 draws nothing, so batches are those of a run without it.
+        hybrid_mode_weights: relative weights of the :data:`HYBRID_MODES` (best, rdo,
+            progressive, baseline) for those crops.
+        hybrid_quality_low, hybrid_quality_high: quality range of those crops.
+        hybrid_focus_low, p_hybrid_focus: with probability ``p_hybrid_focus`` their quality
+            is drawn from ``hybrid_focus_low..hybrid_quality_high`` instead (where a network
+            trained on libjpeg-turbo files harms hybrid's own: high qualities).
     """
 
     crop: int = 128
@@ -65,14 +83,33 @@ class DegradationConfig:
     p_custom_tables: float = 0.15
     subsampling_weights: tuple[float, float, float] = (0.65, 0.2, 0.15)
     p_grey: float = 0.05
+    p_hybrid: float = 0.0
+    hybrid_mode_weights: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
+    hybrid_quality_low: int = 5
+    hybrid_quality_high: int = 95
+    hybrid_focus_low: int = 60
+    p_hybrid_focus: float = 0.5
 
     def __post_init__(self) -> None:
         if self.crop % 16 or self.crop < 16:
             raise ValueError(f"crop must be a positive multiple of 16, got {self.crop}")
         if not 1 <= self.quality_low <= self.quality_high <= 100:
             raise ValueError(f"quality range must satisfy 1 <= low <= high <= 100, got {self.quality_low}..{self.quality_high}")
-        if not 0.0 <= self.p_high_quality <= 1.0:
-            raise ValueError(f"p_high_quality must be in [0, 1], got {self.p_high_quality}")
+        for name in ("p_high_quality", "p_hybrid", "p_hybrid_focus"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        low, focus, high = self.hybrid_quality_low, self.hybrid_focus_low, self.hybrid_quality_high
+        if not 1 <= low <= focus <= high <= 100:
+            raise ValueError(
+                "hybrid qualities must satisfy 1 <= low <= focus_low <= high <= 100, got "
+                f"{low}, {focus}, {high}"
+            )
+        weights = self.hybrid_mode_weights
+        if len(weights) != len(HYBRID_MODES) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(
+                f"hybrid_mode_weights must be {len(HYBRID_MODES)} non-negative weights "
+                f"({', '.join(HYBRID_MODES)}) with a positive sum, got {weights}"
+            )
 
 
 def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
@@ -89,7 +126,13 @@ def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
 
 
 def degrade(clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig, mode: str, grey: bool):
-    """JPEG-compress one clean crop with random settings; returns (planes, quality)."""
+    """JPEG-compress one clean crop with random settings; returns (planes, quality).
+
+    With probability ``cfg.p_hybrid`` the crop is coded by :func:`degrade_hybrid`, else by
+    Pillow (libjpeg-turbo) with ``cfg``'s quality mixture and custom-table share.
+    """
+    if cfg.p_hybrid > 0 and rng.random() < cfg.p_hybrid:
+        return degrade_hybrid(clean, rng, cfg, mode, grey)[:2]
     if rng.random() < cfg.p_high_quality:
         quality = int(rng.integers(90, 101))
     else:
@@ -103,6 +146,29 @@ def degrade(clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig,
     buf = io.BytesIO()
     im.save(buf, "JPEG", **kwargs)
     return load_planes(buf.getvalue()), quality
+
+
+def degrade_hybrid(
+    clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig, mode: str, grey: bool
+) -> tuple[JpegPlanes, int, str, bytes]:
+    """Code one clean crop with hybrid's own encoder in a random :data:`HYBRID_MODES` mode.
+
+    Args:
+        clean: uint8 (C, C, 3) RGB crop.
+        mode: chroma subsampling (``"4:2:0"``, ``"4:4:4"``, ``"4:2:2"``); ignored when ``grey``.
+        grey: code the crop's luma (Pillow's ``L`` conversion, the batch's target) as a
+            single-component file.
+
+    Returns:
+        (planes, quality, encoder mode name, JPEG bytes); the file carries hybrid's APP11 record.
+    """
+    weights = np.asarray(cfg.hybrid_mode_weights, dtype=np.float64)
+    encoder_mode = tuple(HYBRID_MODES)[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    low = cfg.hybrid_focus_low if rng.random() < cfg.p_hybrid_focus else cfg.hybrid_quality_low
+    quality = int(rng.integers(low, cfg.hybrid_quality_high + 1))
+    pixels = np.asarray(Image.fromarray(clean).convert("L")) if grey else clean
+    data = hybrid.encode(pixels, quality=quality, subsampling=mode, **HYBRID_MODES[encoder_mode])
+    return load_planes(data), quality, encoder_mode, data
 
 
 def make_batch(
@@ -169,8 +235,9 @@ def make_sr_batch(
 
     Each sample: a random ``scale * cfg.crop`` square (a whole number of pixels) of a clean
     image, randomly flipped and rotated; downscaled to ``cfg.crop`` with
-    :func:`hybrid.resample.downscale` (the filter of ``hybrid encode --scale``); JPEG-coded with Pillow by :func:`degrade` (cfg's quality
-    mixture and custom-table share; 4:2:0 or 4:4:4 in the ratio of the first two
+    :func:`hybrid.resample.downscale` (the filter of ``hybrid encode --scale``); JPEG-coded
+    by :func:`degrade` (Pillow with cfg's quality mixture and custom-table share, or hybrid's
+    own encoder for a ``p_hybrid`` share; 4:2:0 or 4:4:4 in the ratio of the first two
     ``subsampling_weights``; greyscale batches with ``p_grey``). Huffman optimisation is not
     asked for: it changes no decoded pixel.
 

@@ -131,11 +131,12 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
 def test_train_cli_entry_point(tiny_data, tmp_path):
     out = tmp_path / "cli"
     cmd = [sys.executable, "-m", "training", "--data", str(tiny_data / "train"), "--val",
-           str(tiny_data / "val"), "--out", str(out), "--channels", "8", "--blocks", "1",
-           "--iterations", "2", "--batch-size", "2", "--crop", "32", "--val-every", "0", "--threads", "1"]
+           str(tiny_data / "val"), "--out", str(out), "--p-hybrid", "0.5", "--channels", "8",
+           "--blocks", "1", "--iterations", "2", "--batch-size", "2", "--crop", "32", "--val-every", "0", "--threads", "1"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (out / "last.pt").exists()
+    assert json.loads((out / "config.json").read_text())["degradation"]["p_hybrid"] == 0.5
     bad = subprocess.run(cmd[:-6] + ["--crop", "33"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     missing = subprocess.run([sys.executable, "-m", "training", "--data", str(tmp_path / "none")],

@@ -70,8 +70,9 @@ def encode(
     """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
 
     Args:
-        image: a path, a ``PIL.Image.Image`` or a uint8 ndarray (H, W) / (H, W, 3); see
-            :func:`hybrid.io.load_image` for the mode rule and EXIF orientation handling.
+        image: a path, the bytes of an image file, a ``PIL.Image.Image`` or a uint8 ndarray
+            (H, W) / (H, W, 3); see :func:`hybrid.io.load_image` for the mode rule and EXIF
+            orientation handling.
         fp: None (only return the bytes), a path (written atomically; an existing file is
             kept unless ``force``), or a binary file object (written with ``fp.write``).
         quality: IJG quality 1..100 (libjpeg's scaling of the Annex K tables).

@@ -8,11 +8,16 @@ or in batch mode any file that failed); 1 internal error (a bug: one line
 Several inputs, or a directory, make a batch: ``-o`` is then a directory (created if
 needed), ``--recursive`` descends into subdirectories and mirrors them under ``-o``, bad files
 are reported and skipped, outputs that already exist are skipped unless ``--force`` (so an
-interrupted batch resumes where it stopped), and a summary ends the run.
+interrupted batch resumes where it stopped), and a summary ends the run. ``-o DIR/`` (a
+trailing slash) is a directory, created if needed, for a single input too.
+
+``-`` as the only input reads standard input, ``-o -`` writes standard output
+(:mod:`hybrid.cli_stdio`). Outputs are only ever regular files (:func:`hybrid.io.atomic_write`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -26,6 +31,16 @@ from typing import Any
 
 import click
 
+from hybrid.cli_stdio import (
+    STDIO,
+    InputPath,
+    check_output,
+    check_stdout,
+    is_stdio,
+    label,
+    source,
+    write_output,
+)
 from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
@@ -172,6 +187,7 @@ class _Plan:
     jobs: list[tuple[Path, Path]]
     problems: list[tuple[Path, str]]
     batch: bool
+    make_dir: bool = False  # a single output inside ``-o DIR/`` that does not exist yet
 
 
 def _walk(directory: Path, recursive: bool, suffixes: frozenset[str]) -> list[Path]:
@@ -186,18 +202,36 @@ def _walk(directory: Path, recursive: bool, suffixes: frozenset[str]) -> list[Pa
 
 def _plan(
     inputs: Iterable[Path],
-    output: Path,
+    target: str,
     suffix: str,
     recursive: bool,
     accept: frozenset[str],
 ) -> _Plan:
-    """Pair every input file with its output path; bad inputs become problems, not errors."""
+    """Pair every input file with its output path; bad inputs become problems, not errors.
+
+    ``-`` (standard input, :data:`STDIO`) and ``-o -`` (standard output) take a single input
+    only. An ``-o`` (``target``) ending in a slash is a directory, created if missing.
+    """
     inputs = list(inputs)
-    batch = len(inputs) > 1 or any(p.is_dir() for p in inputs)
+    if len(inputs) > 1 and any(is_stdio(p) for p in inputs):
+        raise InputError("- (standard input) must be the only input")
+    batch = len(inputs) > 1 or any(p.is_dir() for p in inputs if not is_stdio(p))
+    if target == "-":
+        if batch:
+            raise InputError("-o - (standard output) takes a single input file")
+        check_stdout()
+        return _Plan([(inputs[0], STDIO)], [], False)
+    wants_dir = target.endswith(("/", os.sep))
+    output = Path(target)
+    if wants_dir and output.exists() and not output.is_dir():
+        raise InputError(f"{target}: not a directory")
     if not batch:
         src = inputs[0]
-        dst = output / (src.stem + suffix) if output.is_dir() else output
-        return _Plan([(src, dst)], [], False)
+        if not (wants_dir or output.is_dir()):
+            return _Plan([(src, output)], [], False)
+        if is_stdio(src):
+            raise InputError(f"{output}: is a directory; with - (standard input) give a file name")
+        return _Plan([(src, output / (src.stem + suffix))], [], False, not output.is_dir())
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: with several inputs or a directory, -o must be a directory")
     jobs: list[tuple[Path, Path]] = []
@@ -234,19 +268,42 @@ def _plan(
 def _naming(src: Path, dst: Path, exc: BaseException) -> str:
     """The error message, prefixed with the input's name unless it already names a file."""
     message = str(exc)
-    if str(src) in message or str(dst) in message:
+    if label(src) in message or label(dst, output=True) in message:
         return message
-    return f"{src}: {message}"
+    return f"{label(src)}: {message}"
+
+
+def _make_dirs(directory: Path) -> list[Path]:
+    """Create ``directory`` and its missing parents; the ones created, outermost first."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise InputError(f"{created}: cannot create the directory: {exc.strerror}") from None
+    return missing[::-1]
 
 
 def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, label: str) -> int:
     if not plan.batch:
         src, dst = plan.jobs[0]
+        created = _make_dirs(dst.parent) if plan.make_dir else []
+        done = False
         try:
             work(src, dst)
+            done = True
         except InputError as exc:
             _err(_naming(src, dst, exc))
             return 2
+        finally:
+            for directory in reversed(created if not done else []):
+                with contextlib.suppress(OSError):  # left alone unless still empty
+                    directory.rmdir()
         return 0
     messages = [f"{src}: {why}" for src, why in plan.problems]
     ok, failed, skipped = 0, len(plan.problems), 0
@@ -301,6 +358,18 @@ _max_pixels_option = click.option(
 )
 
 
+_inputs_argument = click.argument("inputs", nargs=-1, required=True, type=InputPath())
+# A plain string: a trailing slash ("-o newdir/") means a directory, and Path drops it.
+_output_option = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Output file, or directory (a trailing slash creates it; always one for several "
+    "inputs), or - for standard output.",
+)
+
+
 def _pixel_limit(max_pixels: int) -> int | None:
     """``--max-pixels`` as the API takes it (0: None). Pillow's own bomb check (a fixed
     178,956,970 pixels) is switched off when the user's limit is higher: hybrid checks the
@@ -314,14 +383,8 @@ def _pixel_limit(max_pixels: int) -> int | None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output file, or directory for several inputs.",
-)
+@_inputs_argument
+@_output_option
 @click.option(
     "-q",
     "--quality",
@@ -365,7 +428,7 @@ def _pixel_limit(max_pixels: int) -> int | None:
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
 def encode(
     inputs: tuple[Path, ...],
-    output: Path,
+    output: str,
     quality: int,
     subsampling: str,
     progressive: bool,
@@ -379,7 +442,10 @@ def encode(
     recursive: bool,
     **planning: Any,
 ) -> int:
-    """Encode images (PNG, TIFF, JPEG ...) as standard JPEG files."""
+    """Encode images (PNG, TIFF, JPEG ...) as standard JPEG files.
+
+    INPUTS are image files, directories, or - for standard input.
+    """
     from hybrid.api import encode as api_encode
 
     api_encode = planned_encoder(api_encode, planning)  # --scale, --target-*
@@ -387,9 +453,9 @@ def encode(
     limit = _pixel_limit(max_pixels)
 
     def work(src: Path, dst: Path) -> None:
-        api_encode(
-            src,
-            dst,
+        data = api_encode(
+            source(src),
+            None if is_stdio(dst) else dst,  # a file is written by the API, atomically
             quality=quality,
             subsampling=subsampling,
             progressive=progressive,
@@ -401,6 +467,8 @@ def encode(
             mode=mode,  # type: ignore[arg-type]
             max_pixels=limit,
         )
+        if is_stdio(dst):
+            write_output(dst, data, force)
 
     plan = _plan(inputs, output, ".jpg", recursive, IMAGE_SUFFIXES)
     return _run_plan(plan, work, force, "encoding")
@@ -409,7 +477,7 @@ def encode(
 def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[str, Any]]:
     if fmt is not None:
         return OUTPUT_FORMATS[fmt.lower()]
-    if batch:
+    if batch or is_stdio(path):
         return OUTPUT_FORMATS["png"]
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in OUTPUT_FORMATS:
@@ -431,14 +499,8 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output file, or directory for several inputs.",
-)
+@_inputs_argument
+@_output_option
 @click.option("--enhance", is_flag=True, help="Decode with the enhancement network.")
 @click.option("--model", help="Enhancement model id (default: the registry's default).")
 @click.option("--weights", type=click.Path(path_type=Path), help="A weights file to use.")
@@ -457,7 +519,7 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
     "--format",
     "fmt",
     type=click.Choice(sorted(OUTPUT_FORMATS), case_sensitive=False),
-    help="Output format (default: from -o's suffix; png in batch mode). "
+    help="Output format (default: from -o's suffix; png in batch mode and for -o -). "
     "jpg re-encodes lossily at Pillow quality 95.",
 )
 @click.option(
@@ -473,7 +535,7 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
 def decode(
     inputs: tuple[Path, ...],
-    output: Path,
+    output: str,
     enhance: bool,
     model: str | None,
     weights: Path | None,
@@ -487,11 +549,13 @@ def decode(
     recursive: bool,
     **resizing: Any,
 ) -> int:
-    """Decode JPEG files to PNG (or --format), optionally enhanced."""
+    """Decode JPEG files to PNG (or --format), optionally enhanced.
+
+    INPUTS are JPEG files, directories, or - for standard input.
+    """
     from hybrid.api import decode as api_decode
 
     api_decode = resized_decoder(api_decode, resizing)  # --upscale, --scale, --sr-model
-    from hybrid.io import atomic_write, check_output_path
 
     limit = _pixel_limit(max_pixels)
 
@@ -502,14 +566,14 @@ def decode(
         pil_format, options = _output_format(fmt, dst, plan.batch)
         if bits == "16" and pil_format != "PNG":
             raise InputError("--bits 16 writes PNG only; use a .png output or --format png")
-        check_output_path(dst, force)  # fail before decoding, not after
+        check_output(dst, force)  # fail before decoding, not after
         if bits == "16":
             from hybrid.api import decode_array
 
             decode_array = resized_decoder(decode_array, resizing)
 
             array = decode_array(
-                src,
+                source(src),
                 enhance,
                 model=model,
                 weights=weights,
@@ -518,10 +582,10 @@ def decode(
                 max_pixels=limit,
                 precision=precision,
             )
-            atomic_write(dst, _png16(array), force=force)
+            write_output(dst, _png16(array), force)
             return
         image = api_decode(
-            src,
+            source(src),
             enhance,
             model=model,
             weights=weights,
@@ -530,7 +594,7 @@ def decode(
             max_pixels=limit,
             precision=precision,
         )
-        atomic_write(dst, _encode_image(image, pil_format, options), force=force)
+        write_output(dst, _encode_image(image, pil_format, options), force)
 
     return _run_plan(plan, work, force, "decoding")
 
@@ -593,7 +657,7 @@ def _describe(path: Path, header: Any) -> list[str]:
         f"#{c.ident} {c.h_samp}x{c.v_samp} q{c.quant_index}" for c in header.components
     )
     lines = [
-        f"{path}: {header.width}x{header.height} JPEG, {header.process} "
+        f"{label(path)}: {header.width}x{header.height} JPEG, {header.process} "
         f"(SOF{header.sof_marker - 0xC0}"
         f"{', arithmetic' if header.arithmetic else ''}), {header.precision}-bit, "
         f"{header.color_space}, {header.subsampling}",
@@ -621,25 +685,30 @@ def _describe(path: Path, header: Any) -> list[str]:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_inputs_argument
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(inputs: tuple[Path, ...], as_json: bool) -> int:
-    """Show what a JPEG's headers say: size, sampling, tables, quality, hybrid metadata."""
+    """Show what a JPEG's headers say: size, sampling, tables, quality, hybrid metadata.
+
+    INPUTS are JPEG files, or - for standard input (as the only input).
+    """
     from hybrid.api import info as api_info
 
+    if len(inputs) > 1 and any(is_stdio(p) for p in inputs):
+        raise InputError("- (standard input) must be the only input")
     records: list[dict[str, Any]] = []
     failed = 0
     for path in inputs:
         try:
-            header = api_info(path)
+            header = api_info(source(path))
         except InputError as exc:
             if len(inputs) == 1:
-                raise
+                raise InputError(_naming(path, path, exc)) from None
             _err(f"{path}: {exc}")
             failed += 1
             continue
         if as_json:
-            records.append({"file": str(path), **header.to_dict()})
+            records.append({"file": label(path), **header.to_dict()})
         else:
             click.echo("\n".join(_describe(path, header)))
     if as_json:

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from hybrid.cli_stdio import label
 from hybrid.errors import (
     HybridMetadataWarning,
     InputError,
@@ -88,8 +89,8 @@ def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Callable[..., Any]:
     """``encode`` itself without these options; else a function with ``encode``'s call
-    signature that encodes through :func:`hybrid.api.encode_to_target` and prints one line
-    per file saying what it chose."""
+    signature that encodes through :func:`hybrid.api.encode_to_target`, returns the bytes
+    and prints one line per file saying what it chose."""
     targets = [name for name in TARGETS if planning.get(name) is not None]
     if len(targets) > 1:
         given = " and ".join("--" + name.replace("_", "-") for name in targets)
@@ -106,9 +107,12 @@ def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Cal
         return encode
     from hybrid.api import encode_to_target
 
-    def run(src: Path, dst: Path, **options: Any) -> None:
-        _, result = encode_to_target(src, dst, **options, **kwargs)
-        click.echo(f"{src} -> {dst}: {result.line()}")
+    def run(src: Any, dst: Path | None, **options: Any) -> bytes:
+        data, result = encode_to_target(src, dst, **options, **kwargs)
+        # With the JPEG on standard output (dst None), the report goes to stderr.
+        line = f"{label(src)} -> {label(dst, output=True)}: {result.line()}"
+        click.echo(line, err=dst is None)
+        return data
 
     return run
 
@@ -154,13 +158,13 @@ def resized_decoder(decode: Callable[..., Any], resizing: dict[str, Any]) -> Cal
     }
     shown = (MissingModelWarning, JpegDataWarning, HybridMetadataWarning)
 
-    def run(src: Path, *args: Any, **options: Any) -> Any:
+    def run(src: Any, *args: Any, **options: Any) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = decode(src, *args, **options, **kwargs)
         for warning in caught:
             if issubclass(warning.category, shown):
-                click.echo(f"hybrid: warning: {src}: {warning.message}", err=True)
+                click.echo(f"hybrid: warning: {label(src)}: {warning.message}", err=True)
             else:
                 warnings.warn_explicit(
                     warning.message, warning.category, warning.filename, warning.lineno

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
+import stat
 import struct
 import tempfile
 import threading
@@ -142,12 +144,11 @@ def check_output_path(path: PathLike, force: bool = False) -> Path:
 
     Raises:
         OutputExistsError: ``path`` exists and ``force`` is false.
-        InputError: ``path`` is a directory, or its directory does not exist.
+        InputError: ``path`` is a directory or another non-regular file (a device, FIFO,
+            socket or symlink), or its directory does not exist.
     """
     target = Path(os.fspath(path))
-    if target.is_dir():
-        raise InputError(f"{target}: output path is a directory")
-    if target.exists() and not force:
+    if _existing_output(target) and not force:
         raise OutputExistsError(f"{target}: output exists (use --force / force=True to overwrite)")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
@@ -162,10 +163,16 @@ def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
     one, and no temp file is left behind on any failure. Without ``force`` an existing file
     is never replaced, even one created by a concurrent writer (``os.link`` refuses).
 
+    Only regular files are ever replaced: a device node (``/dev/null``), FIFO, socket,
+    directory or symlink at ``path`` is refused, checked early and again (``lstat``) just
+    before the rename. A symlink is refused rather than followed, so an output never lands
+    outside the directory the caller named. To write to standard output, pass the data to
+    ``sys.stdout.buffer`` instead (the CLI's ``-o -``).
+
     Raises:
         OutputExistsError: ``path`` exists and ``force`` is false.
-        InputError: ``path`` is a directory, its directory is missing or not writable, or
-            the write fails (disk full, read-only file system ...).
+        InputError: ``path`` is not a regular file, its directory is missing or not
+            writable, or the write fails (disk full, read-only file system ...).
     """
     target = check_output_path(path, force)
     parent = target.parent if str(target.parent) else Path(".")
@@ -184,6 +191,7 @@ def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
                 os.fsync(fh.fileno())
             os.chmod(tmp_name, 0o666 & ~_current_umask())
             if force:
+                _existing_output(target)  # again: something else may have appeared there
                 os.replace(tmp_name, target)
             else:
                 _rename_no_replace(tmp_name, target)
@@ -194,6 +202,35 @@ def atomic_write(path: PathLike, data: bytes, force: bool = False) -> None:
     finally:
         if os.path.lexists(tmp_name):
             os.unlink(tmp_name)
+
+
+def _existing_output(target: Path) -> bool:
+    """Whether ``target`` exists (not following a symlink); raises unless it is a regular file."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise InputError(f"{target}: cannot check the output: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{target}: output path is a directory")
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{target}: not a regular file ({_file_kind(mode)}); hybrid replaces only regular "
+            "files (for standard output use -o -)"
+        )
+    return True
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISLNK, "a symlink"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def remove_stale_temps(target: Path) -> list[Path]:
@@ -252,7 +289,7 @@ def _rename_no_replace(tmp_name: str, target: Path) -> None:
             errno.EMLINK,
         ):
             raise
-        if target.exists():
+        if os.path.lexists(target):
             raise OutputExistsError(
                 f"{target}: output exists (use --force / force=True to overwrite)"
             ) from None
@@ -289,7 +326,8 @@ class LoadedImage:
 
 
 def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Load ``source`` (a path, a ``PIL.Image.Image`` or a uint8 ndarray) as encoder input.
+    """Load ``source`` (a path, the bytes of an image file, a ``PIL.Image.Image`` or a uint8
+    ndarray) as encoder input.
 
     ndarrays must be uint8 of shape (H, W), (H, W, 1) or (H, W, 3) and carry no metadata.
     See the module docstring for how each Pillow mode is converted.
@@ -307,8 +345,11 @@ def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> L
         return _from_pil(source, max_pixels)
     if isinstance(source, (str, os.PathLike)):
         return _load_path(os.fspath(source), max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _load_path(io.BytesIO(source), max_pixels)
     raise InputError(
-        f"expected a path, a PIL.Image.Image or a uint8 numpy array, got {type(source).__name__}"
+        "expected a path, image file bytes, a PIL.Image.Image or a uint8 numpy array, got "
+        f"{type(source).__name__}"
     )
 
 
@@ -340,12 +381,14 @@ def _check_array(array: np.ndarray, max_pixels: int | None) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _load_path(path: str, max_pixels: int | None) -> LoadedImage:
+def _load_path(path: str | BinaryIO, max_pixels: int | None) -> LoadedImage:
+    """Open a path or an in-memory file (messages then name no file)."""
     from PIL import Image
 
-    if os.path.isdir(path):
+    where = f"{path}: " if isinstance(path, str) else ""
+    if isinstance(path, str) and os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not an image")
-    if not os.path.exists(path):
+    if isinstance(path, str) and not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     try:
         with warnings.catch_warnings():
@@ -356,15 +399,15 @@ def _load_path(path: str, max_pixels: int | None) -> LoadedImage:
             image.load()
             return _from_pil(image, max_pixels)
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{path}: {exc}") from None
+        raise ImageTooLargeError(f"{where}{exc}") from None
     except Image.UnidentifiedImageError:
-        raise InputError(f"{path}: not an image file hybrid can read") from None
+        raise InputError(f"{where}not an image file hybrid can read") from None
     except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+        raise InputError(f"{where}permission denied") from None
     except (OSError, SyntaxError, ValueError, struct.error) as exc:
         if isinstance(exc, InputError):
             raise
-        raise InputError(f"{path}: cannot read the image: {exc}") from None
+        raise InputError(f"{where}cannot read the image: {exc}") from None
 
 
 def _from_pil(image: Any, max_pixels: int | None) -> LoadedImage:

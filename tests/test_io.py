@@ -177,9 +177,19 @@ def test_arrays():
         load_image(np.zeros((10, 10), dtype=np.uint8), max_pixels=99)
 
 
+def test_image_file_bytes_are_a_source(tmp_path):
+    pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    assert np.array_equal(load_image(buf.getvalue()).pixels, pixels)
+    assert np.array_equal(load_image(memoryview(buf.getvalue())).pixels, pixels)
+    with pytest.raises(InputError, match="^not an image file hybrid can read$"):
+        load_image(b"no file name to report")
+
+
 def test_bad_sources(tmp_path):
     with pytest.raises(InputError, match="expected a path"):
-        load_image(b"bytes are not accepted")
+        load_image(io.BytesIO(b"file objects are not accepted"))
     with pytest.raises(InputError, match="no such file"):
         load_image(tmp_path / "missing.png")
     with pytest.raises(InputError, match="directory"):

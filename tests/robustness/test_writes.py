@@ -1,6 +1,7 @@
 """Writes: atomic outputs (a process killed mid-write leaves the old file intact), batches
-that resume after an interruption without redoing or losing finished outputs, and no
-overwriting without --force.
+that resume after an interruption without redoing or losing finished outputs, no
+overwriting without --force, and never (even with --force) replacing anything that is not a
+regular file: a device node, a FIFO, a symlink.
 
 The writer is killed for real: a child process runs the CLI (or the API) with ``os.fsync``
 patched to stall once the data of the K-th output has been written to its temp file, and the
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from stat import S_IFCHR, S_ISFIFO
 
 import numpy as np
 import pytest
@@ -22,8 +24,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 import hybrid
+import hybrid.io
 from hybrid.cli import cli
-from hybrid.errors import OutputExistsError
+from hybrid.errors import InputError, OutputExistsError
 from tests.robustness.corpus import sample_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,3 +179,65 @@ def test_never_overwrite_without_force(tmp_path):
     assert np.asarray(hybrid.decode(target)).shape == (16, 24, 3)
     assert temp_files(tmp_path) == []
     assert not any(p.name.startswith(".") for p in os.scandir(tmp_path))
+
+
+# --- outputs that are not regular files ----------------------------------------------------
+
+
+def make_special(kind: str, path: Path) -> None:
+    """A non-regular file at ``path``. The device is a private node of our own (a copy of
+    /dev/null's numbers in tmp_path): the real /dev/null is never a test target."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        try:
+            os.mknod(path, S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs root")
+    elif kind == "symlink":
+        (path.parent / "real").write_bytes(b"keep me")
+        path.symlink_to("real")
+    elif kind == "dangling symlink":
+        path.symlink_to("missing")
+
+
+def identity(path: Path) -> tuple[int, int, int]:
+    st = os.lstat(path)
+    return st.st_mode, st.st_ino, st.st_rdev
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "symlink", "dangling symlink"])
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_force_never_replaces_a_non_regular_file(tmp_path, kind, command):
+    src = make_pngs(tmp_path / "in", 1)[0]
+    if command == "decode":
+        src = tmp_path / "in.jpg"
+        src.write_bytes(hybrid.encode(sample_image(16, 24, 0)))
+    out = tmp_path / "out" / f"target.{'jpg' if command == 'encode' else 'png'}"
+    out.parent.mkdir()
+    make_special(kind, out)
+    before, names = identity(out), sorted(os.listdir(out.parent))
+    result = CliRunner().invoke(cli, [command, str(src), "-o", str(out), "--force"])
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert "\n" not in err and err.startswith(f"hybrid: error: {out}: not a regular file")
+    assert "use -o -" in err
+    assert identity(out) == before and sorted(os.listdir(out.parent)) == names
+    if kind == "symlink":
+        assert (out.parent / "real").read_bytes() == b"keep me"
+
+
+def test_atomic_write_rechecks_the_target_just_before_the_rename(tmp_path, monkeypatch):
+    """A FIFO that appears while the data is being written is still not replaced."""
+    target = tmp_path / "out.jpg"
+    real_fsync = os.fsync
+
+    def fsync_then_fifo(fd):
+        real_fsync(fd)
+        os.mkfifo(target)
+
+    monkeypatch.setattr(hybrid.io.os, "fsync", fsync_then_fifo)
+    with pytest.raises(InputError, match="not a regular file \\(a FIFO\\)"):
+        hybrid.io.atomic_write(target, b"data", force=True)
+    assert S_ISFIFO(os.lstat(target).st_mode)
+    assert os.listdir(tmp_path) == ["out.jpg"]

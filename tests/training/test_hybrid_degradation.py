@@ -29,16 +29,22 @@ def crop() -> np.ndarray:
 @pytest.mark.parametrize("chroma", ["4:2:0", "4:4:4"])
 def test_hybrid_crops_are_hybrid_files_in_the_requested_mode(crop, encoder_mode, chroma):
     cfg = DegradationConfig(crop=48, p_hybrid=1.0, hybrid_mode_weights=_only(encoder_mode))
-    planes, quality, used, jpeg = degrade_hybrid(crop, np.random.default_rng([3, 7]), cfg, chroma, False)
+    planes, quality, used, jpeg = degrade_hybrid(
+        crop, np.random.default_rng([3, 7]), cfg, chroma, False
+    )
     header = hybrid.info(jpeg)
     assert used == encoder_mode
     assert header.hybrid_metadata is not None
-    assert header.process == ("progressive" if encoder_mode in ("best", "progressive") else "baseline")
+    assert header.process == (
+        "progressive" if encoder_mode in ("best", "progressive") else "baseline"
+    )
     assert (header.components[0].h_samp, header.components[0].v_samp) == LUMA_SAMPLING[chroma]
     assert 5 <= quality <= 95
     # The very file hybrid.encode writes with the mode's options, and its training pair is
     # what load_planes reads from it.
-    assert jpeg == hybrid.encode(crop, quality=quality, subsampling=chroma, **HYBRID_MODES[encoder_mode])
+    assert jpeg == hybrid.encode(
+        crop, quality=quality, subsampling=chroma, **HYBRID_MODES[encoder_mode]
+    )
     assert np.array_equal(planes.pixels, load_planes(jpeg).pixels)
     assert planes.chroma_factors == {"4:2:0": (2, 2), "4:4:4": (1, 1)}[chroma]
 
@@ -98,8 +104,13 @@ def test_no_hybrid_share_leaves_batches_unchanged():
     """p_hybrid=0 draws no random number for it: the hybrid settings change nothing."""
     imgs = [data.astronaut()[:64, :64]]
     plain = make_batch(imgs, 2, 3, 3, DegradationConfig(crop=32))
-    other = make_batch(imgs, 2, 3, 3, DegradationConfig(crop=32, hybrid_mode_weights=(0, 0, 0, 1),
-                                                        p_hybrid_focus=1.0))
+    other = make_batch(
+        imgs,
+        2,
+        3,
+        3,
+        DegradationConfig(crop=32, hybrid_mode_weights=(0, 0, 0, 1), p_hybrid_focus=1.0),
+    )
     assert torch.equal(plain["rgb"], other["rgb"]) and torch.equal(plain["cond"], other["cond"])
     mixed = make_batch(imgs, 2, 3, 3, DegradationConfig(crop=32, p_hybrid=0.5))
     assert not torch.equal(plain["rgb"], mixed["rgb"])

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 
 from hybrid.codec.frame import Frame
-from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES, JpegInfo, parse_info
 from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.downscaled import check_comment
@@ -228,6 +228,7 @@ def decode(
     device: str = "cpu",
     threads: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
     upscale: bool | None = None,
     scale: float | None = None,
     sr_model: str | None = None,
@@ -246,6 +247,12 @@ def decode(
         CorruptJPEGError, UnsupportedImageError, ImageTooLargeError: checked from the headers
             before any pixel is decoded.
         WeightsError: ``enhance=True`` without usable weights.
+
+    ``max_pixels`` and ``max_scan_passes`` bound the work a file can ask for (None: no
+    limit): its pixels (also those of an upscaled result), and how many times its scans
+    pass over the image's blocks (default
+    :data:`~hybrid.codec.headers.DEFAULT_MAX_SCAN_PASSES`; a small progressive file of
+    hundreds of whole-image scans costs minutes of CPU).
 
     Downscaled files (and ``scale``), see :mod:`hybrid.upscale`: the plain decode of a
     downscaled file is its small coded image (what viewers show) unless ``upscale=True``
@@ -269,7 +276,8 @@ def decode(
     """
     return _decode(
         source, enhance, as_array=False, model=model, weights=weights, device=device,
-        threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
+        threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
+        upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, precision=precision,
     )  # fmt: skip
 
@@ -289,6 +297,7 @@ def _decode(
     sr_model: str | None,
     strict: bool,
     check_damage: bool = True,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
     precision: str = "auto",
 ) -> Any:
     """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
@@ -296,7 +305,7 @@ def _decode(
     (rate control's decoder in the loop)."""
     _check_precision(precision)
     data = read_bytes(source)
-    header = parse_info(data, max_pixels=max_pixels)
+    header = parse_info(data, max_pixels=max_pixels, max_scan_passes=max_scan_passes)
     damage = _damage(data, header, strict) if check_damage else None
     if _resizes(header, enhance, upscale, scale):
         from hybrid.upscale import decode_resized
@@ -415,6 +424,7 @@ def decode_array(
     device: str = "cpu",
     threads: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
     upscale: bool | None = None,
     scale: float | None = None,
     sr_model: str | None = None,
@@ -429,7 +439,8 @@ def decode_array(
     """
     return _decode(
         source, enhance, as_array=True, model=model, weights=weights, device=device,
-        threads=threads, max_pixels=max_pixels, upscale=upscale, scale=scale,
+        threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
+        upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, precision=precision,
     )  # fmt: skip
 
@@ -449,8 +460,13 @@ def info(source: Source) -> JpegInfo:
     return parse_info(read_bytes(source))
 
 
-def read_coefficients(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Frame:
+def read_coefficients(
+    source: Source,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
+) -> Frame:
     """Exact quantized DCT coefficients and tables; see :func:`hybrid.codec.reader.read_frame`."""
     from hybrid.codec.reader import read_frame
 
-    return read_frame(source, max_pixels=max_pixels)
+    return read_frame(source, max_pixels=max_pixels, max_scan_passes=max_scan_passes)

@@ -42,6 +42,7 @@ from hybrid.cli_stdio import (
     write_output,
 )
 from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
+from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
@@ -530,6 +531,14 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
     help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
 )
 @_max_pixels_option
+@click.option(
+    "--max-scan-passes",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_MAX_SCAN_PASSES,
+    show_default=True,
+    help="Refuse files whose scans pass over the image's blocks more often (a progressive "
+    "file of hundreds of whole-image scans is a decode-time bomb); 0: no limit.",
+)
 @decode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
@@ -545,6 +554,7 @@ def decode(
     fmt: str | None,
     bits: str,
     max_pixels: int,
+    max_scan_passes: float,
     force: bool,
     recursive: bool,
     **resizing: Any,
@@ -580,6 +590,7 @@ def decode(
                 device=device,
                 threads=threads,
                 max_pixels=limit,
+                max_scan_passes=max_scan_passes or None,
                 precision=precision,
             )
             write_output(dst, _png16(array), force)
@@ -592,6 +603,7 @@ def decode(
             device=device,
             threads=threads,
             max_pixels=limit,
+            max_scan_passes=max_scan_passes or None,
             precision=precision,
         )
         write_output(dst, _encode_image(image, pil_format, options), force)

@@ -31,9 +31,13 @@ import numpy as np
 
 from hybrid.errors import InputError
 
-#: Largest downscale factor accepted (a 1-pixel floor keeps any factor valid; this bounds
-#: typos such as ``--scale 200``).
-MAX_SCALE = 64.0
+#: Largest scale factor per axis: what the encoder's ``scale`` may downscale by, and what a
+#: decode may upscale by (``scale``, or a downscaled file's record). It bounds the output
+#: pixels a file can ask for at 16x its coded pixels: a 9.9 kB file recording a 64x upscale
+#: of a 203x203 image took 67 s and 6 GB to decode to 13000x13000. Rate control tries at
+#: most 4 (ratecontrol.DOWNSCALE_CANDIDATES), and past 4 the small image has too few pixels
+#: left to be worth restoring.
+MAX_SCALE = 4.0
 
 
 def check_scale(scale: Any, name: str = "scale") -> float:

@@ -6,7 +6,10 @@ the pixels come from :mod:`hybrid.api` (plain and enhanced decodes), :mod:`hybri
 Output size:
 
 * ``scale`` given: ``round(coded size * scale)``; else a downscaled file's recorded original
-  size; else the coded size.
+  size; else the coded size. Either factor is at most :data:`hybrid.resample.MAX_SCALE` (4)
+  per axis (a record asking for more is ignored by :mod:`hybrid.codec.headers`), so the
+  output is at most 16x the coded pixels, and it is checked against ``max_pixels`` before
+  any pixel is decoded.
 * ``enhance=False``: the plain decode, resized (bicubic) only when ``upscale=True`` or
   ``scale`` is given. A downscaled file therefore decodes by default to its small image,
   which is what every viewer shows.

@@ -168,16 +168,17 @@ def test_ordinary_jpeg_scale_upsamples():
 
 
 def test_upscale_respects_max_pixels():
-    # A consistent record (coded 101x77 = round(6464/64) x round(4928/64)) asking for 31.9 MP.
-    meta = HybridMetadata(mode="downscaled", original_width=6464, original_height=4928, scale=64)
+    # A consistent record (coded 101x77 = round(404/4) x round(308/4)) asking for 124,432
+    # pixels, at the largest scale a record may have (hybrid.resample.MAX_SCALE).
+    meta = HybridMetadata(mode="downscaled", original_width=404, original_height=308, scale=4)
     buffer = io.BytesIO()
     Image.fromarray(smooth()).save(buffer, "JPEG")
     data = insert_segment(buffer.getvalue(), metadata_segment(meta))
     assert hybrid.decode(data).size == (101, 77)  # the plain decode never upscales
     with pytest.raises(ImageTooLargeError):
-        hybrid.decode(data, upscale=True, max_pixels=20_000_000)
+        hybrid.decode(data, upscale=True, max_pixels=100_000)
     with pytest.raises(ImageTooLargeError):
-        hybrid.decode(data, scale=64, max_pixels=10_000)
+        hybrid.decode(data, scale=4, max_pixels=10_000)
 
 
 def test_a_record_that_does_not_describe_the_frame_is_ignored():

@@ -290,11 +290,24 @@ def test_damaged_scan_data_raises():
         read_frame(damaged)
 
 
-def test_extraneous_bytes_warn_but_read_exactly():
+def test_extraneous_bytes_in_scan_data_are_damage():
+    """Bytes libjpeg skips inside the entropy-coded data ("extraneous bytes before marker")
+    may be padding or a lost scan; libjpeg cannot tell, so the coefficient reader refuses,
+    as find_damage flags the plain decode (they used to disagree)."""
     data = pillow_jpeg(smooth_rgb(16, 16), quality=90)
     padded = data[:-2] + b"\x00" * 32 + data[-2:]  # a few are eaten by the bit buffer
-    with pytest.warns(JpegDataWarning, match="extraneous"):
-        frame = read_frame(padded)
+    with pytest.raises(CorruptJPEGError, match="extraneous bytes before marker 0xd9"):
+        read_frame(padded)
+
+
+def test_garbage_between_header_segments_warns_but_reads_exactly():
+    """libjpeg skips garbage before a marker between segments and loses nothing."""
+    data = pillow_jpeg(smooth_rgb(16, 16), quality=90)
+    dqt = data.index(b"\xff\xdb")
+    junk = data[:dqt] + b"hello\xff\x00" + data[dqt:]
+    with pytest.warns(JpegDataWarning, match="7 extraneous bytes before marker 0xdb") as caught:
+        frame = read_frame(junk)
+    assert len(caught) == 1
     clean = read_frame(data)
     for a, b in zip(frame.components, clean.components, strict=True):
         np.testing.assert_array_equal(a.coeffs, b.coeffs)

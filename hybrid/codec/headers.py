@@ -4,13 +4,25 @@
 at least one scan, every scan's entropy-coded data terminated, EOI present) and reports the
 frame, tables and APPn/COM segments. Anything malformed raises
 :class:`~hybrid.errors.CorruptJPEGError` with a one-line message. :mod:`hybrid.codec.reader`
-runs it before libjpeg ever sees a file, so libjpeg is only handed structurally sound input.
+runs it before libjpeg ever sees a file, so libjpeg is only handed structurally sound input
+(:func:`coded_image_bytes`: the segments that define the coded image, nothing else).
+
+Between segments the walk does what libjpeg's ``next_marker`` (jdmarker.c) does: garbage
+bytes before a marker, 0xFF00 pairs included, are skipped and counted, 0xFF fill bytes are
+allowed. Garbage before the frame header is harmless (one
+:class:`~hybrid.errors.JpegDataWarning`, "N extraneous bytes before marker 0xXX", where
+libjpeg warns too); after it, it may be a lost scan, which the damage check reports. Marker
+segments are handled through one dispatch table, :data:`MARKERS`. Two limits bound the
+work a small file can ask of libjpeg: at most :data:`MAX_SCANS` scans, and scans that
+together pass over the image's blocks at most ``max_scan_passes`` times
+(:data:`DEFAULT_MAX_SCAN_PASSES`).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +35,23 @@ from hybrid.errors import (
     CorruptJPEGError,
     HybridMetadataWarning,
     ImageTooLargeError,
+    JpegDataWarning,
     UnsupportedImageError,
 )
 from hybrid.io import Source, read_bytes
 
-__all__ = ["MAX_SCANS", "ComponentInfo", "JpegInfo", "SegmentInfo", "parse_info", "read_info"]
+__all__ = [
+    "DEFAULT_MAX_SCAN_PASSES",
+    "MARKERS",
+    "MAX_SCANS",
+    "ComponentInfo",
+    "ExtraneousBytes",
+    "JpegInfo",
+    "SegmentInfo",
+    "coded_image_bytes",
+    "parse_info",
+    "read_info",
+]
 
 # T.81 Table B.1 marker codes (second byte).
 _SOF_PROCESS = {
@@ -45,14 +69,24 @@ _SOF_PROCESS = {
     0xCE: "progressive",
     0xCF: "lossless",
 }
-_SOS, _EOI, _SOI, _DQT, _DRI, _COM, _DHP = 0xDA, 0xD9, 0xD8, 0xDB, 0xDD, 0xFE, 0xDE
-_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7
+_SOS, _EOI, _SOI, _COM = 0xDA, 0xD9, 0xD8, 0xFE
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: no length, no payload
 #: Most scans a file may have. Every scan makes libjpeg pass over all blocks of its components,
 #: so a small file with thousands of tiny progressive scans costs minutes of CPU; 500 is
 #: libjpeg-turbo's own limit (TJPARAM_SCANLIMIT / TJFLAG_LIMITSCANS). Real encoders write <= ~20.
 MAX_SCANS = 500
+#: Default limit of the scan work, in passes over the frame's blocks (see :func:`parse_info`).
+#: Each scan costs libjpeg one visit of every block of its components, so the decode time of
+#: a file is about (scan passes) x (frame blocks) x (a block visit, ~30 ns in libjpeg-turbo):
+#: a baseline file is 1 pass, libjpeg's and Pillow's progressive scripts 4.7-6, mozjpeg's
+#: optimised ones about 10 at most; 100 leaves 10x that, and one scan per coefficient band
+#: (64). A 0.4 MB file of 500 whole-frame scans over 169 MP is 500 passes (61 s in Pillow).
+DEFAULT_MAX_SCAN_PASSES = 100
 # The end of entropy-coded data: 0xFF followed by anything but a stuffed 0x00, RSTn or fill.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+# The next marker between segments: 0xFF followed by anything but 0x00 or fill (jdmarker.c
+# next_marker; 0xFF00 there is garbage, not stuffing).
+_MARKER_BETWEEN_SEGMENTS = re.compile(rb"\xff[^\x00\xff]")
 
 _SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -69,16 +103,8 @@ _SIGNATURES = [
 
 
 def _marker_name(code: int) -> str:
-    if code in _SOF_PROCESS:
-        return f"SOF{code - 0xC0}"
-    if 0xE0 <= code <= 0xEF:
-        return f"APP{code - 0xE0}"
-    if 0xD0 <= code <= 0xD7:
-        return f"RST{code - 0xD0}"
-    names = {0xC4: "DHT", 0xC8: "JPG", 0xCC: "DAC", 0xD8: "SOI", 0xD9: "EOI", 0xDA: "SOS",
-             0xDB: "DQT", 0xDC: "DNL", 0xDD: "DRI", 0xDE: "DHP", 0xDF: "EXP", 0xFE: "COM",
-             0x01: "TEM"}  # fmt: skip
-    return names.get(code, f"0xFF{code:02X}")
+    entry = MARKERS.get(code)
+    return entry[0] if entry is not None else f"0xFF{code:02X}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,34 @@ class SegmentInfo:
     label: str
     offset: int
     length: int
+
+
+@dataclass(frozen=True)
+class ExtraneousBytes:
+    """Garbage between two marker segments, skipped as libjpeg's ``next_marker`` skips it.
+
+    Attributes:
+        offset: byte offset of the first skipped byte (just after the previous segment).
+        length: bytes from ``offset`` to the marker, 0xFF fill included.
+        count: what libjpeg counts and reports: every byte but fill, a 0xFF00 pair as 2.
+        marker: the second byte of the marker the garbage precedes (0xDB for DQT).
+        before_frame: before the frame header (SOF), where it cannot hold image data: only
+            such garbage is harmless. After it, the garbage may be a scan whose SOS marker
+            was destroyed, and libjpeg, which skips it alike, decodes without that scan.
+    """
+
+    offset: int
+    length: int
+    count: int
+    marker: int
+    before_frame: bool
+
+    def describe(self) -> str:
+        """libjpeg's wording (jerror.h JWRN_EXTRANEOUS_DATA), with the offset."""
+        return (
+            f"{self.count} extraneous bytes before marker 0x{self.marker:02x} "
+            f"at offset {self.offset + self.length}"
+        )
 
 
 _APP_LABELS = [
@@ -155,6 +209,9 @@ class JpegInfo:
         quant_precision: table index -> 8 or 16 (bits per DQT entry).
         restart_interval: MCUs between restart markers (first DRI), 0 if none.
         num_scans: number of SOS segments.
+        scan_passes: the work of all scans in passes over the frame's blocks: each scan
+            counts the blocks it covers (whole MCUs when interleaved) over the frame's
+            blocks; 1.0 for a baseline file, ~5 for libjpeg's progressive script.
         segments: APPn and COM segments, in file order.
         comments: payloads of the COM segments.
         icc_profile_size: total bytes of ICC profile chunks (0 if none).
@@ -164,6 +221,7 @@ class JpegInfo:
         quality_exact: True when every table used is exactly IJG's table at that quality.
         file_size: bytes in the file.
         trailing_bytes: bytes after the EOI marker.
+        extraneous: garbage skipped between segments (libjpeg warns about each), in order.
     """
 
     width: int
@@ -179,6 +237,7 @@ class JpegInfo:
     quant_precision: dict[int, int]
     restart_interval: int
     num_scans: int
+    scan_passes: float
     segments: tuple[SegmentInfo, ...]
     comments: tuple[bytes, ...]
     icc_profile_size: int
@@ -187,6 +246,7 @@ class JpegInfo:
     quality_exact: bool
     file_size: int
     trailing_bytes: int
+    extraneous: tuple[ExtraneousBytes, ...]
 
     @property
     def progressive(self) -> bool:
@@ -291,6 +351,7 @@ class JpegInfo:
             "quality_exact": self.quality_exact,
             "restart_interval": self.restart_interval,
             "num_scans": self.num_scans,
+            "scan_passes": round(self.scan_passes, 3),
             "segments": [
                 {"marker": s.name, "label": s.label, "offset": s.offset, "length": s.length}
                 for s in self.segments
@@ -309,33 +370,57 @@ class JpegInfo:
             },
             "file_size": self.file_size,
             "trailing_bytes": self.trailing_bytes,
+            "extraneous_bytes": [
+                {
+                    "offset": e.offset,
+                    "count": e.count,
+                    "marker": _marker_name(e.marker),
+                    "before_frame": e.before_frame,
+                }
+                for e in self.extraneous
+            ],
             "unsupported_reason": self.unsupported_reason,
         }
 
 
-def read_info(source: Source, *, max_pixels: int | None = None) -> JpegInfo:
+def read_info(
+    source: Source,
+    *,
+    max_pixels: int | None = None,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
+) -> JpegInfo:
     """Parse the headers of a JPEG (path, bytes or binary file object); no pixel decode.
 
     Args:
         max_pixels: if given, raise :class:`ImageTooLargeError` for larger frames.
+        max_scan_passes: the most scan work accepted, in passes over the frame's blocks
+            (see :attr:`JpegInfo.scan_passes`); None lifts this limit and :data:`MAX_SCANS`.
 
     Raises:
         InputError: the source cannot be read (missing file, a directory ...).
         CorruptJPEGError: empty, not a JPEG, truncated or structurally damaged.
-        ImageTooLargeError: more than ``max_pixels`` pixels.
+        ImageTooLargeError: more than ``max_pixels`` pixels, or scans that pass over the
+            image more than ``max_scan_passes`` times.
         UnsupportedImageError: more than :data:`MAX_SCANS` scans.
+
+    Warns:
+        JpegDataWarning: garbage before the frame header was skipped (as libjpeg does).
     """
-    return parse_info(read_bytes(source), max_pixels=max_pixels)
+    return parse_info(read_bytes(source), max_pixels=max_pixels, max_scan_passes=max_scan_passes)
 
 
 @dataclass
 class _ParseState:
+    max_pixels: int | None = None
+    limit_scans: bool = True
     sof: tuple[int, int, int, int, tuple[ComponentInfo, ...]] | None = None
+    frame_blocks: int = 0
     tables: dict[int, np.ndarray] = field(default_factory=dict)
     precisions: dict[int, int] = field(default_factory=dict)
     latched: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict)
     restart_interval: int | None = None
     num_scans: int = 0
+    scan_blocks: int = 0
     hierarchical: bool = False
     segments: list[SegmentInfo] = field(default_factory=list)
     comments: list[bytes] = field(default_factory=list)
@@ -343,10 +428,89 @@ class _ParseState:
     adobe_transform: int | None = None
     icc_size: int = 0
     entropy_bytes: int = 0
+    extraneous: list[ExtraneousBytes] = field(default_factory=list)
 
 
-def parse_info(data: bytes, *, max_pixels: int | None = None) -> JpegInfo:
+def parse_info(
+    data: bytes,
+    *,
+    max_pixels: int | None = None,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
+) -> JpegInfo:
     """:func:`read_info` for bytes already in memory."""
+    info = _walk(data, max_pixels, limit_scans=max_scan_passes is not None)
+    if max_scan_passes is not None and info.scan_passes > max_scan_passes:
+        raise ImageTooLargeError(
+            f"the file's {info.num_scans} scans pass over the image's blocks "
+            f"{info.scan_passes:.0f} times, more than the limit of {max_scan_passes:g} "
+            "(a decode-time bomb?); max_scan_passes= / --max-scan-passes raises it"
+        )
+    harmless = [e for e in info.extraneous if e.before_frame]
+    if harmless:
+        more = len(harmless) - 1
+        also = f" (and {more} more runs of garbage)" if more else ""
+        warnings.warn(
+            f"garbage between header segments, skipped as libjpeg does: "
+            f"{harmless[0].describe()}{also}",
+            JpegDataWarning,
+            stacklevel=2,
+        )
+    return info
+
+
+def coded_image_bytes(data: bytes, info: JpegInfo | None = None) -> bytes:
+    """``data`` reduced to what a decoder needs for the coded image: SOI, the frame, table,
+    restart and scan segments and the entropy-coded data unchanged, the first JFIF APP0 and
+    Adobe APP14 (libjpeg's colour-space guess reads them), EOI.
+
+    Dropped: every other APPn and COM segment, the harmless garbage before the frame header
+    (:attr:`ExtraneousBytes.before_frame`) and bytes after EOI. jpeglib saves at most 50
+    APPn/COM markers (more made libjpeg fail: "Improper call to JPEG library in state 201")
+    and libjpeg warns about garbage, so without them libjpeg reads less and its messages
+    are about the coded image alone: garbage after the frame header stays, for libjpeg to
+    report as "extraneous bytes" (a scan may have been lost). ``info`` is ``data``'s
+    (parsed here, without limits or warnings, when None).
+
+    Raises:
+        CorruptJPEGError: ``info`` is None and ``data`` is not a well-formed JPEG.
+    """
+    if info is None:
+        info = _walk(data, None, limit_scans=False)
+    kept: set[str] = set()
+    drop = []
+    for seg in info.segments:
+        if seg.label in ("JFIF", "Adobe") and seg.label not in kept:
+            kept.add(seg.label)
+            continue
+        drop.append((seg.offset, seg.offset + 2 + seg.length))
+    drop += [(e.offset, e.offset + e.length) for e in info.extraneous if e.before_frame]
+    pieces, pos = [], 0
+    for start, end in sorted(drop):
+        pieces.append(data[pos:start])
+        pos = end
+    pieces.append(data[pos : len(data) - info.trailing_bytes])
+    return b"".join(pieces)
+
+
+def _next_marker(st: _ParseState, data: bytes, pos: int) -> tuple[int, int]:
+    """The marker at or after ``pos``: (its second byte, offset of its 0xFF). Garbage before
+    it is recorded in ``st.extraneous``, counted as libjpeg's ``next_marker`` counts it."""
+    match = _MARKER_BETWEEN_SEGMENTS.search(data, pos)
+    if match is None:
+        raise CorruptJPEGError("truncated: the file ends before the EOI marker")
+    start = match.start()
+    if start > pos:
+        garbage = data[pos:start]
+        count = len(garbage) - garbage.count(b"\xff") + garbage.count(b"\xff\x00")
+        if count:
+            st.extraneous.append(
+                ExtraneousBytes(pos, start - pos, count, data[start + 1], st.sof is None)
+            )
+    return data[start + 1], start
+
+
+def _walk(data: bytes, max_pixels: int | None, limit_scans: bool) -> JpegInfo:
+    """The marker walk behind :func:`parse_info`, without its warning and pass limit."""
     n = len(data)
     if n == 0:
         raise CorruptJPEGError("empty file")
@@ -355,44 +519,32 @@ def parse_info(data: bytes, *, max_pixels: int | None = None) -> JpegInfo:
             if data.startswith(prefix):
                 raise CorruptJPEGError(f"not a JPEG file (it looks like {kind})")
         raise CorruptJPEGError("not a JPEG file (no SOI marker at the start)")
-    st = _ParseState()
+    st = _ParseState(max_pixels=max_pixels, limit_scans=limit_scans)
     pos = 2
     while True:
-        if pos >= n:
-            raise CorruptJPEGError("truncated: the file ends before the EOI marker")
-        if data[pos] != 0xFF:
-            raise CorruptJPEGError(
-                f"corrupt: expected a marker at offset {pos}, found 0x{data[pos]:02X}"
-            )
-        while pos < n and data[pos] == 0xFF:  # fill bytes (T.81 B.1.1.2)
-            pos += 1
-        if pos >= n:
-            raise CorruptJPEGError("truncated: the file ends before the EOI marker")
-        code, offset = data[pos], pos - 1
-        pos += 1
+        code, offset = _next_marker(st, data, pos)
+        pos = offset + 2
         if code == _EOI:
             break
         if code in _STANDALONE:
             continue
-        if code == 0x00 or code == _SOI:
-            raise CorruptJPEGError(f"corrupt: unexpected {_marker_name(code)} at offset {offset}")
+        name = _marker_name(code)
+        if code == _SOI:
+            raise CorruptJPEGError(f"corrupt: unexpected {name} at offset {offset}")
         if pos + 2 > n:
-            raise CorruptJPEGError(
-                f"truncated in the {_marker_name(code)} segment at offset {offset}"
-            )
+            raise CorruptJPEGError(f"truncated in the {name} segment at offset {offset}")
         length = (data[pos] << 8) | data[pos + 1]
         if length < 2:
             raise CorruptJPEGError(
-                f"corrupt: {_marker_name(code)} segment at offset {offset} has length {length}"
+                f"corrupt: {name} segment at offset {offset} has length {length}"
             )
         end = pos + length
         if end > n:
-            raise CorruptJPEGError(
-                f"truncated in the {_marker_name(code)} segment at offset {offset}"
-            )
-        payload = data[pos + 2 : end]
+            raise CorruptJPEGError(f"truncated in the {name} segment at offset {offset}")
+        handler = MARKERS.get(code, (name, "", None))[2]
+        if handler is not None:
+            handler(st, _Segment(code, name, offset, length, data[pos + 2 : end]))
         pos = end
-        _handle_segment(st, code, offset, length, payload, max_pixels)
         if code == _SOS:
             match = _MARKER_IN_SCAN.search(data, pos)
             if match is None:
@@ -413,6 +565,20 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _component_blocks(
+    sof: tuple[int, int, int, int, tuple[ComponentInfo, ...]],
+) -> dict[int, int]:
+    """Component id -> its blocks, ceil(component size / 8) per axis (libjpeg's counts)."""
+    _, _, height, width, comps = sof
+    hmax = max(c.h_samp for c in comps)
+    vmax = max(c.v_samp for c in comps)
+    return {
+        c.ident: _ceil_div(_ceil_div(width * c.h_samp, hmax), 8)
+        * _ceil_div(_ceil_div(height * c.v_samp, vmax), 8)
+        for c in comps
+    }
+
+
 def _check_data_size(st: _ParseState) -> None:
     """Refuse Huffman-coded files too small to hold their declared blocks.
 
@@ -421,23 +587,13 @@ def _check_data_size(st: _ParseState) -> None:
     file that declares a huge frame from making libjpeg allocate for it.
     """
     assert st.sof is not None
-    code, _, height, width, comps = st.sof
+    code, _, height, width, _ = st.sof
     if code >= 0xC9 or _SOF_PROCESS[code] == "lossless" or height == 0:
         return
-    hmax = max(c.h_samp for c in comps)
-    vmax = max(c.v_samp for c in comps)
-    if len(comps) == 1:
-        blocks = _ceil_div(width, 8) * _ceil_div(height, 8)
-    else:
-        blocks = sum(
-            _ceil_div(_ceil_div(width * c.h_samp, hmax), 8)
-            * _ceil_div(_ceil_div(height * c.v_samp, vmax), 8)
-            for c in comps
-        )
-    if st.entropy_bytes * 8 < blocks:
+    if st.entropy_bytes * 8 < st.frame_blocks:
         raise CorruptJPEGError(
             f"truncated or corrupt: {st.entropy_bytes} bytes of scan data cannot hold the "
-            f"{blocks} blocks of a {width}x{height} frame"
+            f"{st.frame_blocks} blocks of a {width}x{height} frame"
         )
 
 
@@ -445,44 +601,92 @@ def _corrupt(name: str, offset: int, what: str) -> CorruptJPEGError:
     return CorruptJPEGError(f"corrupt {name} segment at offset {offset}: {what}")
 
 
-def _handle_segment(
-    st: _ParseState, code: int, offset: int, length: int, payload: bytes, max_pixels: int | None
-) -> None:
-    name = _marker_name(code)
-    if code in _SOF_PROCESS:
-        if st.sof is not None:
-            raise _corrupt(name, offset, "a second frame header")
-        st.sof = _parse_sof(code, offset, payload, max_pixels)
-    elif code == _DQT:
-        _parse_dqt(st, offset, payload)
-    elif code == _DRI:
-        if len(payload) != 2:
-            raise _corrupt(name, offset, f"length {length}, expected 4")
-        if st.restart_interval is None:
-            st.restart_interval = (payload[0] << 8) | payload[1]
-    elif code == _SOS:
-        if st.sof is None:
-            raise CorruptJPEGError(f"corrupt: scan at offset {offset} before the frame header")
-        _check_sos(st, offset, payload)
-        st.num_scans += 1
-        if st.num_scans > MAX_SCANS:
-            raise UnsupportedImageError(
-                f"the file has more than {MAX_SCANS} scans (a decode-time bomb?); hybrid, like "
-                "libjpeg-turbo's scan limit, refuses such files"
-            )
-    elif code == _DHP:
-        st.hierarchical = True
-    elif code == _COM or 0xE0 <= code <= 0xEF:
-        st.segments.append(SegmentInfo(code, name, _label(code, payload), offset, length))
-        if code == _COM:
-            st.comments.append(bytes(payload))
-        elif code == 0xEB:
-            st.app11.append(bytes(payload))
-        elif code == 0xEE and payload.startswith(b"Adobe") and len(payload) >= 12:
-            if st.adobe_transform is None:
-                st.adobe_transform = payload[11]
-        elif code == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
-            st.icc_size += max(0, len(payload) - 14)
+@dataclass(frozen=True)
+class _Segment:
+    """One marker segment as the walk found it: payload = the bytes after the length."""
+
+    code: int
+    name: str
+    offset: int
+    length: int
+    payload: bytes
+
+
+def _sof(st: _ParseState, seg: _Segment) -> None:
+    if st.sof is not None:
+        raise _corrupt(seg.name, seg.offset, "a second frame header")
+    st.sof = _parse_sof(seg.code, seg.offset, seg.payload, st.max_pixels)
+    st.frame_blocks = sum(_component_blocks(st.sof).values())
+
+
+def _dqt(st: _ParseState, seg: _Segment) -> None:
+    _parse_dqt(st, seg.offset, seg.payload)
+
+
+def _dri(st: _ParseState, seg: _Segment) -> None:
+    if len(seg.payload) != 2:
+        raise _corrupt(seg.name, seg.offset, f"length {seg.length}, expected 4")
+    if st.restart_interval is None:
+        st.restart_interval = (seg.payload[0] << 8) | seg.payload[1]
+
+
+def _sos(st: _ParseState, seg: _Segment) -> None:
+    if st.sof is None:
+        raise CorruptJPEGError(f"corrupt: scan at offset {seg.offset} before the frame header")
+    st.scan_blocks += _check_sos(st, seg.offset, seg.payload)
+    st.num_scans += 1
+    if st.limit_scans and st.num_scans > MAX_SCANS:
+        raise UnsupportedImageError(
+            f"the file has more than {MAX_SCANS} scans (a decode-time bomb?); hybrid, like "
+            "libjpeg-turbo's scan limit, refuses such files"
+        )
+
+
+def _dhp(st: _ParseState, seg: _Segment) -> None:
+    st.hierarchical = True
+
+
+def _app_or_com(st: _ParseState, seg: _Segment) -> None:
+    code, payload = seg.code, seg.payload
+    st.segments.append(SegmentInfo(code, seg.name, _label(code, payload), seg.offset, seg.length))
+    if code == _COM:
+        st.comments.append(bytes(payload))
+    elif code == 0xEB:
+        st.app11.append(bytes(payload))
+    elif code == 0xEE and payload.startswith(b"Adobe") and len(payload) >= 12:
+        # libjpeg reads the transform only from a whole APP14 (jdmarker.c examine_app14:
+        # datalen >= APP14_DATA_LEN); a shorter one is traced as unknown and skipped.
+        if st.adobe_transform is None:
+            st.adobe_transform = payload[11]
+    elif code == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
+        st.icc_size += max(0, len(payload) - 14)
+
+
+_Handler = Callable[[_ParseState, _Segment], None]
+
+#: Marker code (second byte) -> (name, meaning, handler of its segment or None to skip it),
+#: T.81 Table B.1. Markers without a length (SOI, EOI, RSTn, TEM) are handled by the walk.
+MARKERS: dict[int, tuple[str, str, _Handler | None]] = {
+    **{
+        code: (f"SOF{code - 0xC0}", f"frame header, {process}", _sof)
+        for code, process in _SOF_PROCESS.items()
+    },
+    0x01: ("TEM", "temporary (arithmetic coding)", None),
+    0xC4: ("DHT", "Huffman tables", None),
+    0xC8: ("JPG", "reserved for JPEG extensions", None),
+    0xCC: ("DAC", "arithmetic coding conditioning", None),
+    **{0xD0 + k: (f"RST{k}", "restart", None) for k in range(8)},
+    0xD8: ("SOI", "start of image", None),
+    0xD9: ("EOI", "end of image", None),
+    0xDA: ("SOS", "start of scan", _sos),
+    0xDB: ("DQT", "quantization tables", _dqt),
+    0xDC: ("DNL", "number of lines", None),
+    0xDD: ("DRI", "restart interval", _dri),
+    0xDE: ("DHP", "hierarchical progression", _dhp),
+    0xDF: ("EXP", "expand reference components", None),
+    **{0xE0 + k: (f"APP{k}", "application data", _app_or_com) for k in range(16)},
+    0xFE: ("COM", "comment", _app_or_com),
+}
 
 
 def _parse_sof(
@@ -532,17 +736,20 @@ def _parse_dqt(st: _ParseState, offset: int, p: bytes) -> None:
         i += 1 + size
 
 
-def _check_sos(st: _ParseState, offset: int, p: bytes) -> None:
+def _check_sos(st: _ParseState, offset: int, p: bytes) -> int:
+    """Validate a scan header; returns the blocks libjpeg visits for it (its work)."""
     assert st.sof is not None
     ns = p[0] if p else 0
     if not 1 <= ns <= 4 or len(p) != 4 + 2 * ns:
         raise _corrupt("SOS", offset, "bad component count or length")
     known = {c.ident: c for c in st.sof[4]}
+    in_scan = []
     for k in range(ns):
         ident = p[1 + 2 * k]
         if ident not in known:
             raise _corrupt("SOS", offset, f"component {ident} is not in the frame")
         comp = known[ident]
+        in_scan.append(comp)
         if _SOF_PROCESS[st.sof[0]] == "lossless" or comp.ident in st.latched:
             continue
         # libjpeg latches a component's table at its first scan (jdinput.c latch_quant_tables).
@@ -551,6 +758,20 @@ def _check_sos(st: _ParseState, offset: int, p: bytes) -> None:
                 f"corrupt: quantization table {comp.quant_index} is used before it is defined"
             )
         st.latched[comp.ident] = (st.tables[comp.quant_index], st.precisions[comp.quant_index])
+    return _scan_blocks(st.sof, in_scan)
+
+
+def _scan_blocks(
+    sof: tuple[int, int, int, int, tuple[ComponentInfo, ...]], in_scan: list[ComponentInfo]
+) -> int:
+    """Blocks a scan of ``in_scan`` covers: a lone component's own blocks, else whole MCUs
+    (T.81 A.2: an interleaved scan codes every block of every MCU, edge padding included)."""
+    if len(in_scan) == 1:
+        return _component_blocks(sof)[in_scan[0].ident]
+    _, _, height, width, comps = sof
+    mcus_x = _ceil_div(width, 8 * max(c.h_samp for c in comps))
+    mcus_y = _ceil_div(height, 8 * max(c.v_samp for c in comps))
+    return mcus_x * mcus_y * sum(c.h_samp * c.v_samp for c in in_scan)
 
 
 def _color_space(st: _ParseState, comps: tuple[ComponentInfo, ...]) -> str:
@@ -613,7 +834,8 @@ def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetada
     A record that does not (forged, or the image was resized by another tool) must not steer
     the decoder, e.g. into a huge "original size": the coded size must be what the encoder
     writes for the recorded original and scale, and the scale at most the encoder's
-    :data:`~hybrid.resample.MAX_SCALE`, so a record can ask for at most 64x per side.
+    :data:`~hybrid.resample.MAX_SCALE` (4), so a record can ask for at most 4x per side: 16x
+    the coded pixels, and no more than the caller's ``max_pixels``.
     """
     from hybrid.resample import MAX_SCALE
 
@@ -624,7 +846,7 @@ def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetada
         if (coded_w, coded_h) == (width, height):
             return meta
         reason = f"it describes a {coded_w}x{coded_h} coded image, the frame is {width}x{height}"
-    warnings.warn(f"ignoring hybrid metadata: {reason}", HybridMetadataWarning, stacklevel=5)
+    warnings.warn(f"ignoring hybrid metadata: {reason}", HybridMetadataWarning, stacklevel=6)
     return None
 
 
@@ -658,6 +880,7 @@ def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
         quant_precision=precisions,
         restart_interval=st.restart_interval or 0,
         num_scans=st.num_scans,
+        scan_passes=st.scan_blocks / st.frame_blocks if st.frame_blocks else 0.0,
         segments=tuple(st.segments),
         comments=tuple(st.comments),
         icc_profile_size=st.icc_size,
@@ -666,4 +889,5 @@ def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
         quality_exact=exact,
         file_size=len(data),
         trailing_bytes=trailing,
+        extraneous=tuple(st.extraneous),
     )

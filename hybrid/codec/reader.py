@@ -25,13 +25,22 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.frame import Component, Frame
-from hybrid.codec.headers import ComponentInfo, JpegInfo, SegmentInfo, parse_info, read_info
+from hybrid.codec.headers import (
+    DEFAULT_MAX_SCAN_PASSES,
+    ComponentInfo,
+    JpegInfo,
+    SegmentInfo,
+    coded_image_bytes,
+    parse_info,
+    read_info,
+)
 from hybrid.codec.metadata import frame_checksum
 from hybrid.errors import CorruptJPEGError, JpegDataWarning, UnsupportedImageError
 from hybrid.io import DEFAULT_MAX_PIXELS, Source, read_bytes
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SCAN_PASSES",
     "ComponentInfo",
     "JpegInfo",
     "SegmentInfo",
@@ -46,9 +55,18 @@ __all__ = [
 
 _STDERR_LOCK = threading.Lock()
 _TMPDIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-# libjpeg warnings after which the coefficients cannot be trusted (jerror.h JWRN_*).
-_FATAL_WARNINGS = ("Premature end", "Corrupt JPEG data", "Invalid SOS", "Inconsistent progression")
-_BENIGN_WARNINGS = ("extraneous bytes before marker",)
+# libjpeg warnings after which the coefficients cannot be trusted (jerror.h JWRN_*): data
+# missing (premature end), a bad Huffman code, a lost restart marker, extraneous bytes (all
+# "Corrupt JPEG data: ..."), scans out of order. libjpeg is handed coded_image_bytes(),
+# without the harmless garbage before the frame header, so "extraneous bytes before marker"
+# means bytes after it that libjpeg skipped: part of a scan or restart interval, or a scan
+# whose SOS marker was lost.
+_DAMAGE_WARNINGS = ("Premature end", "Corrupt JPEG data", "Invalid SOS", "Inconsistent progression")
+
+
+def _damage_in(messages: list[str]) -> str | None:
+    """The first of libjpeg's ``messages`` that means the coded image is partly invented."""
+    return next((m for m in messages if m.startswith(_DAMAGE_WARNINGS)), None)
 
 
 @contextlib.contextmanager
@@ -81,8 +99,8 @@ def _captured_stderr() -> Iterator[list[str]]:
 
 
 def _libjpeg_dct(data: bytes) -> tuple[Any, BaseException | None, list[str]]:
-    """jpeglib's DCT read of ``data``: (the jpeg object, the exception or None, libjpeg's
-    messages in order, each once)."""
+    """jpeglib's DCT read of ``data`` (a JPEG reduced by :func:`coded_image_bytes`): (the
+    jpeg object, the exception or None, libjpeg's messages in order, each once)."""
     import jpeglib
 
     fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
@@ -106,20 +124,23 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
     """What is wrong with the coded image of ``data`` (headers already parsed into
     ``info``), as one line, or None when nothing is found.
 
-    Runs libjpeg's own Huffman decoding of every scan (no inverse DCT). Damage is: a file
-    libjpeg cannot read; a warning after which libjpeg pads or guesses (premature end of
-    data, bad Huffman code, corrupt restart sequence, extraneous bytes before a marker), so
-    that the image a viewer shows is partly invented; and, for files whose hybrid metadata
+    Runs libjpeg's own Huffman decoding of every scan (no inverse DCT) over
+    :func:`coded_image_bytes` of ``data``. Damage is: a file libjpeg cannot read; a warning
+    after which libjpeg pads or guesses (premature end of data, bad Huffman code, corrupt
+    restart sequence, extraneous bytes inside the entropy-coded data, i.e. skipped scan
+    data), so that the image a viewer shows is partly invented; and, for files whose hybrid
+    metadata
     carries a checksum (format version 2), coefficients or tables that do not match it.
     JPEG itself has no checksum, so in other encoders' files a bit flip that leaves a valid
-    code sequence cannot be detected by anyone.
+    code sequence cannot be detected by anyone. Garbage before the frame header is not
+    damage (libjpeg skips it and loses nothing; :func:`parse_info` warns about it).
     """
-    jpeg, failure, messages = _libjpeg_dct(data)
+    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
     if failure is not None:
         return messages[-1] if messages else str(failure) or type(failure).__name__
-    for message in messages:
-        if any(message.startswith(m) for m in _FATAL_WARNINGS) or "extraneous bytes" in message:
-            return message
+    damage = _damage_in(messages)
+    if damage is not None:
+        return damage
     meta = info.hybrid_metadata
     if meta is None or meta.checksum is None:
         return None
@@ -138,34 +159,42 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
     return None
 
 
-def libjpeg_read_dct(data: bytes) -> Any:
-    """jpeglib's DCT read of in-memory ``data``, libjpeg's messages mapped to hybrid's.
+def libjpeg_read_dct(data: bytes, info: JpegInfo | None = None) -> Any:
+    """jpeglib's DCT read of in-memory ``data`` (``info``: its parsed headers, else parsed
+    here), libjpeg's messages mapped to hybrid's.
 
-    Errors and the warnings after which coefficients cannot be trusted raise
-    :class:`CorruptJPEGError`; benign warnings become :class:`JpegDataWarning`. Nothing is
+    libjpeg reads :func:`coded_image_bytes` of ``data``. Errors and the warnings after which
+    coefficients cannot be trusted (the ones :func:`find_damage` reports) raise
+    :class:`CorruptJPEGError`; other warnings become :class:`JpegDataWarning`. Nothing is
     printed to stderr.
     """
-    jpeg, failure, messages = _libjpeg_dct(data)
+    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
     if failure is not None:
         detail = messages[-1] if messages else str(failure)
         raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")
+    damage = _damage_in(messages)
+    if damage is not None:
+        raise CorruptJPEGError(f"damaged JPEG data: {damage}")
     for message in messages:
-        if any(m in message for m in _BENIGN_WARNINGS):
-            warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
-        elif any(message.startswith(m) for m in _FATAL_WARNINGS):
-            raise CorruptJPEGError(f"damaged JPEG data: {message}")
-        else:
-            warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
+        warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
     return jpeg
 
 
-def read_frame(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Frame:
+def read_frame(
+    source: Source,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
+) -> Frame:
     """The quantized DCT coefficients and tables of a baseline or progressive JPEG.
 
     Args:
         source: a path, bytes or a binary file object.
         max_pixels: largest accepted width * height (checked from the frame header before
             anything is allocated); None disables the check.
+        max_scan_passes: most scan work accepted, in passes over the frame's blocks
+            (:func:`~hybrid.codec.headers.parse_info`); None disables it and the scan count
+            limit.
 
     Returns:
         A :class:`Frame` whose components hold int16 coefficients (blocks_v, blocks_h, 8, 8)
@@ -178,14 +207,14 @@ def read_frame(source: Source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     Raises:
         InputError: unreadable source. CorruptJPEGError: damaged or not a JPEG.
         UnsupportedImageError: arithmetic, lossless, hierarchical, 12-bit, CMYK, RGB-coded.
-        ImageTooLargeError: more than ``max_pixels`` pixels.
+        ImageTooLargeError: more than ``max_pixels`` pixels or ``max_scan_passes`` passes.
     """
     data = read_bytes(source)
-    info = parse_info(data, max_pixels=max_pixels)
+    info = parse_info(data, max_pixels=max_pixels, max_scan_passes=max_scan_passes)
     reason = info.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
-    return _frame_from_libjpeg(libjpeg_read_dct(data), info)
+    return _frame_from_libjpeg(libjpeg_read_dct(data, info), info)
 
 
 def _frame_from_libjpeg(jpeg: Any, info: JpegInfo) -> Frame:

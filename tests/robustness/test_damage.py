@@ -25,6 +25,7 @@ from hybrid.cli import cli
 from hybrid.codec.metadata import find_metadata
 from hybrid.errors import CorruptJPEGError, JpegDataWarning
 from tests.robustness.corpus import find_segments, flip_bit, sample_image
+from tests.robustness.hostile import with_lost_scan
 
 JPEGTRAN = shutil.which("jpegtran")
 
@@ -159,3 +160,52 @@ def test_resized_decodes_are_flagged_too():
     assert image.size == (96, 96) and image.info["hybrid_damage"]
     with pytest.raises(CorruptJPEGError):
         hybrid.decode_array(damaged, enhance=False, upscale=True, strict=True)
+
+
+def _one_scan_per_component() -> bytes:
+    """A 128x128 4:2:0 sequential JPEG coded as three scans (Y, Cb, Cr), with a DHT before
+    the Cb scan and none before the Cr scan (it reuses the chroma table)."""
+    from hybrid.codec.frame import ScanSpec
+    from hybrid.codec.reader import pad_to_mcus
+    from hybrid.codec.writer import write_jpeg
+
+    buffer = io.BytesIO()
+    Image.fromarray(sample_image(128, 128, 3)).save(buffer, "JPEG", quality=85)
+    frame = pad_to_mcus(hybrid.read_coefficients(buffer.getvalue()))
+    return write_jpeg(frame, scan_script=tuple(ScanSpec((c,), 0, 63, 0, 0) for c in range(3)))
+
+
+@pytest.mark.parametrize(
+    "scan, marker, zero_blocks",
+    [(0, 0xC4, 256), (2, 0xD9, 64)],  # Y: 256 of 384 blocks; Cr: its 64, in the Cb data
+    ids=["lost-luma-scan", "lost-chroma-scan"],
+)
+def test_a_lost_scan_is_damage_everywhere(weights, scan, marker, zero_blocks):
+    """A scan whose SOS marker is destroyed is skipped by libjpeg as "extraneous bytes
+    before marker" (after a DHT, or inside the previous scan's data): its blocks stay zero.
+    That used to be a benign warning for the coefficient readers (read_coefficients and the
+    enhanced decode returned the zeros, exit 0); it is damage, as for the plain decode."""
+    from hybrid.codec.reader import _libjpeg_dct
+
+    data = _one_scan_per_component()
+    lost = with_lost_scan(data, scan)
+    jpeg, failure, messages = _libjpeg_dct(lost)
+    assert failure is None and len(messages) == 1
+    assert f"extraneous bytes before marker 0x{marker:02x}" in messages[0]
+    zero = sum(int((np.abs(c).sum(axis=(2, 3)) == 0).sum()) for c in (jpeg.Y, jpeg.Cb, jpeg.Cr))
+    assert zero == zero_blocks
+    with pytest.warns(JpegDataWarning, match="damaged JPEG data.*extraneous"):
+        image = hybrid.decode(lost)
+    assert "extraneous bytes" in image.info["hybrid_damage"]
+    for call in (
+        lambda: hybrid.decode(lost, strict=True),
+        lambda: hybrid.read_coefficients(lost),
+        lambda: hybrid.decode(lost, enhance=True, weights=weights, threads=1),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", JpegDataWarning)
+            with pytest.raises(CorruptJPEGError, match="extraneous bytes"):
+                call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hybrid.decode(data, strict=True).size == (128, 128)  # intact: no warning

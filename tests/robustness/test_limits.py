@@ -1,6 +1,8 @@
 """Resource limits: decompression bombs are refused from the headers, before any large
-allocation; the pixel limit is configurable (API ``max_pixels``, CLI ``--max-pixels``); a
-scan-count bomb is refused; enhancement of big images stays within its tiling bound."""
+allocation; the pixel limit is configurable (API ``max_pixels``, CLI ``--max-pixels``); scan
+bombs (too many scans, or scans passing over the image too often: ``max_scan_passes``,
+``--max-scan-passes``) are refused; a downscaled record asks for at most 4x per side;
+enhancement of big images stays within its tiling bound."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from PIL import Image
 
 import hybrid
 from hybrid.cli import cli
-from hybrid.codec.headers import MAX_SCANS
+from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES, MAX_SCANS, read_info
 from hybrid.errors import (
     HybridMetadataWarning,
     ImageTooLargeError,
@@ -29,6 +32,7 @@ from hybrid.errors import (
     UnsupportedImageError,
 )
 from tests.robustness.corpus import find_segments, sample_image
+from tests.robustness.hostile import forged_upscale, progressive_scan_bomb
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -162,14 +166,15 @@ def test_downscaled_metadata_cannot_ask_for_more_than_max_pixels(
     with pytest.raises(ImageTooLargeError, match="decoded size 37x23"):
         hybrid.decode(data, enhance=True, weights=weights, max_pixels=300)
     # A record that does not describe the 19x12 frame, or whose scale is above the encoder's
-    # 64, is ignored (with a warning): a tiny file can ask for at most 64x per side ...
-    for width, height, scale in ((60000, 60000, 2.0), (95000, 60000, 5000.0)):
+    # 4 (even a consistent 64x: 1216x768), is ignored (with a warning): a tiny file can ask
+    # for at most 4x per side ...
+    for width, height, scale in ((60000, 60000, 2.0), (95000, 60000, 5000.0), (1216, 768, 64.0)):
         forged = forge_downscaled(data, width, height, scale)
         with pytest.warns(HybridMetadataWarning, match="the frame is 19x12|outside"):
             assert hybrid.decode(forged, upscale=True).size == (19, 12)
     # ... and one that does (coded size = round(original / scale)) is held to max_pixels.
-    for width, height, limit in ((1216, 768, 900_000), (1200, 740, 10_000)):
-        forged = forge_downscaled(data, width, height, 64.0)
+    for width, height, limit in ((76, 48, 3000), (74, 46, 1000)):
+        forged = forge_downscaled(data, width, height, 4.0)
         assert hybrid.info(forged).hybrid_metadata.original_width == width
         assert hybrid.decode(forged).size == (19, 12)  # the plain decode never upscales
         tracemalloc.start()
@@ -264,11 +269,12 @@ def progressive_with_scans(total_scans: int, side: int = 64) -> bytes:
 def test_scan_count_bomb_is_refused():
     assert MAX_SCANS == 500  # libjpeg-turbo's TJPARAM_SCANLIMIT
     at_limit = progressive_with_scans(MAX_SCANS)
-    assert hybrid.info(at_limit).num_scans == MAX_SCANS
+    assert read_info(at_limit, max_scan_passes=None).num_scans == MAX_SCANS
     # The repeated scans refine coefficients they already finished: libjpeg's warning makes
-    # it a decode flagged as damaged, not an error.
+    # it a decode flagged as damaged, not an error. (Each covers most of the frame, so the
+    # scan-work limit refuses the file by default: see test_scan_work_bomb_is_refused.)
     with pytest.warns(JpegDataWarning, match="Inconsistent progression"):
-        assert hybrid.decode(at_limit).size == (64, 64)
+        assert hybrid.decode(at_limit, max_scan_passes=MAX_SCANS).size == (64, 64)
     # 20,000 scans over a 2048x2048 frame: libjpeg would pass over every block per scan
     # (minutes of CPU from a 300 kB file); hybrid refuses from the headers at once.
     for bomb in (
@@ -280,6 +286,99 @@ def test_scan_count_bomb_is_refused():
             with pytest.raises(UnsupportedImageError, match=f"more than {MAX_SCANS} scans"):
                 call(bomb)
         assert time.perf_counter() - start < 1.0
+
+
+def scan_passes_of(data: bytes) -> float:
+    return read_info(data, max_scan_passes=None).scan_passes
+
+
+def test_real_encoders_scan_work_is_far_below_the_limit():
+    """A baseline file is one pass over the frame's blocks (plus MCU padding); libjpeg's
+    progressive scripts (Pillow, hybrid) 4.7-6, far below the default limit."""
+    image = sample_image(64, 96, 1)
+    baseline = hybrid.encode(image, quality=80)
+    assert scan_passes_of(baseline) == 1.0
+    passes = []
+    for subsampling in ("4:2:0", "4:4:4"):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", progressive=True, subsampling=subsampling)
+        passes.append(scan_passes_of(buffer.getvalue()))
+        passes.append(
+            scan_passes_of(hybrid.encode(image, progressive=True, subsampling=subsampling))
+        )
+    buffer = io.BytesIO()
+    Image.fromarray(image[:, :, 0]).save(buffer, "JPEG", progressive=True)
+    passes.append(scan_passes_of(buffer.getvalue()))
+    assert [round(p, 2) for p in passes] == [5.33, 5.33, 4.67, 4.67, 6.0]
+    assert max(passes) * 10 < DEFAULT_MAX_SCAN_PASSES
+
+
+def test_scan_work_bomb_is_refused(tmp_path):
+    """A small progressive file whose scans each cover the whole frame: libjpeg visits every
+    block once per scan (500 such scans over 13000x13000, 0.4 MB, took 61 s to decode and
+    521 s enhanced). Refused from the headers beyond ``max_scan_passes`` passes."""
+    assert DEFAULT_MAX_SCAN_PASSES == 100
+    over = progressive_scan_bomb(512, DEFAULT_MAX_SCAN_PASSES + 1)
+    at = progressive_scan_bomb(512, DEFAULT_MAX_SCAN_PASSES)
+    assert len(over) < 40_000 and scan_passes_of(over) == 101.0
+    start = time.perf_counter()
+    for call in (
+        hybrid.info,
+        hybrid.decode,
+        lambda d: hybrid.decode_array(d, enhance=False),
+        hybrid.read_coefficients,
+        lambda d: hybrid.decode(d, enhance=True),
+    ):
+        with pytest.raises(ImageTooLargeError, match="pass over the image's blocks 101 times"):
+            call(over)
+    assert time.perf_counter() - start < 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a valid progression: libjpeg has nothing to say
+        for data, limit in ((at, DEFAULT_MAX_SCAN_PASSES), (over, 101), (over, None)):
+            assert hybrid.decode(data, max_scan_passes=limit, strict=True).size == (512, 512)
+            frame = hybrid.read_coefficients(data, max_scan_passes=limit)
+            assert not frame.components[0].coeffs.any()
+    src = tmp_path / "bomb.jpg"
+    src.write_bytes(over)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["decode", str(src), "-o", str(tmp_path / "a.png")])
+    assert refused.exit_code == 2 and "--max-scan-passes raises it" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    for limit in ("101", "0"):
+        args = [
+            "decode",
+            str(src),
+            "-o",
+            str(tmp_path / f"{limit}.png"),
+            "--max-scan-passes",
+            limit,
+        ]
+        assert runner.invoke(cli, args).exit_code == 0
+
+
+def test_upscale_factor_is_capped(corpus_by_name):
+    """A downscaled record, or ``scale``, asks for at most 4x per side (the encoder's most),
+    so a file's output is at most 16x its coded pixels, and within max_pixels. A 9.9 kB file
+    recording a consistent 64x upscale (203x203 -> 13000x13000) took 67 s and 6 GB."""
+    from hybrid.errors import InputError
+    from hybrid.resample import MAX_SCALE
+
+    assert MAX_SCALE == 4.0
+    data = corpus_by_name["hybrid-downscaled"]  # 19x12, recorded as 37x23 at scale 2
+    with pytest.warns(
+        HybridMetadataWarning, match=r"its scale 64 is outside the encoder's \(1, 4\]"
+    ):
+        assert hybrid.info(forged_upscale(data, 64.0)).hybrid_metadata is None
+    at_cap = forged_upscale(data, 4.0)
+    assert hybrid.decode(at_cap, upscale=True).size == (76, 48)
+    with pytest.raises(ImageTooLargeError, match="decoded size 76x48"):
+        hybrid.decode(at_cap, upscale=True, max_pixels=76 * 48 - 1)
+    for scale in (4.01, 64):
+        with pytest.raises(InputError, match="scale must be between 1 and 4"):
+            hybrid.decode(data, scale=scale)
+        with pytest.raises(InputError, match="scale must be between 1 and 4"):
+            hybrid.encode(sample_image(64, 64, 0), scale=scale)
+    assert hybrid.decode(data, scale=4).size == (76, 48)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

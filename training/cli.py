@@ -165,9 +165,9 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
     decode (enhance) or over the bicubic upscale of the plain decode of the downscaled image
     (sr), with the validation code of training."""
     import json as _json
+    from pathlib import Path
 
-    import torch
-
+    from hybrid.enhance.torch_file import load_torch_zip, weights_from_object
     from training.loop import (
         TrainConfig,
         build_network,
@@ -176,13 +176,14 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
         validation_set,
     )
 
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt = load_torch_zip(Path(checkpoint), str(checkpoint))  # bounded, as --init reads it
+    state = weights_from_object(ckpt, str(checkpoint)).state
     saved = _json.loads(ckpt["config"])
     cfg = TrainConfig(task=saved.get("task", "enhance"), scale=_scale_of(saved.get("scale", 2)),
                       **saved_shape(saved), val_dir=val_dir, val_images=val_images,
                       val_qualities=(10, 20, 30, 50, 75, 90))
     net = build_network(cfg)
-    net.load_state_dict(ckpt["model"])
+    net.load_state_dict(dict(state))
     gains = validation_gains(net, validation_set(cfg), cfg)
     key = "psnr_rgb_gain_db_libjpeg_turbo_420"
     if cfg.task == "sr":

@@ -31,7 +31,10 @@ from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import EnhanceNet, SRNet
 from hybrid.enhance.precision import check_precision, network_call, resolve_precision
+from hybrid.enhance.registry import read_weights
 from hybrid.enhance.superres import upscale_planes
+from hybrid.enhance.weights_schema import WeightsFile
+from hybrid.errors import WeightsError
 from hybrid.resample import downscale, upscale_array, upscale_image
 from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
 
@@ -142,19 +145,17 @@ def build_network(cfg: TrainConfig) -> torch.nn.Module:
     return EnhanceNet(cfg.channels, cfg.blocks, low_blocks=cfg.low_blocks, low_channels=cfg.low_channels)
 
 
-def read_init_file(path: str) -> dict:
-    """The object saved in an ``--init`` file (a training checkpoint, an exported weights
-    file or a bare state dict); ValueError when it is not a torch file of tensors."""
+def read_init_file(path: str) -> WeightsFile:
+    """The checked weights of an ``--init`` file (exported safetensors, a training
+    checkpoint, an older exported torch file or a bare state dict), read on hybrid's bounded
+    path (:func:`hybrid.enhance.registry.read_weights`); a WeightsError (a ValueError) when
+    it is not one, FileNotFoundError when it is missing."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"--init weights not found: {path}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # unpickling/zip errors vary by torch version
-        raise ValueError(f"cannot read --init weights {path}: {exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"--init weights {path} hold no state dict")
-    return obj
+        return read_weights(path)
+    except WeightsError as exc:
+        raise WeightsError(f"cannot read --init weights: {exc}") from None
 
 
 #: The TrainConfig fields that fix the network's size.
@@ -170,12 +171,8 @@ def saved_shape(saved: dict) -> dict[str, int]:
 def init_shape(path: str) -> dict[str, int]:
     """The network size an ``--init`` file records, from an exported file's kwargs or a
     checkpoint's config; empty for a bare state dict."""
-    obj = read_init_file(path)
-    if isinstance(obj.get("kwargs"), dict):
-        return saved_shape(obj["kwargs"])
-    if isinstance(obj.get("config"), str):
-        return saved_shape(json.loads(obj["config"]))
-    return {}
+    spec = read_init_file(path).spec
+    return saved_shape(dict(spec.kwargs)) if spec else {}
 
 
 def load_init_weights(net: torch.nn.Module, state: dict, source: str) -> None:
@@ -421,8 +418,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         raise FileNotFoundError(f"no training image is at least {side} px on each side")
     net = build_network(cfg).to(device)
     if cfg.init:
-        state = read_init_file(cfg.init)
-        load_init_weights(net, state.get("model", state), cfg.init)
+        load_init_weights(net, dict(read_init_file(cfg.init).state), cfg.init)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
     saved: dict = {}

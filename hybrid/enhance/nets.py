@@ -9,6 +9,10 @@ chroma sampling, not by a single "quality" number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,6 +22,9 @@ from torch import nn
 COND_DIM = 64 + 64 + 3
 #: Number of one-hot block-phase channels (4 vertical + 4 horizontal positions at scale 1/2).
 PHASE_CHANNELS = 8
+#: Allowed feature widths and block counts of a network read from a weights file.
+WIDTHS = range(1, 1025)
+DEPTHS = range(1, 129)
 
 
 def block_phase(height: int, width: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -182,6 +189,12 @@ class EnhanceNet(nn.Module):
     (B, 3, H, W) on the same 0..255 scale, to be added to ``ycc``.
     """
 
+    #: Constructor arguments a weights file may give, and their allowed values.
+    KWARG_LIMITS: ClassVar[Mapping[str, range]] = MappingProxyType(
+        {"channels": WIDTHS, "blocks": DEPTHS, "cond_hidden": WIDTHS,
+         "low_blocks": range(0, DEPTHS.stop), "low_channels": WIDTHS}
+    )  # fmt: skip
+
     def __init__(
         self,
         channels: int = 48,
@@ -227,6 +240,11 @@ class SRNet(nn.Module):
     :func:`hybrid.enhance.jpeg_input.condition_vector`. Output: float (B, 3, scale*h,
     scale*w) on the 0..1 scale, not clipped.
     """
+
+    #: Constructor arguments a weights file may give, and their allowed values.
+    KWARG_LIMITS: ClassVar[Mapping[str, range]] = MappingProxyType(
+        {"channels": WIDTHS, "blocks": DEPTHS, "scale": range(2, 5), "cond_hidden": WIDTHS}
+    )
 
     def __init__(
         self, channels: int = 48, blocks: int = 6, scale: int = 2, cond_hidden: int = 64

@@ -2,15 +2,20 @@
 
 ``weights/manifest.json`` lists every released network: id, file, sha256, architecture and
 its keyword arguments, parameter count, training data and recipe, measured metrics, licence.
-Loading checks the hash before unpickling anything and unpickles with
-``torch.load(weights_only=True)``, so a tampered or malicious file is refused, never run.
+Released files are safetensors (:mod:`hybrid.enhance.safetensors_file`): no pickle, a
+bounded header, the architecture in its metadata. Loading checks the hash of the very bytes
+it parses, then that the file's architecture is the manifest's and its tensors fit it.
+User files (``--weights``, ``--init``) are safetensors or, on a bounded legacy path, torch
+zip files (:mod:`hybrid.enhance.torch_file`); every file is size-capped before it is read
+(:data:`~hybrid.enhance.weights_schema.MAX_FILE_BYTES`) and ends in a checked
+:class:`~hybrid.enhance.weights_schema.WeightsFile`, so a malformed one is a
+:class:`~hybrid.errors.WeightsError` (exit code 2), never an internal error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -56,9 +61,13 @@ class ModelEntry:
             raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
         path = PurePosixPath(self.file)
         if path.is_absolute() or len(path.parts) != 1 or self.file in ("", ".", ".."):
-            raise WeightsError(f"manifest entry {self.id!r}: file must be a plain name inside weights/")
+            raise WeightsError(
+                f"manifest entry {self.id!r}: file must be a plain name inside weights/"
+            )
         if len(self.sha256) != 64 or any(ch not in "0123456789abcdef" for ch in self.sha256):
-            raise WeightsError(f"manifest entry {self.id!r}: sha256 must be 64 lowercase hex digits")
+            raise WeightsError(
+                f"manifest entry {self.id!r}: sha256 must be 64 lowercase hex digits"
+            )
 
 
 def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
@@ -83,40 +92,59 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _build(architecture: str, kwargs: dict[str, Any], state: dict, source: str):
-    import torch
+def read_weights(path: str | Path, *, sha256: str | None = None):
+    """The checked contents (a :class:`~hybrid.enhance.weights_schema.WeightsFile`) of a
+    weights file: safetensors, or a torch zip on the bounded legacy path.
 
-    from hybrid.enhance.nets import ARCHITECTURES
+    Args:
+        path: a regular file of at most ``MAX_FILE_BYTES``.
+        sha256: when given, the digest the file must have (for safetensors, checked on the
+            bytes that are then parsed).
 
-    if architecture not in ARCHITECTURES:
-        raise WeightsError(f"{source}: unknown architecture {architecture!r}")
+    Raises:
+        WeightsError: missing, too large, not a weights file, a torch < 1.6 pickle, a failed
+            hash, or any check of the format or the schema.
+    """
+    from hybrid.enhance.safetensors_file import is_safetensors, read_safetensors
+    from hybrid.enhance.torch_file import (
+        ZIP_MAGIC,
+        is_legacy_pickle,
+        load_torch_zip,
+        weights_from_object,
+    )
+    from hybrid.enhance.weights_schema import MAX_FILE_BYTES
+
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
     try:
-        net = ARCHITECTURES[architecture](**kwargs)
-        net.load_state_dict(state)
-    except (TypeError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{source}: weights do not fit {architecture}({kwargs}): {first}") from None
-    net.eval()
-    net.to(memory_format=torch.channels_last)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    assert isinstance(net, torch.nn.Module)
-    return net
-
-
-def _torch_load(path: Path) -> dict:
-    import pickle
-
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"cannot load weights {path}: {first}") from None
-    if not isinstance(obj, dict):
-        raise WeightsError(f"weights file {path} does not hold a state dict")
-    return obj
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise WeightsError(f"{source}: {size:,} bytes, over the {MAX_FILE_BYTES:,} allowed")
+        with path.open("rb") as fh:
+            prefix = fh.read(16)
+            # size + 1: a file that grew since stat() is caught, and no buffer of the cap
+            rest = fh.read(size - len(prefix) + 1) if is_safetensors(prefix) else b""
+    except OSError as exc:
+        raise WeightsError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if prefix.startswith(ZIP_MAGIC):
+        if sha256 is not None and sha256_file(path) != sha256:
+            raise WeightsError(f"weights file {path} fails its sha256 check (tampered or corrupt)")
+        return weights_from_object(load_torch_zip(path, source), source)
+    if is_legacy_pickle(prefix):
+        raise WeightsError(
+            f"{source}: a torch < 1.6 pickle file, which hybrid does not read (unpickling can "
+            "run code); save it again with a current torch, or use `hybrid export`"
+        )
+    if not is_safetensors(prefix):
+        raise WeightsError(f"{source}: not a weights file (expected safetensors or a torch zip)")
+    data = prefix + rest
+    if len(data) != size:
+        raise WeightsError(f"{source}: the file changed while it was read")
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise WeightsError(f"weights file {path} fails its sha256 check (tampered or corrupt)")
+    return read_safetensors(data, source)
 
 
 def inference_settings(model_id: str, directory: Path | None = None) -> dict[str, Any]:
@@ -136,35 +164,34 @@ def load_model(model_id: str, directory: Path | None = None):
     path = directory / entry.file
     if not path.is_file():
         raise WeightsError(f"weights file for {model_id!r} is missing: {path}")
-    actual = sha256_file(path)
-    if actual != entry.sha256:
-        raise WeightsError(f"weights file {path} fails its sha256 check (tampered or corrupt)")
-    state = _torch_load(path)
-    return _build(entry.architecture, entry.kwargs, state.get("model", state), str(path))
+    from hybrid.enhance.weights_schema import WeightsFile, build_network, check_state, make_spec
+
+    spec = make_spec(entry.architecture, entry.kwargs, f"manifest entry {model_id!r}")
+    weights = read_weights(path, sha256=entry.sha256)
+    if weights.spec is None:  # a bare state dict (test registries): the manifest's spec
+        weights = WeightsFile(state=check_state(weights.state, spec, str(path)), spec=spec)
+    if weights.spec != spec:
+        raise WeightsError(
+            f"{path} holds {weights.spec.architecture}({dict(weights.spec.kwargs)}), manifest "
+            f"entry {model_id!r} says {spec.architecture}({dict(spec.kwargs)})"
+        )
+    return build_network(weights, str(path))
 
 
 def architecture_of_config(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(architecture name, kwargs) of the network a training run's config (the JSON saved in
     its checkpoints) describes: ``SRNet`` for task ``"sr"`` (of the integer factor at or above
-    the run's downscale, e.g. 2 for 1.5), else ``EnhanceNet``."""
-    kwargs: dict[str, Any] = {"channels": int(cfg["channels"]), "blocks": int(cfg["blocks"])}
-    if cfg.get("task", "enhance") == "sr":
-        return "SRNet", {**kwargs, "scale": math.ceil(float(cfg.get("scale", 2)))}
-    if int(cfg.get("low_blocks", 0)):
-        kwargs.update(low_blocks=int(cfg["low_blocks"]), low_channels=int(cfg.get("low_channels", 64)))
-    return "EnhanceNet", kwargs
+    the run's downscale, e.g. 2 for 1.5), else ``EnhanceNet``; WeightsError when malformed."""
+    from hybrid.enhance.torch_file import spec_of_config
+
+    spec = spec_of_config(cfg, "training config")
+    return spec.architecture, dict(spec.kwargs)
 
 
 def load_weights_file(path: str | Path):
-    """Build a network from a user weights file (``hybrid export`` output or a training
-    checkpoint), which records its architecture; no hash is known, so none is checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
-    obj = _torch_load(path)
-    if "architecture" in obj:
-        return _build(str(obj["architecture"]), dict(obj.get("kwargs", {})), obj["model"], str(path))
-    if "config" in obj and "model" in obj:
-        architecture, kwargs = architecture_of_config(json.loads(obj["config"]))
-        return _build(architecture, kwargs, obj["model"], str(path))
-    raise WeightsError(f"{path} records no architecture: export it with `hybrid export`")
+    """Build a network from a user weights file (``hybrid export`` output, an older exported
+    torch file or a training checkpoint), which records its architecture; no hash is known,
+    so none is checked. Every failure is a WeightsError."""
+    from hybrid.enhance.weights_schema import build_network
+
+    return build_network(read_weights(path), str(path))

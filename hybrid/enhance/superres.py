@@ -6,7 +6,8 @@ and named in :data:`hybrid.enhance.nets.ARCHITECTURES` plugs in through a manife
 
 * manifest entry: ``"task": "sr"``, ``"architecture"`` a name in ``ARCHITECTURES``, and
   ``"inference": {"scale": N}`` with the network's native integer factor N (default 2).
-  The sha256 check and ``weights_only`` loading are the registry's, as for enhancement.
+  The sha256 check and the checked safetensors loading are the registry's, as for
+  enhancement (an architecture declaring ``KWARG_LIMITS`` gets its kwargs range-checked).
 * ``net(rgb, cond)``: ``rgb`` float32 (B, 3, h, w) plain decode of the coded JPEG on the
   0..1 scale (greyscale replicated to 3 channels), ``cond`` float32 (B, COND_DIM) the file's
   conditioning vector (:func:`hybrid.enhance.jpeg_input.condition_vector`, the same one the

@@ -16,9 +16,12 @@ from hybrid.enhance.registry import (
     load_manifest,
     load_model,
     load_weights_file,
+    read_weights,
     sha256_file,
     weights_dir,
 )
+from hybrid.enhance.safetensors_file import encode_safetensors
+from hybrid.enhance.weights_schema import NetworkSpec
 from hybrid.errors import WeightsError
 
 
@@ -27,11 +30,11 @@ def test_every_manifest_entry_matches_its_file():
     for entry in entries.values():
         path = weights_dir() / entry.file
         assert path.is_file(), entry.id
+        assert path.suffix == ".safetensors", entry.id  # released weights hold no pickle
         assert sha256_file(path) == entry.sha256, entry.id
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        assert state["architecture"] == entry.architecture
-        assert state["kwargs"] == entry.kwargs
-        n = sum(v.numel() for v in state["model"].values())
+        weights = read_weights(path)
+        assert weights.spec == NetworkSpec(entry.architecture, entry.kwargs), entry.id
+        n = sum(v.numel() for v in weights.state.values())
         assert n == entry.parameters, entry.id
         net = load_model(entry.id)
         assert isinstance(net, ARCHITECTURES[entry.architecture])
@@ -40,12 +43,20 @@ def test_every_manifest_entry_matches_its_file():
 
 def _write_registry(tmp_path: Path) -> Path:
     net = EnhanceNet(channels=8, blocks=1)
-    path = tmp_path / "tiny.pt"
-    torch.save({"model": net.state_dict(), "architecture": "EnhanceNet",
-                "kwargs": {"channels": 8, "blocks": 1}}, path)
-    entry = {"id": "tiny", "file": "tiny.pt", "sha256": sha256_file(path), "architecture": "EnhanceNet",
-             "kwargs": {"channels": 8, "blocks": 1}, "parameters": sum(p.numel() for p in net.parameters()),
-             "licence": "MIT", "training": {"data": "none"}, "metrics": {"none": 0}}
+    path = tmp_path / "tiny.safetensors"
+    spec = NetworkSpec("EnhanceNet", {"channels": 8, "blocks": 1})
+    path.write_bytes(encode_safetensors(net.state_dict(), spec))
+    entry = {
+        "id": "tiny",
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "architecture": "EnhanceNet",
+        "kwargs": {"channels": 8, "blocks": 1},
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "licence": "MIT",
+        "training": {"data": "none"},
+        "metrics": {"none": 0},
+    }
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry]}))
     return path
 
@@ -64,6 +75,37 @@ def test_tampered_file_refused(tmp_path):
         load_model("tiny", tmp_path)
 
 
+def test_manifest_and_file_must_agree_on_the_architecture(tmp_path):
+    _write_registry(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["models"][0]["kwargs"] = {"channels": 8, "blocks": 1, "cond_hidden": 64}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError, match="manifest entry 'tiny' says"):
+        load_model("tiny", tmp_path)
+
+
+def test_legacy_torch_files_in_a_registry_still_load(tmp_path):
+    path = tmp_path / "tiny.pt"
+    torch.save(
+        {
+            "model": EnhanceNet(8, 1).state_dict(),
+            "architecture": "EnhanceNet",
+            "kwargs": {"channels": 8, "blocks": 1},
+        },
+        path,
+    )
+    entry = {
+        "id": "tiny",
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "architecture": "EnhanceNet",
+        "kwargs": {"channels": 8, "blocks": 1},
+        "parameters": 1,
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry]}))
+    assert isinstance(load_model("tiny", tmp_path), EnhanceNet)
+
+
 def test_missing_and_unknown(tmp_path):
     path = _write_registry(tmp_path)
     with pytest.raises(WeightsError, match="unknown model"):
@@ -78,7 +120,9 @@ def test_missing_and_unknown(tmp_path):
 @pytest.mark.parametrize("name", ["../evil.pt", "/etc/passwd", "sub/x.pt", ".."])
 def test_manifest_paths_cannot_escape(name):
     with pytest.raises(WeightsError):
-        ModelEntry(id="x", file=name, sha256="0" * 64, architecture="EnhanceNet", kwargs={}, parameters=1)
+        ModelEntry(
+            id="x", file=name, sha256="0" * 64, architecture="EnhanceNet", kwargs={}, parameters=1
+        )
 
 
 class _Boom:
@@ -105,7 +149,13 @@ def test_malicious_pickle_is_never_executed(tmp_path):
 
 def test_wrong_shapes_refused(tmp_path):
     path = tmp_path / "w.pt"
-    torch.save({"model": EnhanceNet(8, 1).state_dict(), "architecture": "EnhanceNet",
-                "kwargs": {"channels": 16, "blocks": 1}}, path)
+    torch.save(
+        {
+            "model": EnhanceNet(8, 1).state_dict(),
+            "architecture": "EnhanceNet",
+            "kwargs": {"channels": 16, "blocks": 1},
+        },
+        path,
+    )
     with pytest.raises(WeightsError, match="do not fit"):
         load_weights_file(path)

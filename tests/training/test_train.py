@@ -114,12 +114,14 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
     assert rows[0].startswith("iteration") and len(rows) == 3
     assert (tmp_path / "full" / "validation.png").stat().st_size > 1000
     entry = export_checkpoint(full, "tiny-test", out_dir=tmp_path / "weights", metrics={"x": 1})
+    assert entry.file == "tiny-test.safetensors"  # exports hold no pickle
     assert load_manifest(tmp_path / "weights")["tiny-test"].sha256 == entry.sha256
     assert load_model("tiny-test", tmp_path / "weights") is not None
     # --half: a float16 file half the size that loads into the float32 network, within
     # float16 rounding of the full-precision weights.
     export_checkpoint(full, "tiny-half", out_dir=tmp_path / "weights", half=True)
-    sizes = {i: (tmp_path / "weights" / f"{i}.pt").stat().st_size for i in ("tiny-test", "tiny-half")}
+    names = ("tiny-test", "tiny-half")
+    sizes = {i: (tmp_path / "weights" / f"{i}.safetensors").stat().st_size for i in names}
     assert sizes["tiny-half"] < 0.75 * sizes["tiny-test"]
     full_net = load_model("tiny-test", tmp_path / "weights")
     half_net = load_model("tiny-half", tmp_path / "weights")

@@ -12,15 +12,15 @@ import io
 import os
 import struct
 import warnings
+from collections.abc import Iterable
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from hybrid.codec.frame import Frame
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES, JpegInfo, parse_info
-from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
-from hybrid.downscaled import check_comment
+from hybrid.downscaled import encode_frame_file, load_source
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
@@ -29,14 +29,15 @@ from hybrid.errors import (
     UnsupportedImageError,
     WeightsError,
 )
+from hybrid.exif import orient_array, orient_image
 from hybrid.io import (
     DEFAULT_MAX_PIXELS,
     Source,
     atomic_write,
     check_output_path,
-    load_image,
     pillow_warnings_as_jpeg_data,
     read_bytes,
+    read_metadata,
 )
 
 __all__ = ["decode", "decode_array", "encode", "encode_to_target", "info", "read_coefficients"]
@@ -54,6 +55,7 @@ def encode(
     restart_interval: int = 0,
     quant_tables: tuple[np.ndarray, ...] | None = None,
     keep_metadata: bool = True,
+    strip: str | bool | Iterable[str] | None = None,
     comment: str | bytes | None = None,
     force: bool = False,
     mode: Literal["plain", "enhance", "downscaled"] = "plain",
@@ -82,8 +84,12 @@ def encode(
         optimize_huffman: per-image Huffman tables (else T.81 Annex K tables).
         restart_interval: MCUs between restart markers, 0 for none.
         quant_tables: one or two uint16 (8, 8) tables in natural order, overriding quality.
-        keep_metadata: carry the source's ICC profile, EXIF (orientation reset to 1) and
-            comment. hybrid's own APP11 segment is always written.
+        keep_metadata: carry the source's metadata: EXIF (orientation reset to 1), ICC
+            profile, XMP, IPTC (APP13), comment and JFIF density. False: carry none.
+            hybrid's own APP11 segment is always written.
+        strip: metadata kinds to leave out: ``"all"`` (or True), or names from
+            ``exif, icc, xmp, iptc, comment, density`` (a comma-separated string or an
+            iterable). Size targets count the metadata that is kept.
         comment: a COM segment to write (replaces a carried comment).
         force: overwrite an existing ``fp`` path.
         mode: recorded in the APP11 metadata: ``"plain"`` or ``"enhance"`` (the file is meant
@@ -124,6 +130,7 @@ def encode(
             restart_interval=restart_interval,
             quant_tables=quant_tables,
             keep_metadata=keep_metadata,
+            strip=strip,
             comment=comment,
             force=force,
             mode=mode,
@@ -150,37 +157,12 @@ def encode(
         optimize_huffman=optimize_huffman,
         best=best,
     )
-    comment = check_comment(comment)
     if isinstance(fp, (str, os.PathLike)):
         check_output_path(fp, force)  # fail before the (slow) encode; atomic_write rechecks
-
-    loaded = load_image(image, max_pixels=max_pixels)
-    from hybrid.codec.encoder import image_to_frame
-    from hybrid.codec.writer import write_jpeg
-
-    frame = image_to_frame(loaded.pixels, options)
-    if keep_metadata:
-        icc, exif = loaded.icc_profile, loaded.exif
-        carried_comment = loaded.comment
-    else:
-        icc = exif = carried_comment = None
-    meta = HybridMetadata(
-        mode=mode,
-        original_width=loaded.width,
-        original_height=loaded.height,
-        checksum=frame_checksum(frame),
+    source = load_source(
+        image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
     )
-    data = write_jpeg(
-        frame,
-        progressive=options.progressive,
-        optimize_huffman=options.optimize_huffman,
-        restart_interval=options.restart_interval,
-        app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
-        icc_profile=icc,
-        exif=exif,
-        comment=comment if comment is not None else carried_comment,
-        optimize_scans=options.optimize_scans,
-    )
+    data = encode_frame_file(source, options, mode=mode)
     _write_output(fp, data, force)
     return data
 
@@ -234,14 +216,18 @@ def decode(
     sr_model: str | None = None,
     strict: bool = False,
     precision: str = "auto",
+    apply_orientation: bool = True,
 ) -> Any:
     """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
 
-    The plain decode is Pillow's (libjpeg-turbo): exactly what image viewers show, in the
-    file's own mode (``L``, ``RGB`` or ``CMYK``). The EXIF orientation is *not* applied (call
-    ``PIL.ImageOps.exif_transpose`` for that); files written by :func:`encode` are already
-    upright. With ``enhance=True`` the enhancement network decodes the file (RGB, or ``L``
-    for a greyscale result).
+    The plain decode is Pillow's (libjpeg-turbo), in the file's own mode (``L``, ``RGB`` or
+    ``CMYK``), turned upright by its EXIF orientation as browsers and phones show it
+    (``apply_orientation=False`` keeps the stored orientation). With ``enhance=True`` the
+    enhancement network decodes the file (RGB, or ``L`` for a greyscale result). Every
+    result carries the file's ICC profile and EXIF in ``image.info`` (``icc_profile``,
+    ``exif``; the EXIF orientation reset to 1 when it was applied), so saving it keeps its
+    colours and does not turn it twice. MPO files (phones, 3D cameras) decode their
+    primary image, as Pillow and browsers do.
 
     Raises:
         CorruptJPEGError, UnsupportedImageError, ImageTooLargeError: checked from the headers
@@ -279,6 +265,7 @@ def decode(
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, precision=precision,
+        apply_orientation=apply_orientation,
     )  # fmt: skip
 
 
@@ -299,6 +286,7 @@ def _decode(
     check_damage: bool = True,
     max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
     precision: str = "auto",
+    apply_orientation: bool = True,
 ) -> Any:
     """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
     ``check_damage=False`` skips :func:`_damage`, for files hybrid has just written itself
@@ -321,7 +309,22 @@ def _decode(
     else:
         image = _plain(data, header)
         result = _image_to_array(image, header) if as_array else image
-    if damage is not None and not as_array:
+    carried, orientation = read_metadata(data, upright=apply_orientation)
+    if apply_orientation and orientation != 1:
+        result = (
+            np.ascontiguousarray(orient_array(result, orientation))
+            if as_array
+            else orient_image(result, orientation)
+        )
+    if as_array:
+        return result
+    result.info.pop("exif", None)
+    result.info.pop("icc_profile", None)
+    if carried.exif is not None:
+        result.info["exif"] = carried.exif
+    if carried.icc_profile is not None:
+        result.info["icc_profile"] = carried.icc_profile
+    if damage is not None:
         result.info["hybrid_damage"] = damage
     return result
 
@@ -409,7 +412,10 @@ def _array_to_image(array: np.ndarray) -> Any:
     """A float (H, W, 1|3) image in [0, 1] as an 8-bit ``PIL.Image`` (``L`` or ``RGB``)."""
     from PIL import Image
 
-    pixels = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
+    pixels = np.empty(array.shape, dtype=np.uint8)
+    for y in range(0, array.shape[0], 256):  # in bands: no float temporaries of the image
+        band = np.multiply(array[y : y + 256], 255.0, dtype=np.float32)
+        pixels[y : y + 256] = np.clip(np.round(band, out=band), 0, 255, out=band)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     return Image.fromarray(pixels)
@@ -430,18 +436,22 @@ def decode_array(
     sr_model: str | None = None,
     strict: bool = False,
     precision: str = "auto",
+    apply_orientation: bool = True,
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
     With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
-    ``upscale``, ``scale``, ``sr_model``, ``strict`` and ``precision`` are :func:`decode`'s.
+    ``upscale``, ``scale``, ``sr_model``, ``strict``, ``precision`` and
+    ``apply_orientation`` are :func:`decode`'s; :func:`hybrid.io.read_metadata` gives the
+    ICC profile and EXIF an output of the array should carry.
     """
     return _decode(
         source, enhance, as_array=True, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, precision=precision,
+        apply_orientation=apply_orientation,
     )  # fmt: skip
 
 

@@ -18,12 +18,12 @@ trailing slash) is a directory, created if needed, for a single input too.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,8 @@ from hybrid.cli_targets import decode_options, encode_options, planned_encoder, 
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
-from hybrid.io import DEFAULT_MAX_PIXELS
+from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip, read_bytes, read_metadata
+from hybrid.outputs import OUTPUT_FORMATS, encode_image, png16
 
 IMAGE_SUFFIXES = frozenset(
     ".png .jpg .jpeg .jpe .jfif .bmp .tif .tiff .webp .gif .ppm .pgm .pbm .pnm .tga".split()
@@ -53,16 +54,6 @@ IMAGE_SUFFIXES = frozenset(
 PLUGIN_GROUP = "hybrid.commands"
 JPEG_SUFFIXES = frozenset(".jpg .jpeg .jpe .jfif".split())
 #: --format choices -> (Pillow format name, save options). JPEG output is a lossy re-encode.
-OUTPUT_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
-    "png": ("PNG", {}),
-    "jpg": ("JPEG", {"quality": 95}),
-    "jpeg": ("JPEG", {"quality": 95}),
-    "bmp": ("BMP", {}),
-    "tiff": ("TIFF", {"compression": "tiff_deflate"}),
-    "tif": ("TIFF", {"compression": "tiff_deflate"}),
-    "webp": ("WEBP", {"lossless": True}),
-    "ppm": ("PPM", {}),
-}
 
 
 def _debug() -> bool:
@@ -99,7 +90,11 @@ class HybridGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        code = self._run(args, prog_name, complete_var, **extra)
+        shown, warnings.showwarning = warnings.showwarning, _show_warning
+        try:
+            code = self._run(args, prog_name, complete_var, **extra)
+        finally:
+            warnings.showwarning = shown
         if standalone_mode:
             sys.exit(code)
         return code
@@ -290,7 +285,35 @@ def _make_dirs(directory: Path) -> list[Path]:
     return missing[::-1]
 
 
+def _warning_line(message: object) -> str:
+    return _one_line(str(message).removeprefix("libjpeg: ").removeprefix("Pillow: "))
+
+
+def _reporting_warnings(work: Callable[[Path, Path], None]) -> Callable[[Path, Path], None]:
+    """``work`` with every warning it raises printed once, as one line
+    ``hybrid: warning: FILE: ...`` (the same message twice for one file is one line)."""
+
+    def run(src: Path, dst: Path) -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                work(src, dst)
+            finally:
+                lines = dict.fromkeys(_warning_line(w.message) for w in caught)
+                for line in lines:
+                    click.echo(f"hybrid: warning: {label(src)}: {line}", err=True)
+
+    return run
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
+    """``warnings.showwarning`` for the command line: one ``hybrid: warning:`` line, no
+    source path or code line."""
+    click.echo(f"hybrid: warning: {_warning_line(message)}", err=True)
+
+
 def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, label: str) -> int:
+    work = _reporting_warnings(work)
     if not plan.batch:
         src, dst = plan.jobs[0]
         created = _make_dirs(dst.parent) if plan.make_dir else []
@@ -423,6 +446,16 @@ def _pixel_limit(max_pixels: int) -> int | None:
     show_default=True,
     help="What the file is for (recorded in its metadata).",
 )
+@click.option(
+    "--strip",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[KINDS]",
+    help="Leave out the source's metadata: all of it (a bare --strip), or a comma-separated "
+    "list of exif, icc, xmp, iptc, comment, density. Default: keep everything (EXIF with "
+    "the orientation reset, ICC, XMP, IPTC, comments, JFIF density); size targets count it.",
+)
 @_max_pixels_option
 @encode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
@@ -438,6 +471,7 @@ def encode(
     restart: int,
     no_optimize: bool,
     mode: str,
+    strip: str | None,
     max_pixels: int,
     force: bool,
     recursive: bool,
@@ -452,6 +486,7 @@ def encode(
     api_encode = planned_encoder(api_encode, planning)  # --scale, --target-*
 
     limit = _pixel_limit(max_pixels)
+    parse_strip(strip)  # an unknown kind is a usage error before any work
 
     def work(src: Path, dst: Path) -> None:
         data = api_encode(
@@ -466,6 +501,7 @@ def encode(
             restart_interval=restart,
             force=force,
             mode=mode,  # type: ignore[arg-type]
+            strip=strip,
             max_pixels=limit,
         )
         if is_stdio(dst):
@@ -487,16 +523,6 @@ def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[
             f"({', '.join(sorted(OUTPUT_FORMATS))})"
         )
     return OUTPUT_FORMATS[suffix]
-
-
-def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
-    if image.mode == "CMYK" and fmt not in ("JPEG", "TIFF"):
-        image = image.convert("RGB")
-    buffer = io.BytesIO()
-    icc = image.info.get("icc_profile")
-    extra = {"icc_profile": icc} if icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP") else {}
-    image.save(buffer, format=fmt, **options, **extra)
-    return buffer.getvalue()
 
 
 @cli.command()
@@ -530,6 +556,12 @@ def _encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:
     show_default=True,
     help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
 )
+@click.option(
+    "--keep-orientation",
+    is_flag=True,
+    help="Keep the stored pixel orientation and the EXIF Orientation tag (default: turn the "
+    "image upright as browsers and phones show it, and reset the tag to 1).",
+)
 @_max_pixels_option
 @click.option(
     "--max-scan-passes",
@@ -553,6 +585,7 @@ def decode(
     precision: str,
     fmt: str | None,
     bits: str,
+    keep_orientation: bool,
     max_pixels: int,
     max_scan_passes: float,
     force: bool,
@@ -582,8 +615,9 @@ def decode(
 
             decode_array = resized_decoder(decode_array, resizing)
 
+            data = read_bytes(source(src))
             array = decode_array(
-                source(src),
+                data,
                 enhance,
                 model=model,
                 weights=weights,
@@ -592,8 +626,11 @@ def decode(
                 max_pixels=limit,
                 max_scan_passes=max_scan_passes or None,
                 precision=precision,
+                apply_orientation=not keep_orientation,
             )
-            write_output(dst, _png16(array), force)
+            carried, _ = read_metadata(data, upright=not keep_orientation)
+            png = png16(array, icc_profile=carried.icc_profile, exif=carried.exif)
+            write_output(dst, png, force)
             return
         image = api_decode(
             source(src),
@@ -605,24 +642,11 @@ def decode(
             max_pixels=limit,
             max_scan_passes=max_scan_passes or None,
             precision=precision,
+            apply_orientation=not keep_orientation,
         )
-        write_output(dst, _encode_image(image, pil_format, options), force)
+        write_output(dst, encode_image(image, pil_format, options), force)
 
     return _run_plan(plan, work, force, "decoding")
-
-
-def _png16(array: Any) -> bytes:
-    """A 16-bit PNG of a float (H, W, C) array in [0, 1] (C = 1 or 3)."""
-    import imagecodecs
-    import numpy as np
-    from PIL import Image
-
-    samples = np.clip(np.round(np.asarray(array) * 65535.0), 0, 65535).astype(np.uint16)
-    if samples.shape[2] == 1:
-        buffer = io.BytesIO()
-        Image.fromarray(samples[:, :, 0]).save(buffer, format="PNG")
-        return buffer.getvalue()
-    return bytes(imagecodecs.png_encode(np.ascontiguousarray(samples)))
 
 
 @cli.command()

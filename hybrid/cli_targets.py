@@ -6,7 +6,6 @@ Kept beside :mod:`hybrid.cli` so the commands stay thin: each command takes thes
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,7 @@ import click
 
 from hybrid.cli_stdio import label
 from hybrid.errors import (
-    HybridMetadataWarning,
     InputError,
-    JpegDataWarning,
-    MissingModelWarning,
 )
 from hybrid.resample import MAX_SCALE
 
@@ -148,27 +144,16 @@ def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def resized_decoder(decode: Callable[..., Any], resizing: dict[str, Any]) -> Callable[..., Any]:
     """``decode`` (``hybrid.api.decode`` or ``decode_array``) with the resize options and
-    ``--strict`` added; hybrid's own warnings (a missing model, damaged data, unreadable
-    metadata) are printed as one ``hybrid: warning: FILE: ...`` line each."""
+    ``--strict`` added. The command prints the warnings (a missing model, damaged data,
+    unreadable metadata) as one ``hybrid: warning: FILE: ...`` line each."""
     kwargs = {
         "upscale": resizing.get("upscale"),
         "scale": resizing.get("scale"),
         "sr_model": resizing.get("sr_model"),
         "strict": bool(resizing.get("strict")),
     }
-    shown = (MissingModelWarning, JpegDataWarning, HybridMetadataWarning)
 
     def run(src: Any, *args: Any, **options: Any) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = decode(src, *args, **options, **kwargs)
-        for warning in caught:
-            if issubclass(warning.category, shown):
-                click.echo(f"hybrid: warning: {label(src)}: {warning.message}", err=True)
-            else:
-                warnings.warn_explicit(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
-        return result
+        return decode(src, *args, **options, **kwargs)
 
     return run

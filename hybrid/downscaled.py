@@ -14,15 +14,17 @@ validated inputs live in an :class:`EncodeSource` built once.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from hybrid.codec.markers import MAX_XMP_BYTES
 from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
-from hybrid.errors import InputError
-from hybrid.io import DEFAULT_MAX_PIXELS, load_image
+from hybrid.errors import InputError, JpegDataWarning
+from hybrid.io import DEFAULT_MAX_PIXELS, METADATA_KINDS, ImageMetadata, load_image, parse_strip
 from hybrid.resample import coded_size, downscale
 
 #: Super-resolution model a downscaled file names when the caller names none, and the
@@ -45,14 +47,12 @@ class EncodeSource:
 
     Attributes:
         pixels: uint8 (H, W) or (H, W, 3) original, upright.
-        icc_profile, exif, comment: what the output file carries (already filtered by
-            ``keep_metadata`` and the ``comment`` argument).
+        metadata: what the output file carries (already filtered by ``strip`` and the
+            ``comment`` argument).
     """
 
     pixels: np.ndarray
-    icc_profile: bytes | None = None
-    exif: bytes | None = None
-    comment: bytes | None = None
+    metadata: ImageMetadata = ImageMetadata()
     _small: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -86,22 +86,28 @@ def load_source(
     image: Any,
     *,
     keep_metadata: bool = True,
+    strip: Any = None,
     comment: Any = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> EncodeSource:
-    """Load ``image`` (path, PIL image, uint8 array) with the metadata the file will carry."""
+    """Load ``image`` (path, PIL image, uint8 array) with the metadata the file will carry:
+    the source's, less the kinds ``strip`` names (:func:`hybrid.io.parse_strip`; every
+    kind when ``keep_metadata`` is false), with ``comment`` replacing a carried comment."""
+    drop = parse_strip(strip) if keep_metadata else frozenset(METADATA_KINDS)
     own_comment = check_comment(comment)
     loaded = load_image(image, max_pixels=max_pixels)
-    if keep_metadata:
-        icc, exif, carried = loaded.icc_profile, loaded.exif, loaded.comment
-    else:
-        icc = exif = carried = None
-    return EncodeSource(
-        pixels=loaded.pixels,
-        icc_profile=icc,
-        exif=exif,
-        comment=own_comment if own_comment is not None else carried,
-    )
+    metadata = loaded.metadata.stripped(drop)
+    if metadata.xmp is not None and len(metadata.xmp) > MAX_XMP_BYTES:
+        warnings.warn(
+            f"dropping the XMP packet: its {len(metadata.xmp)} bytes do not fit one APP1 "
+            "segment (extended XMP is not written)",
+            JpegDataWarning,
+            stacklevel=3,
+        )
+        metadata = replace(metadata, xmp=None)
+    if own_comment is not None:
+        metadata = replace(metadata, comment=own_comment)
+    return EncodeSource(pixels=loaded.pixels, metadata=metadata)
 
 
 def file_metadata(source: EncodeSource, mode: str, scale: float, model_id: str) -> HybridMetadata:
@@ -149,8 +155,11 @@ def encode_frame_file(
         optimize_huffman=options.optimize_huffman,
         optimize_scans=options.optimize_scans,
         restart_interval=options.restart_interval,
-        app_segments=((APP11 - 0xE0, pack_metadata(meta)),),
-        icc_profile=source.icc_profile,
-        exif=source.exif,
-        comment=source.comment,
+        app_segments=((APP11 - 0xE0, pack_metadata(meta)),)
+        + tuple((13, payload) for payload in source.metadata.iptc),
+        icc_profile=source.metadata.icc_profile,
+        exif=source.metadata.exif,
+        xmp=source.metadata.xmp,
+        comment=source.metadata.comment,
+        density=source.metadata.density or (0, 1, 1),
     )

@@ -30,6 +30,7 @@ images (GIF, TIFF) give their first frame.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import io
 import os
@@ -38,7 +39,7 @@ import struct
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
@@ -53,6 +54,7 @@ from hybrid.errors import (
     OutputExistsError,
     UnsupportedImageError,
 )
+from hybrid.exif import exif_payload, orient_image, orientation_of, reset_orientation
 
 #: Pixel-count limit, the same as Pillow's decompression-bomb error threshold.
 DEFAULT_MAX_PIXELS = 178_956_970
@@ -60,8 +62,6 @@ DEFAULT_MAX_PIXELS = 178_956_970
 PathLike: TypeAlias = "str | os.PathLike[str]"
 Source: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
 
-_EXIF_PREFIX = b"Exif\x00\x00"
-_ORIENTATION_TAG = 0x0112
 
 
 def describe(source: Any) -> str:
@@ -299,22 +299,80 @@ def _rename_no_replace(tmp_name: str, target: Path) -> None:
 # --- image loading -----------------------------------------------------------------------
 
 
+#: The kinds of metadata a re-encode carries over, the names ``strip`` takes.
+METADATA_KINDS = ("exif", "icc", "xmp", "iptc", "comment", "density")
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """What an encoded file carries over from its source, besides the pixels.
+
+    Attributes:
+        icc_profile: the ICC profile bytes, or None.
+        exif: the EXIF APP1 payload (starting with ``b"Exif\\0\\0"``) with Orientation = 1
+            (the pixels are upright), or None.
+        xmp: the XMP packet (XML bytes, without the APP1 namespace prefix), or None.
+        iptc: APP13 payloads (``Photoshop 3.0`` resource blocks holding IPTC), in file order.
+        comment: the JPEG/GIF/PNG comment bytes, or None.
+        density: JFIF (units, x, y): units 0 = aspect ratio only, 1 = dots per inch,
+            2 = dots per cm; None when the source states none.
+    """
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    xmp: bytes | None = None
+    iptc: tuple[bytes, ...] = ()
+    comment: bytes | None = None
+    density: tuple[int, int, int] | None = None
+
+    def stripped(self, kinds: Iterable[str]) -> ImageMetadata:
+        """A copy without the given kinds (names from :data:`METADATA_KINDS`)."""
+        drop = set(kinds)
+        return ImageMetadata(
+            icc_profile=None if "icc" in drop else self.icc_profile,
+            exif=None if "exif" in drop else self.exif,
+            xmp=None if "xmp" in drop else self.xmp,
+            iptc=() if "iptc" in drop else self.iptc,
+            comment=None if "comment" in drop else self.comment,
+            density=None if "density" in drop else self.density,
+        )
+
+
+def parse_strip(strip: Any) -> frozenset[str]:
+    """The metadata kinds to remove: ``None``/``False``/``""`` -> none, ``True`` or ``"all"``
+    -> every kind, ``"exif,xmp"`` or an iterable of names -> those.
+
+    Raises:
+        InputError: an unknown kind.
+    """
+    if strip is None or strip is False or strip == "":
+        return frozenset()
+    if strip is True or strip == "all":
+        return frozenset(METADATA_KINDS)
+    names = strip.split(",") if isinstance(strip, str) else list(strip)
+    kinds = {str(n).strip().lower() for n in names if str(n).strip()}
+    if "all" in kinds:
+        return frozenset(METADATA_KINDS)
+    unknown = sorted(kinds - set(METADATA_KINDS))
+    if unknown:
+        raise InputError(
+            f"unknown metadata kind {unknown[0]!r} to strip (known: all, "
+            f"{', '.join(METADATA_KINDS)})"
+        )
+    return frozenset(kinds)
+
+
 @dataclass(frozen=True, eq=False)
 class LoadedImage:
     """An image ready for the encoder.
 
     Attributes:
         pixels: uint8 array (H, W) greyscale or (H, W, 3) RGB, C-contiguous, upright.
-        icc_profile: the ICC profile bytes, or None.
-        exif: the EXIF APP1 payload (starting with ``b"Exif\\0\\0"``) with Orientation = 1,
-            or None.
-        comment: the JPEG/GIF comment bytes, or None.
+        metadata: what the source carries that an encode keeps by default.
     """
 
     pixels: np.ndarray
-    icc_profile: bytes | None = None
-    exif: bytes | None = None
-    comment: bytes | None = None
+    metadata: ImageMetadata = ImageMetadata()
 
     @property
     def width(self) -> int:
@@ -341,12 +399,13 @@ def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> L
 
     if isinstance(source, np.ndarray):
         return LoadedImage(pixels=_check_array(source, max_pixels))
-    if isinstance(source, Image.Image):
-        return _from_pil(source, max_pixels)
-    if isinstance(source, (str, os.PathLike)):
-        return _load_path(os.fspath(source), max_pixels)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return _load_path(io.BytesIO(source), max_pixels)
+    with pillow_warnings_as_jpeg_data():
+        if isinstance(source, Image.Image):
+            return _from_pil(source, max_pixels)
+        if isinstance(source, (str, os.PathLike)):
+            return _load_path(os.fspath(source), max_pixels)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return _load_path(io.BytesIO(source), max_pixels)
     raise InputError(
         "expected a path, image file bytes, a PIL.Image.Image or a uint8 numpy array, got "
         f"{type(source).__name__}"
@@ -411,39 +470,84 @@ def _load_path(path: str | BinaryIO, max_pixels: int | None) -> LoadedImage:
 
 
 def _from_pil(image: Any, max_pixels: int | None) -> LoadedImage:
-    from PIL import ImageOps
-
     _check_size(image.width, image.height, max_pixels)
-    exif = _exif_payload(image)
-    orientation = image.getexif().get(_ORIENTATION_TAG, 1) if exif is not None else 1
-    if orientation not in (None, 1):
-        try:
-            image = ImageOps.exif_transpose(image)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"cannot apply the EXIF orientation {orientation!r}: {exc}") from None
-        exif = _reset_orientation(exif)
+    exif = exif_payload(image)
+    orientation = orientation_of(image)
+    if orientation != 1:
+        image = orient_image(image, orientation)
+        exif = reset_orientation(exif)
     try:
         pixels = _pixels_of(image)
     except OSError as exc:
         raise InputError(f"cannot read the image data: {exc}") from None
-    icc = image.info.get("icc_profile") or None
-    comment = image.info.get("comment") or None
+    return LoadedImage(pixels=np.ascontiguousarray(pixels), metadata=_metadata_of(image, exif))
+
+
+def read_metadata(data: bytes, *, upright: bool = True) -> tuple[ImageMetadata, int]:
+    """The metadata of an encoded image (JPEG/MPO bytes) and its EXIF orientation (1..8),
+    read from the headers only (no pixel decode).
+
+    With ``upright`` the returned EXIF has its Orientation reset to 1, for an output whose
+    pixels the caller turns upright; else it is the file's EXIF as stored. The orientation
+    returned is always the file's. An unreadable file gives empty metadata and 1: the
+    decode itself reports what is wrong.
+    """
+    from PIL import Image
+
+    try:
+        # Pillow's own warnings about the file are the decode's to report, not repeated here.
+        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
+            warnings.simplefilter("ignore")
+            exif = exif_payload(image)
+            orientation = orientation_of(image)
+            metadata = _metadata_of(image, exif)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
+        return ImageMetadata(), 1
+    if upright and orientation != 1:
+        metadata = dataclasses.replace(metadata, exif=reset_orientation(exif))
+    return metadata, orientation
+
+
+def _metadata_of(image: Any, exif: bytes | None) -> ImageMetadata:
+    """The metadata of an opened ``PIL.Image`` (``exif`` already upright)."""
+    info = image.info
+    icc = info.get("icc_profile") or None
+    comment = info.get("comment") or None
     if isinstance(comment, str):
         comment = comment.encode("utf-8")
-    return LoadedImage(
-        pixels=np.ascontiguousarray(pixels),
+    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or None
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    iptc = tuple(
+        bytes(payload)
+        for marker, payload in getattr(image, "applist", ())
+        if marker == "APP13" and payload.startswith(b"Photoshop 3.0\x00")
+    )
+    return ImageMetadata(
         icc_profile=bytes(icc) if icc else None,
         exif=exif,
+        xmp=bytes(xmp) if xmp else None,
+        iptc=iptc,
         comment=bytes(comment) if comment else None,
+        density=_density_of(info),
     )
 
 
-def _exif_payload(image: Any) -> bytes | None:
-    raw = image.info.get("exif")
-    if not raw:
-        return None
-    raw = bytes(raw)
-    return raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
+def _density_of(info: dict[str, Any]) -> tuple[int, int, int] | None:
+    """JFIF (units, x, y) from a JPEG's own JFIF header, else from a stated dpi."""
+    if "jfif_density" in info:
+        x, y = info["jfif_density"]
+        units = info.get("jfif_unit", 0)
+        valid = units in (0, 1, 2) and 1 <= x <= 65535 and 1 <= y <= 65535
+        return (int(units), int(x), int(y)) if valid else None
+    dpi = info.get("dpi")
+    if dpi:
+        try:
+            x, y = (min(65535, max(1, round(float(v)))) for v in dpi)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return 1, x, y
+    return None
 
 
 def _composite_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -486,47 +590,3 @@ def _pixels_of(image: Any) -> np.ndarray:
             "CMYK images are not supported; convert to RGB with a colour-managed tool first"
         )
     raise UnsupportedImageError(f"images of mode {mode!r} are not supported")
-
-
-def _reset_orientation(exif: bytes | None) -> bytes | None:
-    """``exif`` with IFD0's Orientation set to 1, patched in place (other bytes untouched)."""
-    if exif is None:
-        return None
-    patched = _patch_orientation(exif)
-    if patched is not None:
-        return patched
-    # Unparseable by the patcher: fall back to Pillow's re-serialisation.
-    from PIL import Image
-
-    parsed = Image.Exif()
-    try:
-        parsed.load(exif)
-        parsed[_ORIENTATION_TAG] = 1
-        return parsed.tobytes()
-    except Exception:  # noqa: BLE001 - malformed EXIF: drop it rather than carry a wrong tag
-        warnings.warn("dropping unreadable EXIF data after applying its orientation", stacklevel=3)
-        return None
-
-
-def _patch_orientation(exif: bytes) -> bytes | None:
-    tiff = exif[len(_EXIF_PREFIX) :] if exif.startswith(_EXIF_PREFIX) else exif
-    base = len(exif) - len(tiff)
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
-        return None
-    order = "<" if tiff[:2] == b"II" else ">"
-    (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
-    if ifd0 + 2 > len(tiff):
-        return None
-    (count,) = struct.unpack_from(order + "H", tiff, ifd0)
-    for i in range(count):
-        entry = ifd0 + 2 + 12 * i
-        if entry + 12 > len(tiff):
-            return None
-        tag, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
-        if tag == _ORIENTATION_TAG:
-            if kind != 3 or n != 1:  # SHORT, one value, stored inline
-                return None
-            out = bytearray(exif)
-            struct.pack_into(order + "H", out, base + entry + 8, 1)
-            return bytes(out)
-    return None

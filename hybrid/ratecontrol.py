@@ -506,6 +506,7 @@ def plan_encode(
     restart_interval: int = 0,
     quant_tables: tuple[np.ndarray, ...] | None = None,
     keep_metadata: bool = True,
+    strip: Any = None,
     comment: str | bytes | None = None,
     mode: str = "plain",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -542,7 +543,9 @@ def plan_encode(
         optimize_huffman=optimize_huffman,
         best=best,
     )
-    source = load_source(image, keep_metadata=keep_metadata, comment=comment, max_pixels=max_pixels)
+    source = load_source(
+        image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
+    )
     target = make_target(
         source.width,
         source.height,

@@ -164,11 +164,20 @@ def test_plain_decode_is_pillows(tmp_path):
     assert grey.mode == "L"
 
 
-def test_decode_does_not_apply_orientation():
+def test_decode_applies_orientation_unless_asked_not_to():
     exif = Image.Exif()
     exif[0x0112] = 6
     data = pillow_jpeg(photo(16, 32), exif=exif.tobytes())
-    assert hybrid.decode(data).size == (32, 16)
+    upright = hybrid.decode(data)
+    assert upright.size == (16, 32)
+    parsed = Image.Exif()
+    parsed.load(upright.info["exif"])
+    assert parsed[0x0112] == 1
+    stored = hybrid.decode(data, apply_orientation=False)
+    assert stored.size == (32, 16)
+    parsed.load(stored.info["exif"])
+    assert parsed[0x0112] == 6
+    assert hybrid.decode_array(data, enhance=False).shape == (32, 16, 3)
 
 
 @pytest.mark.parametrize("data", [b"", b"text", pillow_jpeg(photo())[:300], b"\x89PNG\r\n\x1a\n"])
@@ -217,7 +226,8 @@ def test_enhance_with_user_weights_file(tmp_path):
     assert not np.array_equal(np.asarray(image), np.asarray(plain))
     array = hybrid.decode_array(data, weights=path)
     assert array.dtype == np.float32 and array.shape == (plain.size[1], plain.size[0], 3)
-    assert np.array_equal(np.clip(np.round(array * 255), 0, 255).astype(np.uint8), np.asarray(image))
+    eight_bit = np.clip(np.round(array * 255), 0, 255).astype(np.uint8)
+    assert np.array_equal(eight_bit, np.asarray(image))
     grey = pillow_jpeg(np.asarray(Image.fromarray(photo()).convert("L")))
     assert hybrid.decode(grey, enhance=True, weights=path).mode == "L"
     assert hybrid.decode_array(grey, weights=path).shape[2] == 1

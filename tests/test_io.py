@@ -222,13 +222,14 @@ def test_exif_orientation_is_applied_and_reset(tmp_path):
     loaded = load_image(path)
     assert loaded.pixels.shape == (3, 2, 3)
     assert loaded.pixels[0, 1].tolist() == [255, 0, 0]  # now top-right
-    assert loaded.exif is not None and loaded.exif.startswith(b"Exif\x00\x00")
+    assert loaded.metadata.exif is not None and loaded.metadata.exif.startswith(b"Exif\x00\x00")
     parsed = Image.Exif()
-    parsed.load(loaded.exif)
+    parsed.load(loaded.metadata.exif)
     assert parsed[0x0112] == 1 and parsed[0x010F] == "TestMaker"
     # Only the orientation value changed (patched in place).
     original = raw if raw.startswith(b"Exif") else b"Exif\x00\x00" + raw
-    diff = [i for i, (a, b) in enumerate(zip(original, loaded.exif, strict=True)) if a != b]
+    carried = loaded.metadata.exif
+    diff = [i for i, (a, b) in enumerate(zip(original, carried, strict=True)) if a != b]
     assert len(diff) == 1
 
 
@@ -239,7 +240,7 @@ def test_icc_exif_comment_are_carried(tmp_path):
         path, icc_profile=icc, exif=exif_with_orientation(1), comment=b"a comment"
     )
     loaded = load_image(path)
-    assert loaded.icc_profile == icc
-    assert loaded.comment == b"a comment"
-    assert loaded.exif is not None and b"TestMaker" in loaded.exif
+    assert loaded.metadata.icc_profile == icc
+    assert loaded.metadata.comment == b"a comment"
+    assert loaded.metadata.exif is not None and b"TestMaker" in loaded.metadata.exif
     assert loaded.pixels.shape == (8, 8, 3)

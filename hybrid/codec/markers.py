@@ -55,6 +55,17 @@ def exif_segment(exif: bytes) -> bytes:
     return app_segment(1, exif)
 
 
+#: What an APP1 XMP payload starts with (Adobe XMP Specification Part 3, 1.1.3).
+XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+#: The largest XMP packet one APP1 segment holds (extended XMP is not written).
+MAX_XMP_BYTES = 65533 - len(XMP_HEADER)
+
+
+def xmp_segment(xmp: bytes) -> bytes:
+    """APP1 XMP: the packet (XML bytes) after the namespace header."""
+    return app_segment(1, XMP_HEADER + bytes(xmp))
+
+
 def icc_segments(profile: bytes) -> list[bytes]:
     """APP2 ICC_PROFILE segments: the profile in chunks of up to 65519 bytes (ICC.1 B.4)."""
     profile = bytes(profile)

@@ -39,10 +39,11 @@ def write_jpeg(
     comment: bytes | None = None,
     density: tuple[int, int, int] = (0, 1, 1),
     optimize_scans: bool = False,
+    xmp: bytes | None = None,
 ) -> bytes:
     """Encode a frame's quantized coefficients as a JPEG file.
 
-    Output: SOI, APP0 JFIF (1 or 3 components), APP1 Exif, APP2 ICC, other APPn, COM, DQT,
+    Output: SOI, APP0 JFIF (1 or 3 components), APP1 Exif, APP2 ICC, APP1 XMP, other APPn, COM, DQT,
     SOFn, then per scan DHT (tables not yet sent), DRI (before the first scan), SOS and the
     entropy-coded data; EOI. SOF0 is used for baseline with 8-bit tables, SOF1 when a table
     needs 16-bit entries, SOF2 for progressive.
@@ -58,6 +59,7 @@ def write_jpeg(
         restart_interval: MCUs per restart interval, 0 for none.
         app_segments: (n, payload) APPn segments written after Exif and ICC.
         icc_profile, exif, comment: optional metadata.
+        xmp: an XMP packet (XML bytes) for an APP1 XMP segment, or None.
         density: JFIF (units, x_density, y_density); units 0 = aspect ratio, 1 = dpi, 2 = dpcm.
         optimize_scans: progressive without ``scan_script`` only: write the frame with each
             script of :func:`~hybrid.codec.scans.search_scripts` and return the smallest file.
@@ -82,6 +84,7 @@ def write_jpeg(
                 exif=exif,
                 comment=comment,
                 density=density,
+                xmp=xmp,
             )
             for script in search_scripts(n_comp)
         )
@@ -99,6 +102,8 @@ def write_jpeg(
         out.append(M.exif_segment(exif))
     if icc_profile is not None:
         out.extend(M.icc_segments(icc_profile))
+    if xmp is not None:
+        out.append(M.xmp_segment(xmp))
     out.extend(M.app_segment(n, payload) for n, payload in app_segments)
     if comment is not None:
         out.append(M.comment_segment(comment))

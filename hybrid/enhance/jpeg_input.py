@@ -56,11 +56,13 @@ def load_planes(data: bytes) -> JpegPlanes:
     """
     try:
         with pillow_warnings_as_jpeg_data(), Image.open(io.BytesIO(data)) as im:
-            if im.format != "JPEG":
+            if im.format not in ("JPEG", "MPO"):  # MPO: the primary image, as Pillow shows
                 raise CorruptJPEGError("not a JPEG file")
             mode = im.mode
             if mode not in ("L", "RGB"):
-                raise UnsupportedImageError(f"enhancement supports greyscale and YCbCr JPEGs, not {mode}")
+                raise UnsupportedImageError(
+                    f"enhancement supports greyscale and YCbCr JPEGs, not {mode}"
+                )
             pixels = np.asarray(im.convert("RGB"))
     except (CorruptJPEGError, UnsupportedImageError):
         raise

@@ -304,7 +304,10 @@ def _decode(
             max_pixels=max_pixels, as_array=as_array, precision=precision,
         )  # fmt: skip
     elif enhance:
-        array = _enhanced_array(data, header, model, weights, device, threads, precision)
+        array = _enhanced_array(
+            data, header, model, weights, device, threads, precision,
+            tolerate_damage=damage is not None,
+        )  # fmt: skip
         result = array if as_array else _array_to_image(array)
     else:
         image = _plain(data, header)
@@ -392,6 +395,8 @@ def _enhanced_array(
     device: str,
     threads: int | None,
     precision: str = "auto",
+    *,
+    tolerate_damage: bool = False,
 ) -> np.ndarray:
     reason = header.unsupported_reason
     if reason is not None:
@@ -403,8 +408,9 @@ def _enhanced_array(
     except ImportError as exc:
         raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
     result = enhance_pkg.enhance_jpeg(
-        data, model=model, weights=weights, device=device, threads=threads, precision=precision
-    )
+        data, model=model, weights=weights, device=device, threads=threads, precision=precision,
+        tolerate_damage=tolerate_damage,
+    )  # fmt: skip
     return np.asarray(result, dtype=np.float32)
 
 

@@ -159,24 +159,29 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
     return None
 
 
-def libjpeg_read_dct(data: bytes, info: JpegInfo | None = None) -> Any:
+def libjpeg_read_dct(
+    data: bytes, info: JpegInfo | None = None, *, tolerate_damage: bool = False
+) -> Any:
     """jpeglib's DCT read of in-memory ``data`` (``info``: its parsed headers, else parsed
     here), libjpeg's messages mapped to hybrid's.
 
     libjpeg reads :func:`coded_image_bytes` of ``data``. Errors and the warnings after which
     coefficients cannot be trusted (the ones :func:`find_damage` reports) raise
-    :class:`CorruptJPEGError`; other warnings become :class:`JpegDataWarning`. Nothing is
-    printed to stderr.
+    :class:`CorruptJPEGError`, unless ``tolerate_damage``: a caller that has already
+    reported the damage (:func:`hybrid.decode` without ``strict``) gets the coefficients
+    libjpeg made up, as every viewer shows them. Other warnings become
+    :class:`JpegDataWarning`. Nothing is printed to stderr.
     """
     jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
     if failure is not None:
         detail = messages[-1] if messages else str(failure)
         raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")
     damage = _damage_in(messages)
-    if damage is not None:
+    if damage is not None and not tolerate_damage:
         raise CorruptJPEGError(f"damaged JPEG data: {damage}")
     for message in messages:
-        warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
+        if message != damage:
+            warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
     return jpeg
 
 

@@ -53,6 +53,7 @@ def enhance_jpeg(
     threads: int | None = None,
     tile: int = 1024,
     precision: str = "auto",
+    tolerate_damage: bool = False,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -70,6 +71,9 @@ def enhance_jpeg(
             (avx512_bf16 / amx_bf16) or a bf16-capable CUDA device, else fp32. Measured on
             an AVX-512-BF16 EPYC: the network runs 2.3x faster, the mean PSNR gain moves by
             at most 0.001 dB.
+        tolerate_damage: enhance a file with damaged entropy-coded data (which the caller
+            has reported) from the coefficients libjpeg fills in, instead of raising
+            :class:`~hybrid.errors.CorruptJPEGError`.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
@@ -93,15 +97,24 @@ def enhance_jpeg(
     net = get_network(model, weights, device)
     torch.use_deterministic_algorithms(True, warn_only=True)
     flips = 1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
-    planes = load_planes(data)
+    planes = load_planes(data, tolerate_damage=tolerate_damage)
     out = enhance_planes(net, planes, tile=tile, device=device, flips=flips, precision=precision)
     return out[:, :, :1] if planes.grey else out
 
 
 def _model_from_metadata(data: bytes) -> str | None:
+    """The enhancement model ``data``'s hybrid record names, else None (the default). A
+    downscaled file's record names a super-resolution model (its coded image is enhanced
+    with the default, as :mod:`hybrid.upscale` does), and so may a forged or ignored one:
+    an id the registry knows as another task is not taken (it crashed the tiler)."""
     try:
         from hybrid.codec.metadata import find_metadata
     except ImportError:  # pragma: no cover - metadata module is part of the package
         return None
+    from hybrid.enhance.registry import load_manifest
+
     meta = find_metadata(data)
-    return meta.model_id if meta is not None and meta.model_id else None
+    if meta is None or not meta.model_id or meta.mode == "downscaled":
+        return None
+    entry = load_manifest().get(meta.model_id)
+    return meta.model_id if entry is None or entry.task == "enhance" else None

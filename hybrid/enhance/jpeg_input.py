@@ -39,14 +39,17 @@ class JpegPlanes:
     chroma_factors: tuple[int, int]
 
 
-def read_dct_bytes(data: bytes) -> jpeglib.DCTJPEG:
+def read_dct_bytes(data: bytes, *, tolerate_damage: bool = False) -> jpeglib.DCTJPEG:
     """jpeglib's ``read_dct`` for in-memory data, libjpeg's errors as :class:`CorruptJPEGError`
     (see :func:`hybrid.codec.reader.libjpeg_read_dct`)."""
-    return libjpeg_read_dct(data)
+    return libjpeg_read_dct(data, tolerate_damage=tolerate_damage)
 
 
-def load_planes(data: bytes) -> JpegPlanes:
+def load_planes(data: bytes, *, tolerate_damage: bool = False) -> JpegPlanes:
     """Decode ``data`` (a baseline or progressive 8-bit JPEG) for enhancement.
+
+    ``tolerate_damage``: damaged entropy-coded data (already reported by the caller) is
+    read as libjpeg and every viewer fill it in, instead of raising.
 
     Raises:
         CorruptJPEGError: not a decodable JPEG.
@@ -70,7 +73,7 @@ def load_planes(data: bytes) -> JpegPlanes:
         raise ImageTooLargeError(str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise CorruptJPEGError(f"cannot decode JPEG: {exc}") from None
-    jpeg = read_dct_bytes(data)
+    jpeg = read_dct_bytes(data, tolerate_damage=tolerate_damage)
     grey = mode == "L"
     comps = [jpeg.Y] if grey else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     tbl = np.asarray(jpeg.quant_tbl_no)

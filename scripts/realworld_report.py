@@ -54,10 +54,10 @@ def _djpeg(path: Path) -> str:
                              capture_output=True, check=False)  # fmt: skip
     except FileNotFoundError:
         return "n/a"
-    text = run.stderr.decode("utf-8", "replace").strip().splitlines()
-    if run.returncode:
+    # djpeg exits 1 when it cannot decode, 2 when it decoded with warnings.
+    if run.returncode == 1:
         return "refused"
-    return "warned" if text else "ok"
+    return "warned" if run.returncode == 2 or run.stderr.strip() else "ok"
 
 
 def main() -> None:

@@ -264,3 +264,21 @@ def test_size_target_counts_kept_metadata_and_strip_meets_it(tmp_path):
     assert met.exit_code == 0, met.output
     assert out.stat().st_size <= 12_000
     assert not hybrid.info(out).has_exif
+
+
+def test_a_clean_enhanced_decode_prints_nothing(tmp_path):
+    """A fresh process (torch warns once per process, e.g. about read-only arrays) decodes
+    an ordinary file with --enhance and prints nothing at all."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "clean.jpg"
+    src.write_bytes(jpeg(photo()))
+    code = "import sys; from hybrid.cli import main; main(sys.argv[1:])"
+    run = subprocess.run(
+        [sys.executable, "-c", code, "decode", str(src), "-o", str(tmp_path / "o.png"),
+         "--enhance"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and run.stderr == ""

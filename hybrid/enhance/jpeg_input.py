@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from hybrid.codec.reader import libjpeg_read_dct
-from hybrid.enhance.nets import COND_DIM
+from hybrid.enhance.conditioning import COND_DIM
 from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
 from hybrid.io import pillow_warnings_as_jpeg_data
 
@@ -66,7 +66,7 @@ def load_planes(data: bytes, *, tolerate_damage: bool = False) -> JpegPlanes:
                 raise UnsupportedImageError(
                     f"enhancement supports greyscale and YCbCr JPEGs, not {mode}"
                 )
-            pixels = np.asarray(im.convert("RGB"))
+            pixels = np.array(im.convert("RGB"))  # writable: torch.from_numpy warns otherwise
     except (CorruptJPEGError, UnsupportedImageError):
         raise
     except Image.DecompressionBombError as exc:

@@ -35,11 +35,15 @@ def residual_strength(luma_table: np.ndarray) -> float:
     return float(np.interp(step, TAPER_STEPS, TAPER_STRENGTHS))
 
 
-def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """Edge-replicate (or crop) a (BH, BW, 8, 8) coefficient array to (bh, bw, 8, 8)."""
-    coeffs = coeffs[:bh, :bw]
-    pad = ((0, bh - coeffs.shape[0]), (0, bw - coeffs.shape[1]), (0, 0), (0, 0))
-    return np.pad(coeffs, pad, mode="edge")
+def _edge_window(array: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """``array[y0:y1, x0:x1]``, edge-replicated where the window reaches past the array (the
+    image padded to the MCU grid, one window at a time instead of a padded copy of all of
+    it); a view when it does not."""
+    part = array[y0:y1, x0:x1]
+    pad_y, pad_x = y1 - y0 - part.shape[0], x1 - x0 - part.shape[1]
+    if pad_y == pad_x == 0:
+        return part
+    return np.pad(part, ((0, pad_y), (0, pad_x)) + ((0, 0),) * (array.ndim - 2), mode="edge")
 
 
 def enhance_planes(
@@ -76,7 +80,10 @@ def enhance_planes(
             within 0.001 dB of fp32.
 
     Returns:
-        float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
+        float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1]. Besides a
+        tile's working set, that array (12 bytes per pixel) is all the memory this takes
+        that grows with the image: windows are cut from ``planes`` (and edge-padded to the
+        MCU grid) one at a time.
 
     Raises:
         ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`
@@ -89,30 +96,32 @@ def enhance_planes(
     overlap = tile_overlap(net, overlap, after=GRID)
     h, w, _ = planes.pixels.shape
     hp, wp = round_up(h, GRID), round_up(w, GRID)
-    rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    rgb = planes.pixels
     fy, fx = planes.chroma_factors
-    coeffs = [_pad_blocks(planes.coeffs[0], hp // 8, wp // 8)]
-    coeffs += [_pad_blocks(c, hp // (8 * fy), wp // (8 * fx)) for c in planes.coeffs[1:]]
+    # libjpeg's block counts may exceed the MCU grid's for chroma: crop (a view)
+    coeffs = [planes.coeffs[0][: hp // 8, : wp // 8]]
+    coeffs += [c[: hp // (8 * fy), : wp // (8 * fx)] for c in planes.coeffs[1:]]
     dev = torch.device(device)
     cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
     qtables = [torch.from_numpy(q.astype(np.float32)).to(dev) for q in planes.qtables]
     strength = residual_strength(planes.qtables[0]) if taper else 1.0
     if strength == 0.0:  # near-lossless: the plain decode, without running the network
         return np.clip(planes.pixels[:h, :w, :3].astype(np.float32) / 255.0, 0.0, 1.0)
-    out = np.empty((hp, wp, 3), dtype=np.float32)
+    out = np.empty((h, w, 3), dtype=np.float32)
     out_t = torch.from_numpy(out)  # shares memory: tiles are written with torch's (threaded) copy
     with torch.inference_mode():
         for y0 in range(0, hp, tile):
             for x0 in range(0, wp, tile):
                 wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
                 wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
-                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1]).permute(2, 0, 1)[None]
+                pixels = _edge_window(rgb, wy0, wy1, wx0, wx1)
+                window = torch.from_numpy(pixels).permute(2, 0, 1)[None]
                 window = window.to(dev, torch.float32, memory_format=torch.contiguous_format)
-                win_coeffs = [
-                    torch.from_numpy(coeffs[0][wy0 // 8 : wy1 // 8, wx0 // 8 : wx1 // 8].astype(np.float32))
-                ]
+                luma = _edge_window(coeffs[0], wy0 // 8, wy1 // 8, wx0 // 8, wx1 // 8)
+                win_coeffs = [torch.from_numpy(luma.astype(np.float32))]
                 for c in coeffs[1:]:
-                    sl = c[wy0 // (8 * fy) : wy1 // (8 * fy), wx0 // (8 * fx) : wx1 // (8 * fx)]
+                    by0, by1, bx0, bx1 = wy0 // fy, wy1 // fy, wx0 // fx, wx1 // fx
+                    sl = _edge_window(c, by0 // 8, by1 // 8, bx0 // 8, bx1 // 8)
                     win_coeffs.append(torch.from_numpy(sl.astype(np.float32)))
                 win_coeffs = [c[None].to(dev) for c in win_coeffs]
                 result = enhance_tensor(
@@ -128,8 +137,8 @@ def enhance_planes(
                 )
                 if strength != 1.0:
                     result = window + strength * (result - window)
-                ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
+                ty1, tx1 = min(h, y0 + tile), min(w, x0 + tile)  # the padding is dropped
                 part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
                 part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)
                 out_t[y0:ty1, x0:tx1].copy_(part)
-    return out if (h, w) == (hp, wp) else np.ascontiguousarray(out[:h, :w])
+    return out

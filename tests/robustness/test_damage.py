@@ -184,7 +184,8 @@ def test_a_lost_scan_is_damage_everywhere(weights, scan, marker, zero_blocks):
     """A scan whose SOS marker is destroyed is skipped by libjpeg as "extraneous bytes
     before marker" (after a DHT, or inside the previous scan's data): its blocks stay zero.
     That used to be a benign warning for the coefficient readers (read_coefficients and the
-    enhanced decode returned the zeros, exit 0); it is damage, as for the plain decode."""
+    enhanced decode returned the zeros silently, exit 0); it is damage, as for the plain
+    decode: refused by read_coefficients and --strict, flagged by the decodes."""
     from hybrid.codec.reader import _libjpeg_dct
 
     data = _one_scan_per_component()
@@ -194,18 +195,20 @@ def test_a_lost_scan_is_damage_everywhere(weights, scan, marker, zero_blocks):
     assert f"extraneous bytes before marker 0x{marker:02x}" in messages[0]
     zero = sum(int((np.abs(c).sum(axis=(2, 3)) == 0).sum()) for c in (jpeg.Y, jpeg.Cb, jpeg.Cr))
     assert zero == zero_blocks
-    with pytest.warns(JpegDataWarning, match="damaged JPEG data.*extraneous"):
-        image = hybrid.decode(lost)
-    assert "extraneous bytes" in image.info["hybrid_damage"]
+    for kwargs in ({}, {"enhance": True, "weights": weights, "threads": 1}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = hybrid.decode(lost, **kwargs)
+        damage = [str(w.message) for w in caught if issubclass(w.category, JpegDataWarning)]
+        assert len(damage) == 1 and "damaged JPEG data" in damage[0], (kwargs, damage)
+        assert "extraneous bytes" in image.info["hybrid_damage"]
     for call in (
         lambda: hybrid.decode(lost, strict=True),
         lambda: hybrid.read_coefficients(lost),
-        lambda: hybrid.decode(lost, enhance=True, weights=weights, threads=1),
+        lambda: hybrid.decode(lost, enhance=True, weights=weights, threads=1, strict=True),
     ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", JpegDataWarning)
-            with pytest.raises(CorruptJPEGError, match="extraneous bytes"):
-                call()
+        with pytest.raises(CorruptJPEGError, match="extraneous bytes"):
+            call()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert hybrid.decode(data, strict=True).size == (128, 128)  # intact: no warning

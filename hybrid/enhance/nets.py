@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Conditioning vector layout: 64 luma + 64 chroma table entries (log2 scaled), chroma
-#: subsampled horizontally, vertically, greyscale flag.
-COND_DIM = 64 + 64 + 3
+from hybrid.enhance.conditioning import COND_DIM
+
 #: Number of one-hot block-phase channels (4 vertical + 4 horizontal positions at scale 1/2).
 PHASE_CHANNELS = 8
 #: Allowed feature widths and block counts of a network read from a weights file.

@@ -1,0 +1,183 @@
+"""Enhanced decode without torch: the exported network in ONNX Runtime, numpy around it.
+
+The same tiles, overlap, projection and near-lossless fade-out as the torch backend
+(:func:`hybrid.enhance.infer.enhance_planes`), with the numpy twins of its tensor code
+(:mod:`hybrid.enhance.numpy_ops`). Importing this module imports neither torch nor
+onnxruntime; running it imports onnxruntime (the ``[onnx]`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from hybrid.enhance.backends import ONNX_VARIANT, check_backend
+from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
+from hybrid.enhance.numpy_ops import enhance_window
+from hybrid.enhance.onnx_registry import onnx_entry, read_onnx_bytes
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir
+from hybrid.enhance.taper import residual_strength
+from hybrid.enhance.tiling import GRID, round_up
+from hybrid.errors import InputError, WeightsError
+
+_SESSIONS: dict[tuple[str, str, str, int | None], Any] = {}
+
+
+def onnx_session(model_id: str, variant: str = "fp32", threads: int | None = None) -> Any:
+    """A cached ONNX Runtime CPU session of ``model_id``'s verified ``variant``.
+
+    Raises:
+        WeightsError: onnxruntime is not installed, or :func:`read_onnx_bytes`' errors.
+    """
+    directory = weights_dir()
+    key = (model_id, variant, str(directory), threads)
+    if key not in _SESSIONS:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise WeightsError(
+                "the onnx backend needs onnxruntime: pip install 'hybrid-jpeg-codec[onnx]'"
+            ) from None
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        data = read_onnx_bytes(model_id, variant, directory)
+        _SESSIONS[key] = ort.InferenceSession(
+            data, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    return _SESSIONS[key]
+
+
+def session_runner(session: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``session`` as a function (x, cond) -> y of float32 arrays."""
+
+    def run(x: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        feed = {"x": np.ascontiguousarray(x, dtype=np.float32), "cond": cond}
+        return session.run(["y"], feed)[0]
+
+    return run
+
+
+def enhance_planes_numpy(
+    run: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    planes: JpegPlanes,
+    *,
+    overlap: int,
+    tile: int = 1024,
+    flips: int = 1,
+    consistency: bool = True,
+    taper: bool = True,
+) -> np.ndarray:
+    """Enhance one decoded JPEG tile by tile (the torch tiler's geometry).
+
+    Args:
+        run: the network as (1, 3, h, w) YCbCr 0..255, (1, COND_DIM) -> residual, float32.
+        planes: from :func:`hybrid.enhance.jpeg_input.load_planes`.
+        overlap: context around each tile in pixels (rounded up to 16); must exceed the
+            network's receptive radius plus one MCU, as
+            :func:`hybrid.enhance.tiling.tile_overlap` gives it.
+        tile: tile side (rounded up to 16).
+        flips: 1, 2 or 4 mirrorings averaged.
+        consistency: apply the quantization-consistency projection.
+        taper: keep only :func:`~hybrid.enhance.taper.residual_strength` of the change.
+
+    Returns:
+        float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
+    """
+    tile = round_up(max(1, tile), GRID)
+    overlap = round_up(max(0, overlap), GRID)
+    h, w, _ = planes.pixels.shape
+    strength = residual_strength(planes.qtables[0]) if taper else 1.0
+    if strength == 0.0:
+        return planes.pixels[:h, :w, :3].astype(np.float32) / np.float32(255.0)
+    hp, wp = round_up(h, GRID), round_up(w, GRID)
+    rgb = planes.pixels
+    if (hp, wp) != (h, w):
+        rgb = np.pad(rgb, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    fy, fx = planes.chroma_factors
+    coeffs = [_pad_blocks(planes.coeffs[0], hp // 8, wp // 8)]
+    coeffs += [_pad_blocks(c, hp // (8 * fy), wp // (8 * fx)) for c in planes.coeffs[1:]]
+    cond = condition_vector(planes)
+    out = np.empty((h, w, 3), dtype=np.float32)
+    for y0 in range(0, hp, tile):
+        for x0 in range(0, wp, tile):
+            wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
+            wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
+            window = rgb[wy0:wy1, wx0:wx1].transpose(2, 0, 1).astype(np.float32)
+            win_coeffs = [coeffs[0][wy0 // 8 : wy1 // 8, wx0 // 8 : wx1 // 8]]
+            for c in coeffs[1:]:
+                win_coeffs.append(
+                    c[wy0 // (8 * fy) : wy1 // (8 * fy), wx0 // (8 * fx) : wx1 // (8 * fx)]
+                )
+            result = enhance_window(
+                run,
+                window,
+                cond,
+                win_coeffs if consistency else None,
+                list(planes.qtables) if consistency else None,
+                planes.chroma_factors,
+                planes.grey,
+                flips,
+            )
+            if strength != 1.0:
+                result = window + np.float32(strength) * (result - window)
+            ty1, tx1 = min(h, y0 + tile), min(w, x0 + tile)
+            part = result[:, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
+            part = np.clip(part * np.float32(1.0 / 255.0), 0.0, 1.0)
+            out[y0:ty1, x0:tx1] = part.transpose(1, 2, 0)
+    return out
+
+
+def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """Edge-replicate (or crop) a (BH, BW, 8, 8) coefficient array to (bh, bw, 8, 8)."""
+    coeffs = coeffs[:bh, :bw]
+    pad = ((0, bh - coeffs.shape[0]), (0, bw - coeffs.shape[1]), (0, 0), (0, 0))
+    return coeffs if pad[0][1] == pad[1][1] == 0 else np.pad(coeffs, pad, mode="edge")
+
+
+def enhance_jpeg_onnx(
+    data: bytes,
+    *,
+    model: str | None = None,
+    backend: str = "onnx",
+    threads: int | None = None,
+    tile: int = 1024,
+    tolerate_damage: bool = False,
+) -> np.ndarray:
+    """Enhanced decode of JPEG bytes through the ONNX export (no torch import).
+
+    Args:
+        data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr).
+        model: registry id; default: the file's recorded model, else the default.
+        backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
+        threads: ONNX Runtime intra-op threads (default: its choice).
+        tile: tile side for bounded-memory inference.
+        tolerate_damage: as :func:`hybrid.enhance.enhance_jpeg`.
+
+    Returns:
+        float32 (H, W, 3) RGB in [0, 1], or (H, W, 1) for a greyscale file.
+
+    Raises:
+        WeightsError: no verified export of the model, onnxruntime missing, or the model is
+            not an enhancement network.
+    """
+    from hybrid.enhance import _model_from_metadata
+
+    if check_backend(backend) == "torch":
+        raise InputError("enhance_jpeg_onnx runs the onnx backends only")
+    model = model or _model_from_metadata(data) or DEFAULT_ENHANCE_MODEL
+    entry = onnx_entry(model)
+    if entry.architecture != "EnhanceNet":
+        raise WeightsError(f"{model!r} is not an enhancement network ({entry.architecture})")
+    run = session_runner(onnx_session(model, ONNX_VARIANT[backend], threads))
+    planes = load_planes(data, tolerate_damage=tolerate_damage)
+    out = enhance_planes_numpy(
+        run,
+        planes,
+        overlap=entry.receptive_radius + 1 + GRID,
+        tile=tile,
+        flips=int(entry.inference.get("flips", 1)),
+    )
+    return out[:, :, :1] if planes.grey else out

@@ -495,12 +495,15 @@ def read_metadata(data: bytes, *, upright: bool = True) -> tuple[ImageMetadata, 
     from PIL import Image
 
     try:
-        # Pillow's own warnings about the file are the decode's to report, not repeated here.
-        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
+        # Pillow's own warnings about the file are the decode's to report, not repeated here
+        # (the filter is set before Image.open, which warns too: EXIF read for the DPI, a
+        # decompression bomb).
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exif = exif_payload(image)
-            orientation = orientation_of(image)
-            metadata = _metadata_of(image, exif)
+            with Image.open(io.BytesIO(data)) as image:
+                exif = exif_payload(image)
+                orientation = orientation_of(image)
+                metadata = _metadata_of(image, exif)
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
         return ImageMetadata(), 1
     if upright and orientation != 1:

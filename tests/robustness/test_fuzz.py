@@ -101,8 +101,11 @@ def test_long_fuzz_run(corpus, weights):
 
 
 # The pure-Python header parser cannot crash the process, so hypothesis drives it in-process.
-# HybridMetadataWarning (a damaged APP11 segment, ignored) is one of the documented warnings.
-pytestmark_parser = pytest.mark.filterwarnings("ignore::hybrid.errors.HybridMetadataWarning")
+# HybridMetadataWarning (a damaged APP11 segment, ignored) and JpegDataWarning (garbage
+# between segments, skipped) are documented warnings.
+pytestmark_parser = pytest.mark.filterwarnings(
+    "ignore::hybrid.errors.HybridMetadataWarning", "ignore::hybrid.errors.JpegDataWarning"
+)
 
 
 @pytestmark_parser

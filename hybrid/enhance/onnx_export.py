@@ -70,7 +70,8 @@ class CalibrationConfig:
             "crop": self.crop,
             "quality": [self.quality_low, self.quality_high],
             "seed": self.seed,
-            "method": "MinMax, onnxruntime.quantization.quantize_static, QDQ, per-channel",
+            "method": "onnxruntime quantize_static, QDQ, Conv but the first, MinMax, "
+            "u8 activations, per-channel s8 weights",
         }
 
 
@@ -140,8 +141,9 @@ def export_fp32(net: torch.nn.Module, path: Path) -> None:
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.ndarray]]) -> None:
-    """Write a static int8 QDQ version of the graph at ``fp32_path`` (per-channel weights,
-    activations calibrated by MinMax on ``inputs``; ``cond`` and the FiLM MLP stay float)."""
+    """Write a static int8 QDQ version of the graph at ``fp32_path`` (per-channel int8
+    weights, uint8 activations calibrated by MinMax on ``inputs``; only convolutions are
+    quantized, and of them not the first; ``cond`` and the FiLM MLP stay float)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -157,6 +159,9 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self._items, None)
 
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(fp32_path)).graph.node if n.op_type == "Conv"]
     tmp = int8_path.with_name(f".{int8_path.name}.{os.getpid()}.tmp")
     try:
         quantize_static(
@@ -164,11 +169,17 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
             str(tmp),
             _Reader(),
             quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
+            # uint8 activations with int8 weights: x86's fast path (VNNI); int8 activations ran
+            # 2.4x slower on this EPYC (0.54 against 1.30 MP/s for the network alone)
+            activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["Conv"],
             calibrate_method=CalibrationMethod.MinMax,
+            # the first convolution stays float: quantizing the colour planes it reads cost
+            # enhance-fast-v3 0.06 / 0.11 dB at q20 / q50 (6 val images), 0.03 / 0.05 with
+            # it in float; the network alone runs 2.5x fp32's speed (1 thread, 768x512)
+            nodes_to_exclude=[convs[0]],
         )
         os.replace(tmp, int8_path)
     finally:

@@ -1,0 +1,78 @@
+// Module worker: decodes a JPEG's pixels, recovers its coefficients, runs the ONNX network
+// tile by tile with onnxruntime-web and posts the enhanced image back (see hybrid-enhance.js).
+import { enhancePlanes, parseJpeg } from "./enhance-core.js";
+
+let ortPromise = null;
+const sessions = new Map();
+
+async function loadOrt(ortUrl, wasmPaths) {
+  if (!ortPromise) {
+    ortPromise = import(ortUrl).then((ort) => {
+      ort.env.wasm.wasmPaths = wasmPaths;
+      ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one always works
+      return ort;
+    });
+  }
+  return ortPromise;
+}
+
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function loadModel(ort, weightsBase, modelId, variant) {
+  const key = `${weightsBase}|${modelId}|${variant}`;
+  if (!sessions.has(key)) {
+    sessions.set(key, (async () => {
+      const manifest = await (await fetch(new URL("onnx.json", weightsBase))).json();
+      const entry = manifest.models.find((m) => m.id === modelId);
+      if (!entry || entry.architecture !== "EnhanceNet" || !entry.variants[variant]) {
+        throw new Error(`no ${variant} ONNX export of ${modelId}`);
+      }
+      const item = entry.variants[variant];
+      const bytes = new Uint8Array(await (await fetch(new URL(item.file, weightsBase))).arrayBuffer());
+      if ((await sha256Hex(bytes)) !== item.sha256) throw new Error(`${item.file} fails its sha256 check`);
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      return { session, entry };
+    })());
+  }
+  return sessions.get(key);
+}
+
+self.onmessage = async (event) => {
+  const { id, bytes, options } = event.data;
+  try {
+    const info = parseJpeg(bytes);
+    if (info.record && info.record.mode === "downscaled") throw new Error("a downscaled hybrid file");
+    const ort = await loadOrt(options.ortUrl, options.wasmPaths);
+    const modelId = options.modelId || "enhance-fast-v3";
+    const { session, entry } = await loadModel(ort, options.weightsBase, modelId, options.variant || "fp32");
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }), {
+      colorSpaceConversion: "none", premultiplyAlpha: "none",
+    });
+    const { width, height } = bitmap;
+    if (width !== info.width || height !== info.height) throw new Error("oriented or resized decode");
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    const run = async (ycc, h, w, cond) => {
+      const feeds = {
+        x: new ort.Tensor("float32", ycc, [1, 3, h, w]),
+        cond: new ort.Tensor("float32", cond, [1, cond.length]),
+      };
+      const out = await session.run(feeds);
+      return out.y.data;
+    };
+    const pixels = await enhancePlanes(run, rgba, width, height, info, {
+      overlap: entry.receptive_radius + 1 + 16,
+      tile: options.tile || 1024,
+      flips: (entry.inference && entry.inference.flips) || 1,
+      progress: (done, total) => self.postMessage({ id, progress: [done, total] }),
+    });
+    self.postMessage({ id, width, height, pixels, grey: info.grey }, [pixels.buffer]);
+  } catch (err) {
+    self.postMessage({ id, error: String(err && err.message ? err.message : err) });
+  }
+};

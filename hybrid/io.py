@@ -16,9 +16,9 @@ Pillow mode            pixels
 ``F``                  greyscale, clipped to 0..255 and rounded
 ``YCbCr``, ``LAB``,    converted to RGB by Pillow
 ``HSV``
-``CMYK``               refused (:class:`UnsupportedImageError`): a faithful CMYK -> RGB
-                       conversion needs colour management with the file's CMYK profile,
-                       and the carried ICC profile would no longer match the pixels
+``CMYK``               RGB through the image's ICC profile to sRGB (ImageCms), which then
+                       becomes the carried profile; without a profile Pillow's
+                       uncalibrated conversion (:func:`hybrid.colour.cmyk_to_rgb`)
 =====================  =============================================================
 
 EXIF orientation is honoured: the pixels are transposed upright and the Orientation tag of
@@ -46,6 +46,7 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
+from hybrid.colour import cmyk_to_rgb
 from hybrid.errors import (
     HybridMetadataWarning,
     ImageTooLargeError,
@@ -476,6 +477,8 @@ def _from_pil(image: Any, max_pixels: int | None) -> LoadedImage:
     if orientation != 1:
         image = orient_image(image, orientation)
         exif = reset_orientation(exif)
+    if image.mode == "CMYK":
+        image = cmyk_to_rgb(image)
     try:
         pixels = _pixels_of(image)
     except OSError as exc:
@@ -588,8 +591,4 @@ def _pixels_of(image: Any) -> np.ndarray:
         return np.clip(np.round(np.nan_to_num(values)), 0, 255).astype(np.uint8)
     if mode in ("YCbCr", "LAB", "HSV"):
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    if mode == "CMYK":
-        raise UnsupportedImageError(
-            "CMYK images are not supported; convert to RGB with a colour-managed tool first"
-        )
     raise UnsupportedImageError(f"images of mode {mode!r} are not supported")

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from hybrid.errors import UnsupportedImageError
+from hybrid.colour import cmyk_to_rgb
 
-__all__ = ["OUTPUT_FORMATS", "cmyk_to_rgb", "encode_image", "png16"]
+__all__ = ["OUTPUT_FORMATS", "encode_image", "png16"]
 
 #: Output suffix -> (Pillow format, save options).
 OUTPUT_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -39,38 +39,6 @@ _ICC_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
 _EXIF_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
 #: Formats that store CMYK pixels as they are.
 _CMYK_FORMATS = frozenset({"JPEG", "TIFF"})
-
-
-def cmyk_to_rgb(image: Any) -> Any:
-    """A CMYK ``PIL.Image`` as RGB, through its ICC profile (to sRGB, perceptual intent)
-    when it has one, else Pillow's uncalibrated conversion (what browsers do without one).
-
-    The result's ``info`` keeps the source's other entries; its ``icc_profile`` is sRGB's
-    after a managed conversion and absent otherwise.
-
-    Raises:
-        UnsupportedImageError: the embedded profile cannot be used for the conversion.
-    """
-    from PIL import ImageCms
-
-    info = {k: v for k, v in image.info.items() if k != "icc_profile"}
-    profile = image.info.get("icc_profile")
-    if not profile:
-        rgb = image.convert("RGB")
-        rgb.info.update(info)
-        return rgb
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-        rgb = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
-        raise UnsupportedImageError(
-            f"cannot convert CMYK to RGB through the embedded ICC profile: {exc}"
-        ) from None
-    assert rgb is not None
-    rgb.info.update(info)
-    rgb.info["icc_profile"] = srgb.tobytes()
-    return rgb
 
 
 def encode_image(image: Any, fmt: str, options: dict[str, Any]) -> bytes:

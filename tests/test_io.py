@@ -158,9 +158,17 @@ def test_sixteen_bit_and_float_greyscale(tmp_path):
     assert load_image(as_f).pixels.tolist() == [[0, 12, 13, 255]]
 
 
-def test_cmyk_is_refused():
-    with pytest.raises(UnsupportedImageError, match="CMYK"):
-        load_image(Image.new("CMYK", (4, 4)))
+def test_cmyk_becomes_rgb():
+    """Without a profile, Pillow's uncalibrated conversion (as browsers do); with one, see
+    tests/test_photo_metadata.py."""
+    loaded = load_image(Image.new("CMYK", (4, 4), (0, 255, 255, 0)))  # pure cyan ink
+    assert loaded.pixels.shape == (4, 4, 3)
+    assert loaded.pixels[0, 0].tolist() == [255, 0, 0]
+    assert loaded.metadata.icc_profile is None
+    bad = Image.new("CMYK", (4, 4))
+    bad.info["icc_profile"] = b"not a profile"
+    with pytest.raises(UnsupportedImageError, match="ICC profile"):
+        load_image(bad)
 
 
 def test_arrays():

@@ -17,8 +17,8 @@ from PIL import Image, ImageCms
 
 import hybrid
 from hybrid.cli import cli
+from hybrid.colour import cmyk_to_rgb
 from hybrid.errors import InputError
-from hybrid.outputs import cmyk_to_rgb
 
 CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")  # Debian libgs-common
 
@@ -31,8 +31,12 @@ def photo(height: int = 64, width: int = 96, seed: int = 0) -> np.ndarray:
     return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
 
 
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
 def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """A real ICC profile (made once: its header records the creation time)."""
+    return SRGB_PROFILE
 
 
 def exif_bytes(orientation: int) -> bytes:
@@ -282,3 +286,23 @@ def test_a_clean_enhanced_decode_prints_nothing(tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stdout == "" and run.stderr == ""
+
+
+def test_cmyk_reencodes_to_rgb_through_its_profile(tmp_path):
+    if not CMYK_PROFILE.is_file():
+        if os.environ.get("CI"):
+            raise AssertionError(f"{CMYK_PROFILE} missing: .ci/run installs libgs-common")
+        pytest.skip("no CMYK profile installed (apt-get install libgs-common)")
+    cmyk = Image.fromarray(photo(32, 48, seed=4).repeat(2, axis=2)[:, :, :4], "CMYK")
+    src = tmp_path / "print.jpg"
+    cmyk.save(src, quality=95, icc_profile=CMYK_PROFILE.read_bytes())
+    out = Image.open(io.BytesIO(hybrid.encode(src, quality=95, subsampling="4:4:4")))
+    assert out.mode == "RGB"
+    carried = ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))
+    assert carried.profile.xcolor_space.strip() == "RGB"
+    decoded = hybrid.decode(src)
+    managed = np.asarray(cmyk_to_rgb(decoded), dtype=np.int32)
+    naive = np.asarray(decoded.convert("RGB"), dtype=np.int32)
+    pixels = np.asarray(out, dtype=np.int32)
+    assert np.abs(pixels - managed).mean() < 4.0  # JPEG error of a noisy image at q95
+    assert np.abs(pixels - naive).mean() > 3 * np.abs(pixels - managed).mean()

@@ -35,7 +35,7 @@ def onnx_session(model_id: str, variant: str = "fp32", threads: int | None = Non
     key = (model_id, variant, str(directory), threads)
     if key not in _SESSIONS:
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # type: ignore[import-untyped]
         except ImportError:
             raise WeightsError(
                 "the onnx backend needs onnxruntime: pip install 'hybrid-jpeg-codec[onnx]'"

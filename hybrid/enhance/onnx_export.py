@@ -120,7 +120,7 @@ def export_fp32(net: torch.nn.Module, path: Path) -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, side, side, generator=gen) * scale
     cond = torch.rand(2, COND_DIM, generator=gen)
-    buf = io.BytesIO()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with torch.no_grad(), warnings.catch_warnings():
         # the exporter's deprecation notice, and the tracer's note on the one-image branch
         # of FiLMResBlock (the batch of two takes the batched branch, as intended)
@@ -129,7 +129,7 @@ def export_fp32(net: torch.nn.Module, path: Path) -> None:
         torch.onnx.export(
             net.eval(),
             (x, cond),
-            buf,
+            str(tmp),
             dynamo=False,
             opset_version=OPSET,
             input_names=["x", "cond"],
@@ -137,14 +137,14 @@ def export_fp32(net: torch.nn.Module, path: Path) -> None:
             dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "cond": {0: "n"},
                           "y": {0: "n", 2: "oh", 3: "ow"}},
         )  # fmt: skip
-    _atomic_write(path, buf.getvalue())
+    os.replace(tmp, path)
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.ndarray]]) -> None:
     """Write a static int8 QDQ version of the graph at ``fp32_path`` (per-channel int8
     weights, uint8 activations calibrated by MinMax on ``inputs``; only convolutions are
     quantized, and of them not the first; ``cond`` and the FiLM MLP stay float)."""
-    from onnxruntime.quantization import (
+    from onnxruntime.quantization import (  # type: ignore[import-untyped]
         CalibrationDataReader,
         CalibrationMethod,
         QuantFormat,
@@ -191,7 +191,7 @@ def output_diff(
 ) -> tuple[float, float]:
     """(max, mean) |ONNX - torch| output difference of the graph at ``path`` over
     ``inputs`` (dicts of ``x`` and ``cond``, as :func:`calibration_inputs` makes them)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst, total, count = 0.0, 0.0, 0
@@ -260,9 +260,3 @@ def _record(path: Path, worst: float, mean: float) -> OnnxFile:
         max_abs_diff=float(f"{worst:.3g}"),
         mean_abs_diff=float(f"{mean:.3g}"),
     )
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from hybrid.cli_batch import batch
 from hybrid.cli_onnx import export_onnx
 from hybrid.cli_stdio import (
     STDIO,
@@ -175,6 +176,9 @@ class HybridGroup(click.Group):
 @click.version_option(package_name="hybrid-jpeg-codec", prog_name="hybrid")
 def cli() -> None:
     """hybrid: standard JPEG files, decoded better."""
+
+
+cli.add_command(batch)  # hybrid batch (hybrid.cli_batch): a corpus on a Ray cluster
 
 
 cli.add_command(export_onnx)  # hybrid export-onnx (hybrid.cli_onnx): networks as ONNX

@@ -36,6 +36,11 @@ class WeightsError(InputError):
     """Missing, unknown, corrupt or tampered network weights."""
 
 
+class ClusterError(HybridError):
+    """A batch's Ray cluster failed: Ray could not start, or lost work it could not retry
+    (not the fault of any one image; those become failed rows)."""
+
+
 class EncodeError(HybridError):
     """An internal failure while encoding (a bug, not bad input)."""
 

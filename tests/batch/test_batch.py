@@ -81,21 +81,29 @@ def assert_one_line(message: str | None) -> None:
     assert message and "\n" not in message and "Traceback" not in message, message
 
 
-def ray_processes_gone(pgid: int, timeout: float = 20.0) -> None:
-    """SIGKILL what is left of the killed driver's process group (Ray's workers and agents)
-    and wait until none of it runs, so the rerun never races an orphaned worker."""
+def ray_processes_gone(session: int, timeout: float = 30.0) -> None:
+    """SIGKILL what is left of the killed driver's session (its Ray head processes, and the
+    workers, which Ray puts in process groups of their own) and wait until none of it runs,
+    so the rerun never races an orphaned worker."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
+        table = subprocess.run(
+            ["ps", "-eo", "pid=,sid=,stat="], capture_output=True, text=True
+        ).stdout.split("\n")
+        alive = [
+            int(pid)
+            for pid, sid, stat in (line.split() for line in table if line.strip())
+            if int(sid) == session and not stat.startswith("Z")  # zombies hold no files
+        ]
+        if not alive:
             return
-        alive = subprocess.run(
-            ["ps", "-o", "stat=", "-g", str(pgid)], capture_output=True, text=True
-        ).stdout.split()
-        if all(stat.startswith("Z") for stat in alive):  # zombies hold no files
-            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         time.sleep(0.2)
+    raise AssertionError(f"processes of session {session} still running")
 
 
 # --- the real pipeline (Ray embedded, 2 CPUs) --------------------------------------------

@@ -272,17 +272,20 @@ def _run_ray(
     # image that exhausts memory) fails the pipeline, and run_batch re-plans from the results
     # table, a bounded number of times, instead of Ray retrying a poisonous batch forever.
     # (max_restarts is only accepted as a "remote arg", which Ray Data calls deprecated.)
+    dataset = _dataset(todo, overwrite, settings.batch_size)
+    options: dict[str, Any] = {
+        "fn_constructor_args": (job, output_root, setup),
+        "batch_size": settings.batch_size,
+        "batch_format": "pyarrow",
+        "concurrency": placement.workers,
+        **remote_args,
+    }
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
-        mapped = _dataset(todo, overwrite, settings.batch_size).map_batches(
-            BatchWorker,
-            fn_constructor_args=(job, output_root, setup),
-            max_restarts=0,
-            batch_size=settings.batch_size,
-            batch_format="pyarrow",
-            concurrency=placement.workers,
-            **remote_args,
-        )
+        try:
+            mapped = dataset.map_batches(BatchWorker, max_restarts=0, **options)
+        except TypeError:  # a Ray without remote args in map_batches: its own retries
+            mapped = dataset.map_batches(BatchWorker, **options)
     for batch in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
         rows = batch.to_pylist()
         tally.add(rows)

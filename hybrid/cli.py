@@ -44,6 +44,7 @@ from hybrid.cli_stdio import (
     write_output,
 )
 from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
+from hybrid.cli_web import web
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.enhance.backends import BACKENDS
 from hybrid.enhance.precision import PRECISIONS
@@ -182,6 +183,9 @@ cli.add_command(batch)  # hybrid batch (hybrid.cli_batch): a corpus on a Ray clu
 
 
 cli.add_command(export_onnx)  # hybrid export-onnx (hybrid.cli_onnx): networks as ONNX
+
+
+cli.add_command(web)  # hybrid web (hybrid.cli_web): a gallery enhanced in the browser
 
 
 # --- planning inputs and outputs ---------------------------------------------------------

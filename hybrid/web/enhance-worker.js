@@ -5,11 +5,22 @@ import { enhancePlanes, parseJpeg } from "./enhance-core.js";
 let ortPromise = null;
 const sessions = new Map();
 
-async function loadOrt(ortUrl, wasmPaths) {
+// WebAssembly threads need SharedArrayBuffer, which a page only gets when it is
+// cross-origin isolated (served with COOP: same-origin and COEP: require-corp); elsewhere
+// one thread always works. Fixed by the first image: onnxruntime-web starts its runtime once.
+const MAX_THREADS = 4;
+
+function threadCount(requested) {
+  if (!self.crossOriginIsolated) return 1;
+  const cores = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
+  return requested ? Math.max(1, Math.min(requested, cores)) : cores;
+}
+
+async function loadOrt(ortUrl, wasmPaths, threads) {
   if (!ortPromise) {
     ortPromise = import(ortUrl).then((ort) => {
       ort.env.wasm.wasmPaths = wasmPaths;
-      ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one always works
+      ort.env.wasm.numThreads = threadCount(threads);
       return ort;
     });
   }
@@ -45,7 +56,7 @@ self.onmessage = async (event) => {
   try {
     const info = parseJpeg(bytes);
     if (info.record && info.record.mode === "downscaled") throw new Error("a downscaled hybrid file");
-    const ort = await loadOrt(options.ortUrl, options.wasmPaths);
+    const ort = await loadOrt(options.ortUrl, options.wasmPaths, options.threads);
     const modelId = options.modelId || "enhance-fast-v3";
     const { session, entry } = await loadModel(ort, options.weightsBase, modelId, options.variant || "fp32");
     const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }), {
@@ -71,7 +82,8 @@ self.onmessage = async (event) => {
       flips: (entry.inference && entry.inference.flips) || 1,
       progress: (done, total) => self.postMessage({ id, progress: [done, total] }),
     });
-    self.postMessage({ id, width, height, pixels, grey: info.grey }, [pixels.buffer]);
+    const threads = ort.env.wasm.numThreads;
+    self.postMessage({ id, width, height, pixels, grey: info.grey, threads }, [pixels.buffer]);
   } catch (err) {
     self.postMessage({ id, error: String(err && err.message ? err.message : err) });
   }

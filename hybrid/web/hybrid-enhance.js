@@ -4,6 +4,7 @@
 //   await enhanceImage(document.querySelector("img"), {
 //     weightsBase: "/weights/",                        // folder with onnx.json and .onnx files
 //     ortUrl: "/ort/ort.wasm.min.mjs", wasmPaths: "/ort/",  // onnxruntime-web (npm)
+//     threads: 2,  // optional; default min(cores, 4) when crossOriginIsolated, else always 1
 //   });
 //
 // The plain decode stays on screen while a Web Worker parses the headers (DQT, SOF, APP11),
@@ -37,8 +38,9 @@ function getWorker() {
   return worker;
 }
 
-/** Enhance the JPEG shown by ``img``. Resolves with { enhanced: true, width, height, pixels }
- * (pixels: Float32Array, RGB in [0, 1], interleaved) or { enhanced: false, reason }. */
+/** Enhance the JPEG shown by ``img``. Resolves with { enhanced: true, width, height, pixels,
+ * threads } (pixels: Float32Array, RGB in [0, 1], interleaved; threads: onnxruntime-web's
+ * WebAssembly threads) or { enhanced: false, reason }. */
 export async function enhanceImage(img, options = {}) {
   try {
     if (typeof Worker === "undefined" || typeof WebAssembly === "undefined") {
@@ -54,7 +56,10 @@ export async function enhanceImage(img, options = {}) {
     if (result.error) return { enhanced: false, reason: result.error };
     await swapIn(img, result);
     img.dataset.hybridEnhanced = "true";
-    return { enhanced: true, width: result.width, height: result.height, pixels: result.pixels };
+    return {
+      enhanced: true, width: result.width, height: result.height, pixels: result.pixels,
+      threads: result.threads,
+    };
   } catch (err) {
     return { enhanced: false, reason: String(err && err.message ? err.message : err) };
   }

@@ -1,0 +1,189 @@
+"""A static site that shows a folder of JPEGs enhanced where they are viewed (``hybrid web``).
+
+Layout of the site (every file written atomically, the JPEGs copied byte for byte)::
+
+    index.html       the gallery: each JPEG as an <img> enhanced in place by web/gallery.js,
+                     with a plain / enhanced toggle
+    web/             the browser module (hybrid/web: gallery.js, hybrid-enhance.js, ...)
+    ort/             onnxruntime-web's WebAssembly build (from build/web-deps, npm)
+    weights/         onnx.json (the default model's entry only) and its verified .onnx files
+    images/          the JPEGs
+    _headers         COOP / COEP for Netlify and Cloudflare Pages: cross-origin isolation,
+                     which onnxruntime-web needs to run WebAssembly threads
+
+Serving it with the same headers locally is :mod:`hybrid.web_serve`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid.enhance.onnx_registry import ONNX_MANIFEST_NAME, VARIANTS, onnx_entry, read_onnx_bytes
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+from hybrid.errors import InputError
+from hybrid.io import atomic_write
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+#: Where scripts/fetch_web_deps.sh puts onnxruntime-web (a checkout's ignored build/).
+DEFAULT_ORT_DIR = (
+    Path(__file__).resolve().parents[1] / "build/web-deps/node_modules/onnxruntime-web/dist"
+)
+#: The onnxruntime-web files the module loads: the WebAssembly-only ES module build, and the
+#: SIMD + threads runtime it fetches (the same binary runs with one thread).
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+JPEG_SUFFIXES = frozenset(".jpg .jpeg .jpe .jfif".split())
+#: Response headers that make the site cross-origin isolated (``crossOriginIsolated``).
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
+FETCH_COMMAND = "scripts/fetch_web_deps.sh"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """What ``hybrid web`` writes.
+
+    Attributes:
+        source: folder of JPEGs (``.jpg .jpeg .jpe .jfif``, not its subfolders).
+        site: output folder; must be empty or missing unless ``force``.
+        variants: ONNX variants of the default model to ship; the first is the page's
+            default (``?variant=`` picks another).
+        ort_dir: onnxruntime-web's ``dist`` folder.
+        force: write into a non-empty ``site``, replacing files of the same name.
+    """
+
+    source: Path
+    site: Path
+    variants: tuple[str, ...] = ("fp32",)
+    ort_dir: Path = DEFAULT_ORT_DIR
+    force: bool = False
+    model_id: str = DEFAULT_ENHANCE_MODEL
+
+    def __post_init__(self) -> None:
+        if not self.variants or any(v not in VARIANTS for v in self.variants):
+            raise InputError(f"variants must be some of {', '.join(VARIANTS)}")
+        if len(set(self.variants)) != len(self.variants):
+            raise InputError("each variant once")
+
+
+def find_jpegs(source: Path) -> list[Path]:
+    """The JPEG files directly in ``source``, by name; InputError for a bad folder, no JPEGs
+    or a file that does not start with a JPEG SOI marker."""
+    if not source.is_dir():
+        raise InputError(
+            f"{source}: not a directory" if source.exists() else f"{source}: no such directory"
+        )
+    found = sorted(
+        p for p in source.iterdir()
+        if p.suffix.lower() in JPEG_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )  # fmt: skip
+    if not found:
+        raise InputError(f"{source}: no JPEG files (.jpg .jpeg .jpe .jfif) in it")
+    for path in found:
+        with path.open("rb") as fh:
+            if fh.read(2) != b"\xff\xd8":
+                raise InputError(f"{path}: not a JPEG file (no SOI marker)")
+    return found
+
+
+def _check_ort(ort_dir: Path) -> None:
+    missing = [name for name in ORT_FILES if not (ort_dir / name).is_file()]
+    if missing:
+        raise InputError(
+            f"onnxruntime-web is not in {ort_dir} (missing {missing[0]}): run {FETCH_COMMAND}"
+        )
+
+
+def _check_site(site: Path, force: bool) -> None:
+    if site.exists() and not site.is_dir():
+        raise InputError(f"{site}: not a directory")
+    if site.is_dir() and any(site.iterdir()) and not force:
+        raise InputError(f"{site}: not empty (use --force to write into it)")
+
+
+def gallery_html(names: list[str], variant: str) -> str:
+    """The gallery page for image files ``names`` (inside ``images/``)."""
+    figures = "\n".join(
+        f'<figure><img src="images/{urllib.parse.quote(name)}" alt="{html.escape(name)}" '
+        f'data-name="{html.escape(name)}" data-hybrid>\n'
+        f"<figcaption>{html.escape(name)} <button disabled>plain</button> "
+        f'<span class="status">enhancing...</span></figcaption></figure>'
+        for name in names
+    )
+    options = json.dumps(
+        {"weightsBase": "weights/", "ortUrl": "ort/ort.wasm.min.mjs", "wasmPaths": "ort/",
+         "variant": variant}
+    )  # fmt: skip
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hybrid: JPEGs enhanced in the browser</title>
+<link rel="icon" href="data:,">
+<style>
+body {{ font: 14px system-ui, sans-serif; margin: 1.5em; background: #fafafa; }}
+figure {{ display: inline-block; margin: 0 1em 1.5em 0; vertical-align: top; }}
+img {{ display: block; max-width: 100%; image-rendering: auto; }}
+figcaption {{ margin-top: .4em; color: #444; }}
+</style></head>
+<body>
+<h1>JPEGs enhanced where they are viewed</h1>
+<p>Each image is a standard JPEG; the page decodes it, runs hybrid's enhancement network
+in your browser (onnxruntime-web) and swaps the result in. The button toggles back to the
+plain decode.</p>
+{figures}
+<script type="module">
+import {{ enhanceGallery }} from "./web/gallery.js";
+enhanceGallery({options});
+</script>
+</body></html>
+"""
+
+
+def headers_file() -> str:
+    """``_headers`` (Netlify / Cloudflare Pages): the isolation headers on every path."""
+    lines = ["/*"] + [f"  {name}: {value}" for name, value in ISOLATION_HEADERS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _weights_manifest(config: SiteConfig) -> str:
+    entry = onnx_entry(config.model_id).as_json()
+    entry["variants"] = {v: entry["variants"][v] for v in config.variants}
+    return json.dumps({"format": 1, "models": [entry]}, indent=2) + "\n"
+
+
+def build_site(config: SiteConfig) -> list[Path]:
+    """Write the site; returns the files written, relative to ``config.site``.
+
+    Everything is checked (the folder, the JPEGs, onnxruntime-web, the model's sha256)
+    before the first file is written.
+
+    Raises:
+        InputError: a bad source folder or JPEG, a non-empty site without ``force``,
+            onnxruntime-web missing (the message names the command that fetches it).
+        WeightsError: the model's ONNX export is missing or fails its sha256.
+    """
+    jpegs = find_jpegs(config.source)
+    _check_site(config.site, config.force)
+    _check_ort(config.ort_dir)
+    entry = onnx_entry(config.model_id)
+    models = {entry.variants[v].file: read_onnx_bytes(config.model_id, v) for v in config.variants}
+    web_files = sorted(WEB_DIR.glob("*.js"))
+    files: dict[str, bytes] = {
+        "index.html": gallery_html([p.name for p in jpegs], config.variants[0]).encode(),
+        "_headers": headers_file().encode(),
+        f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(config).encode(),
+        **{f"weights/{name}": data for name, data in models.items()},
+        **{f"web/{p.name}": p.read_bytes() for p in web_files},
+        **{f"ort/{name}": (config.ort_dir / name).read_bytes() for name in ORT_FILES},
+        **{f"images/{p.name}": p.read_bytes() for p in jpegs},
+    }
+    for folder in ("web", "ort", "weights", "images"):
+        (config.site / folder).mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        atomic_write(config.site / rel, data, force=config.force)
+    return [Path(rel) for rel in files]

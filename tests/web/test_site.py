@@ -1,0 +1,291 @@
+"""``hybrid web``: the static gallery site, its preview server, and the site in Chromium with
+and without cross-origin isolation (WebAssembly threads only with it).
+
+The browser tests need the system ``chromium``, the ``playwright`` pip package and
+onnxruntime-web in build/web-deps (``scripts/fetch_web_deps.sh``); skipped without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from skimage import data
+
+from hybrid.cli import cli
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+from hybrid.web_serve import make_server, site_url
+from hybrid.web_site import DEFAULT_ORT_DIR, ORT_FILES, WEB_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_ort = pytest.mark.skipif(
+    not (DEFAULT_ORT_DIR / ORT_FILES[0]).is_file(), reason="scripts/fetch_web_deps.sh"
+)
+
+
+def _jpeg(img: np.ndarray, quality: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality, subsampling=2)  # 4:2:0
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    (folder / "q20.jpg").write_bytes(_jpeg(data.astronaut()[:200, 100:340], 20))
+    (folder / "coffee & q50.jpeg").write_bytes(_jpeg(data.coffee()[150:310, 200:424], 50))
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def _web(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["web", *args], standalone_mode=False)
+    return result.return_value, result.output
+
+
+@needs_ort
+def test_site_files(photos, tmp_path):
+    site = tmp_path / "site"
+    code, _ = _web(str(photos), "-o", str(site))
+    assert code == 0
+    files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    model = f"{DEFAULT_ENHANCE_MODEL}.fp32.onnx"
+    assert files == sorted(
+        ["_headers", "index.html", "images/q20.jpg", "images/coffee & q50.jpeg",
+         "weights/onnx.json", f"weights/{model}"]
+        + [f"ort/{name}" for name in ORT_FILES]
+        + [f"web/{p.name}" for p in WEB_DIR.glob("*.js")]
+    )  # fmt: skip
+    for name in ("q20.jpg", "coffee & q50.jpeg"):
+        assert (site / "images" / name).read_bytes() == (photos / name).read_bytes()
+    assert (site / "_headers").read_text() == (
+        "/*\n  Cross-Origin-Opener-Policy: same-origin\n"
+        "  Cross-Origin-Embedder-Policy: require-corp\n"
+    )
+    manifest = json.loads((site / "weights/onnx.json").read_text())
+    [entry] = manifest["models"]
+    assert entry["id"] == DEFAULT_ENHANCE_MODEL and list(entry["variants"]) == ["fp32"]
+    digest = hashlib.sha256((site / "weights" / model).read_bytes()).hexdigest()
+    assert digest == entry["variants"]["fp32"]["sha256"]
+    page = (site / "index.html").read_text()
+    assert page.count("data-hybrid>") == 2
+    assert 'src="images/coffee%20%26%20q50.jpeg"' in page and "coffee &amp; q50.jpeg" in page
+    assert not list(site.rglob(".*.tmp"))
+
+
+@needs_ort
+def test_site_refusals(photos, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "old.txt").write_text("x")
+    code, out = _web(str(photos), "-o", str(site))
+    assert code == 2 and out == f"hybrid: error: {site}: not empty (use --force to write into it)\n"
+    assert sorted(p.name for p in site.iterdir()) == ["old.txt"]
+    code, _ = _web(
+        str(photos), "-o", str(site), "--force", "--variant", "int8", "--variant", "fp32"
+    )
+    assert code == 0
+    assert list(json.loads((site / "weights/onnx.json").read_text())["models"][0]["variants"]) == [
+        "int8",
+        "fp32",
+    ]
+    assert '"variant": "int8"' in (site / "index.html").read_text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out = _web(str(empty), "-o", str(tmp_path / "s2"))
+    assert code == 2 and out.count("\n") == 1 and "no JPEG files" in out
+    (empty / "fake.jpg").write_text("hello")
+    code, out = _web(str(empty), "-o", str(tmp_path / "s2"))
+    assert (
+        code == 2
+        and out == f"hybrid: error: {empty / 'fake.jpg'}: not a JPEG file (no SOI marker)\n"
+    )
+    code, out = _web(str(photos), "-o", str(tmp_path / "s3"), "--ort-dir", str(empty))
+    assert code == 2 and out.count("\n") == 1 and "run scripts/fetch_web_deps.sh" in out
+    assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
+
+
+def test_npm_package_metadata():
+    """hybrid/web/package.json: publishable as is, its version the Python package's and its
+    onnxruntime-web pin the one scripts/fetch_web_deps.sh installs."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    package = json.loads((WEB_DIR / "package.json").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert package["version"] == project["project"]["version"]
+    assert package["type"] == "module"
+    pin = re.search(r"onnxruntime-web@(\S+)", (ROOT / "scripts/fetch_web_deps.sh").read_text())
+    assert package["dependencies"] == {"onnxruntime-web": pin.group(1)}
+    shipped = {p.name for p in WEB_DIR.glob("*.js")}
+    assert set(package["files"]) == shipped
+    targets = {v.removeprefix("./") for v in package["exports"].values()}
+    assert targets <= shipped and "hybrid-enhance.js" in targets
+    assert "web/package.json" in project["tool"]["setuptools"]["package-data"]["hybrid"]
+
+
+@needs_ort
+def test_serve_command_binds_localhost_with_isolation_headers(photos, tmp_path):
+    site = tmp_path / "site"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "hybrid"), "web", str(photos), "-o", str(site),
+         "--serve", "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr.readline().startswith(f"hybrid: wrote {site}: 2 images")
+        line = proc.stderr.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/) \(Ctrl-C stops\)", line).group(1)
+        with urllib.request.urlopen(url + "ort/ort-wasm-simd-threaded.wasm") as response:
+            assert response.headers["Content-Type"] == "application/wasm"
+            assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+            assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+        with urllib.request.urlopen(url + "web/gallery.js") as response:
+            assert response.headers["Content-Type"] == "text/javascript"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and err == "hybrid: stopped\n"
+
+
+# --- the site in Chromium ------------------------------------------------------------------
+
+
+class _PlainHandler(http.server.SimpleHTTPRequestHandler):
+    """What a host without the _headers file sends: right MIME types, no isolation."""
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def built_site(photos, tmp_path_factory):
+    site = tmp_path_factory.mktemp("gallery") / "site"
+    code, _ = _web(str(photos), "-o", str(site))
+    assert code == 0
+    return site
+
+
+def _serving(server):
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+CAPTURE = """
+window.__pixels = {};
+document.addEventListener("hybrid-enhanced", (event) => {
+  const bytes = new Uint8Array(event.detail.pixels.buffer);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 32768) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 32768));
+  }
+  window.__pixels[event.target.dataset.name] = [event.detail.width, event.detail.height, btoa(s)];
+});
+"""
+
+
+def _load_gallery(url: str, screenshot: Path | None = None) -> dict:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.add_init_script(CAPTURE)
+            page.goto(url)
+            page.wait_for_function(
+                "window.hybridGallery && window.hybridGallery.finished", timeout=180_000
+            )
+            state = page.evaluate("window.hybridGallery")
+            state["isolated_page"] = page.evaluate("self.crossOriginIsolated")
+            state["pixels"] = page.evaluate("window.__pixels")
+            state["status"] = page.locator(".status").all_inner_texts()
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshot), full_page=True)
+            page.locator("button").first.click()
+            state["toggled"] = page.evaluate("document.querySelector('img').src")
+        finally:
+            browser.close()
+    state["errors"] = errors
+    return state
+
+
+def _agreement(site: Path, name: str, entry: list) -> float:
+    import hybrid
+
+    width, height, pixels = entry
+    ours = np.frombuffer(base64.b64decode(pixels), dtype=np.float32).reshape(height, width, 3)
+    ref = hybrid.decode_array((site / "images" / name).read_bytes(), backend="onnx")
+    return float((np.abs(ours * 255 - ref * 255) <= 1.0).mean())
+
+
+browser = pytest.mark.skipif(CHROMIUM is None, reason="needs the system chromium")
+
+
+@needs_ort
+@browser
+def test_gallery_isolated_uses_threads(built_site):
+    server = _serving(make_server(built_site, 0))
+    try:
+        state = _load_gallery(site_url(server), ROOT / "build" / "web-gallery.png")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state["errors"] == []
+    assert state["isolated"] is True and state["isolated_page"] is True
+    cores = min(os.cpu_count() or 1, 4)
+    for name, result in state["results"].items():
+        assert result["enhanced"], (name, result)
+        assert result["threads"] == cores, result
+    assert all(s.startswith("enhanced in ") for s in state["status"]), state["status"]
+    assert state["toggled"].endswith("/images/coffee%20%26%20q50.jpeg")  # back to the plain one
+    share = _agreement(built_site, "q20.jpg", state["pixels"]["q20.jpg"])
+    print(f"q20 4:2:0, {cores} threads: {share:.5f} of pixels within 1/255")
+    assert share >= 0.995
+
+
+@needs_ort
+@browser
+def test_gallery_without_isolation_runs_one_thread(built_site):
+    server = _serving(
+        http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(_PlainHandler, directory=str(built_site))
+        )
+    )
+    try:
+        state = _load_gallery(f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state["errors"] == []
+    assert state["isolated"] is False
+    assert [r["threads"] for r in state["results"].values()] == [1, 1]
+    assert all(r["enhanced"] for r in state["results"].values())
+    assert _agreement(built_site, "q20.jpg", state["pixels"]["q20.jpg"]) >= 0.995

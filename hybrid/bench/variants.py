@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-ENHANCE_FAST = "enhance-fast-v3"
+ENHANCE_FAST = "enhance-fast-v4"
 ENHANCE_QUALITY = "enhance-quality-v4"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import warnings
 from dataclasses import dataclass, replace
@@ -163,6 +164,8 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
 
     convs = [n.name for n in onnx.load(str(fp32_path)).graph.node if n.op_type == "Conv"]
     tmp = int8_path.with_name(f".{int8_path.name}.{os.getpid()}.tmp")
+    # onnxruntime's quantizer logs a pre-processing hint on the root logger: not for users.
+    logging.disable(logging.WARNING)
     try:
         quantize_static(
             str(fp32_path),
@@ -183,6 +186,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
         )
         os.replace(tmp, int8_path)
     finally:
+        logging.disable(logging.NOTSET)
         tmp.unlink(missing_ok=True)
 
 

@@ -25,7 +25,7 @@ from hybrid.errors import WeightsError
 
 MANIFEST_NAME = "manifest.json"
 #: Model used when neither the caller nor the file's hybrid metadata names one.
-DEFAULT_ENHANCE_MODEL = "enhance-fast-v3"
+DEFAULT_ENHANCE_MODEL = "enhance-fast-v4"
 
 
 def weights_dir() -> Path:

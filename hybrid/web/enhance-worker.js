@@ -57,7 +57,7 @@ self.onmessage = async (event) => {
     const info = parseJpeg(bytes);
     if (info.record && info.record.mode === "downscaled") throw new Error("a downscaled hybrid file");
     const ort = await loadOrt(options.ortUrl, options.wasmPaths, options.threads);
-    const modelId = options.modelId || "enhance-fast-v3";
+    const modelId = options.modelId || "enhance-fast-v4";
     const { session, entry } = await loadModel(ort, options.weightsBase, modelId, options.variant || "fp32");
     const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }), {
       colorSpaceConversion: "none", premultiplyAlpha: "none",

@@ -217,7 +217,7 @@ def test_decode_manifest_failures_are_rows_and_exit_zero(tmp_path):
     assert len(latest) == 8
     for path in good:
         row = latest[str(path)]
-        assert row["status"] == "ok" and row["model"] == "enhance-fast-v3"
+        assert row["status"] == "ok" and row["model"] == "enhance-fast-v4"
         output = out / (path.stem + ".png")
         assert output.read_bytes() == (ref / (path.stem + ".png")).read_bytes()
     for path in (corrupt, truncated, missing):

@@ -1,0 +1,80 @@
+"""Quality floors of the released networks (tier 4): on a small fixed set each must beat the
+plain decode by a margin derived from its own manifest metrics, so the manifest cannot drift
+from the weights; and the default model must not make hybrid's own ``--best`` files worse
+(issue 17). The full numbers are in BENCHMARKS.md (scripts/bench_enhance.py,
+scripts/bench_own_files.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hybrid
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_manifest
+
+VAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "val"
+IMAGES = ("101085.png", "108070.png", "196073.png")  # among the hardest in the val set
+
+
+def crops() -> list[np.ndarray]:
+    if not VAL.is_dir():
+        if os.environ.get("CI"):
+            raise AssertionError(f"validation images missing: {VAL}")
+        pytest.skip(f"no validation images at {VAL}")
+    out = []
+    for name in IMAGES:
+        with Image.open(VAL / name) as image:
+            out.append(np.asarray(image.convert("RGB"))[:192, :256].copy())
+    return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+def gains(data: list[bytes], clean: list[np.ndarray], model: str) -> list[float]:
+    out = []
+    for jpeg, original in zip(data, clean, strict=True):
+        plain = np.asarray(hybrid.decode(jpeg))
+        enhanced = np.asarray(hybrid.decode(jpeg, enhance=True, model=model, threads=2))
+        out.append(psnr(enhanced, original) - psnr(plain, original))
+    return out
+
+
+def libjpeg(pixels: np.ndarray, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+ENHANCERS = sorted(
+    entry.id
+    for entry in load_manifest().values()
+    if entry.task == "enhance" and "psnr_rgb_gain_db_libjpeg_turbo_420" in entry.metrics
+)
+
+
+@pytest.mark.parametrize("model", ENHANCERS)
+def test_every_released_enhancer_keeps_half_its_recorded_gain(model):
+    """libjpeg-turbo 4:2:0 at quality 30: the mean gain on three hard crops is at least half
+    the manifest's all-val mean (they run 0.6-0.9x of it), and no crop gets worse."""
+    recorded = load_manifest()[model].metrics["psnr_rgb_gain_db_libjpeg_turbo_420"]["30"]
+    clean = crops()
+    measured = gains([libjpeg(c, 30) for c in clean], clean, model)
+    assert min(measured) > 0.0, measured
+    assert np.mean(measured) >= 0.5 * recorded, (measured, recorded)
+
+
+@pytest.mark.parametrize("quality", [30, 75, 90])
+def test_default_model_does_not_harm_hybrids_best_files(quality):
+    clean = crops()
+    data = [hybrid.encode(c, quality=quality, best=True) for c in clean]
+    measured = gains(data, clean, DEFAULT_ENHANCE_MODEL)
+    assert np.mean(measured) > 0.0, measured
+    assert min(measured) > -0.1, measured

@@ -325,7 +325,7 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args
     click.echo(f"hybrid: warning: {_warning_line(message)}", err=True)
 
 
-def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, label: str) -> int:
+def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, what: str) -> int:
     work = _reporting_warnings(work)
     if not plan.batch:
         src, dst = plan.jobs[0]
@@ -347,7 +347,7 @@ def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, labe
     internal = interrupted = False
     stderr = sys.stderr
     try:
-        with click.progressbar(plan.jobs, label=label, file=stderr) as bar:
+        with click.progressbar(plan.jobs, label=what, file=stderr) as bar:
             for src, dst in bar:
                 if dst.exists() and not force:
                     skipped += 1
@@ -628,6 +628,18 @@ def decode(
     suffix = "." + (fmt.lower() if fmt else "png")
     plan = _plan(inputs, output, suffix, recursive, JPEG_SUFFIXES)
 
+    decoding: dict[str, Any] = {
+        "model": model,
+        "weights": weights,
+        "device": device,
+        "threads": threads,
+        "max_pixels": limit,
+        "max_scan_passes": max_scan_passes or None,
+        "precision": precision,
+        "apply_orientation": not keep_orientation,
+        "backend": backend,
+    }
+
     def work(src: Path, dst: Path) -> None:
         pil_format, options = _output_format(fmt, dst, plan.batch)
         if bits == "16" and pil_format != "PNG":
@@ -636,39 +648,13 @@ def decode(
         if bits == "16":
             from hybrid.api import decode_array
 
-            decode_array = resized_decoder(decode_array, resizing)
-
             data = read_bytes(source(src))
-            array = decode_array(
-                data,
-                enhance,
-                model=model,
-                weights=weights,
-                device=device,
-                threads=threads,
-                max_pixels=limit,
-                max_scan_passes=max_scan_passes or None,
-                precision=precision,
-                apply_orientation=not keep_orientation,
-                backend=backend,
-            )
+            array = resized_decoder(decode_array, resizing)(data, enhance, **decoding)
             carried, _ = read_metadata(data, upright=not keep_orientation)
             png = png16(array, icc_profile=carried.icc_profile, exif=carried.exif)
             write_output(dst, png, force)
             return
-        image = api_decode(
-            source(src),
-            enhance,
-            model=model,
-            weights=weights,
-            device=device,
-            threads=threads,
-            max_pixels=limit,
-            max_scan_passes=max_scan_passes or None,
-            precision=precision,
-            apply_orientation=not keep_orientation,
-            backend=backend,
-        )
+        image = api_decode(source(src), enhance, **decoding)
         write_output(dst, encode_image(image, pil_format, options), force)
 
     return _run_plan(plan, work, force, "decoding")

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -319,7 +319,14 @@ def _reporting_warnings(work: Callable[[Path, Path], None]) -> Callable[[Path, P
     return run
 
 
-def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     """``warnings.showwarning`` for the command line: one ``hybrid: warning:`` line, no
     source path or code line."""
     click.echo(f"hybrid: warning: {_warning_line(message)}", err=True)

@@ -43,9 +43,17 @@ from hybrid.cli_stdio import (
     source,
     write_output,
 )
-from hybrid.cli_targets import decode_options, encode_options, planned_encoder, resized_decoder
+from hybrid.cli_targets import (
+    decode_options,
+    encode_options,
+    keep_orientation_option,
+    max_pixels_option,
+    max_scan_passes_option,
+    planned_encoder,
+    resized_decoder,
+    strip_option,
+)
 from hybrid.cli_web import web
-from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.enhance.backends import BACKENDS
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
@@ -392,14 +400,6 @@ def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, what
 
 # --- commands ------------------------------------------------------------------------------
 
-_max_pixels_option = click.option(
-    "--max-pixels",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_PIXELS,
-    show_default=True,
-    help="Refuse images with more pixels, checked from the headers before decoding "
-    "(a decompression-bomb guard, as in Pillow); 0: no limit.",
-)
 
 
 _inputs_argument = click.argument("inputs", nargs=-1, required=True, type=InputPath())
@@ -466,17 +466,8 @@ def _pixel_limit(max_pixels: int) -> int | None:
     show_default=True,
     help="What the file is for (recorded in its metadata).",
 )
-@click.option(
-    "--strip",
-    is_flag=False,
-    flag_value="all",
-    default=None,
-    metavar="[KINDS]",
-    help="Leave out the source's metadata: all of it (a bare --strip), or a comma-separated "
-    "list of exif, icc, xmp, iptc, comment, density. Default: keep everything (EXIF with "
-    "the orientation reset, ICC, XMP, IPTC, comments, JFIF density); size targets count it.",
-)
-@_max_pixels_option
+@strip_option
+@max_pixels_option
 @encode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
@@ -585,21 +576,9 @@ def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[
     show_default=True,
     help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
 )
-@click.option(
-    "--keep-orientation",
-    is_flag=True,
-    help="Keep the stored pixel orientation and the EXIF Orientation tag (default: turn the "
-    "image upright as browsers and phones show it, and reset the tag to 1).",
-)
-@_max_pixels_option
-@click.option(
-    "--max-scan-passes",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_MAX_SCAN_PASSES,
-    show_default=True,
-    help="Refuse files whose scans pass over the image's blocks more often (a progressive "
-    "file of hundreds of whole-image scans is a decode-time bomb); 0: no limit.",
-)
+@keep_orientation_option
+@max_pixels_option
+@max_scan_passes_option
 @decode_options
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")

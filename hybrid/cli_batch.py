@@ -15,11 +15,16 @@ from typing import Any
 
 import click
 
-from hybrid.cli_targets import encode_options
-from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
+from hybrid.cli_targets import (
+    encode_options,
+    keep_orientation_option,
+    max_pixels_option,
+    max_scan_passes_option,
+    strip_option,
+)
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import ClusterError
-from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip
+from hybrid.io import parse_strip
 from hybrid.outputs import OUTPUT_FORMATS
 from hybrid.resample import MAX_SCALE
 
@@ -155,22 +160,8 @@ def _encode_job_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="What the file is for (recorded in its metadata).",
             ),
-            click.option(
-                "--strip",
-                is_flag=False,
-                flag_value="all",
-                default=None,
-                metavar="[KINDS]",
-                help="Leave out the source's metadata: all of it (a bare --strip), or a "
-                "comma-separated list of exif, icc, xmp, iptc, comment, density.",
-            ),
-            click.option(
-                "--max-pixels",
-                type=click.IntRange(min=0),
-                default=DEFAULT_MAX_PIXELS,
-                show_default=True,
-                help="Refuse images with more pixels (checked before decoding); 0: no limit.",
-            ),
+            strip_option,
+            max_pixels_option,
             click.option(
                 "--psnr",
                 "measure_psnr",
@@ -336,25 +327,9 @@ def batch_transcode(**opts: Any) -> int:
     help="Fail images whose data is damaged (hybrid decode --strict) instead of decoding them "
     "with a warning in the results table.",
 )
-@click.option(
-    "--keep-orientation",
-    is_flag=True,
-    help="Keep the stored pixel orientation and the EXIF Orientation tag.",
-)
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_PIXELS,
-    show_default=True,
-    help="Refuse images with more pixels (checked from the headers); 0: no limit.",
-)
-@click.option(
-    "--max-scan-passes",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_MAX_SCAN_PASSES,
-    show_default=True,
-    help="Refuse files whose scans pass over the image more often; 0: no limit.",
-)
+@keep_orientation_option
+@max_pixels_option
+@max_scan_passes_option
 def batch_decode(**opts: Any) -> int:
     """Decode JPEG files to PNG (or --format), optionally enhanced, as 'hybrid decode' does.
 

@@ -13,12 +13,49 @@ from typing import Any
 import click
 
 from hybrid.cli_stdio import label
+from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.errors import (
     InputError,
 )
+from hybrid.io import DEFAULT_MAX_PIXELS
 from hybrid.resample import MAX_SCALE
 
 TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+
+# Options that ``hybrid encode/decode`` and ``hybrid batch encode/decode`` share, one
+# definition each.
+max_pixels_option = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse images with more pixels, checked from the headers before decoding "
+    "(a decompression-bomb guard, as in Pillow); 0: no limit.",
+)
+max_scan_passes_option = click.option(
+    "--max-scan-passes",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_MAX_SCAN_PASSES,
+    show_default=True,
+    help="Refuse files whose scans pass over the image's blocks more often (a progressive "
+    "file of hundreds of whole-image scans is a decode-time bomb); 0: no limit.",
+)
+strip_option = click.option(
+    "--strip",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[KINDS]",
+    help="Leave out the source's metadata: all of it (a bare --strip), or a comma-separated "
+    "list of exif, icc, xmp, iptc, comment, density. Default: keep everything (EXIF with "
+    "the orientation reset, ICC, XMP, IPTC, comments, JFIF density); size targets count it.",
+)
+keep_orientation_option = click.option(
+    "--keep-orientation",
+    is_flag=True,
+    help="Keep the stored pixel orientation and the EXIF Orientation tag (default: turn the "
+    "image upright as browsers and phones show it, and reset the tag to 1).",
+)
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:

@@ -401,7 +401,6 @@ def _run_plan(plan: _Plan, work: Callable[[Path, Path], None], force: bool, what
 # --- commands ------------------------------------------------------------------------------
 
 
-
 _inputs_argument = click.argument("inputs", nargs=-1, required=True, type=InputPath())
 # A plain string: a trailing slash ("-o newdir/") means a directory, and Path drops it.
 _output_option = click.option(
@@ -423,7 +422,6 @@ def _pixel_limit(max_pixels: int) -> int | None:
 
         Image.MAX_IMAGE_PIXELS = None
     return max_pixels or None
-
 
 
 @cli.command()

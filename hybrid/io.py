@@ -64,7 +64,6 @@ PathLike: TypeAlias = "str | os.PathLike[str]"
 Source: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
 
 
-
 def describe(source: Any) -> str:
     """A short name of ``source`` for messages."""
     if isinstance(source, (str, os.PathLike)):

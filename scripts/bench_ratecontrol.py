@@ -37,8 +37,11 @@ def main() -> None:
     parser.add_argument("--targets", default="10000,25000,50000", help="bytes, comma-separated")
     parser.add_argument("--tolerance", type=float, default=0.03)
     parser.add_argument("--best", action="store_true", help="encode with best=True")
-    parser.add_argument("--no-mode-choice", action="store_true",
-                        help="full resolution only (no decoder in the loop: fast)")
+    parser.add_argument(
+        "--no-mode-choice",
+        action="store_true",
+        help="full resolution only (no decoder in the loop: fast)",
+    )
     args = parser.parse_args()
     paths = sorted(glob.glob(os.path.join(args.data, "*.png")))[: args.count]
     images = [np.asarray(Image.open(p).convert("RGB")) for p in paths]

@@ -27,7 +27,9 @@ def main() -> int:
     bpp = size * 8 / (original.shape[0] * original.shape[1])
     plain = hybrid.decode(jpeg_path)
     plain.save(out / "astronaut_plain.png")
-    print(f"encoded {original.shape[1]}x{original.shape[0]} at quality 30: {size} bytes ({bpp:.3f} bpp)")
+    print(
+        f"encoded {original.shape[1]}x{original.shape[0]} at quality 30: {size} bytes ({bpp:.3f} bpp)"
+    )
     print(f"plain decode    PSNR {psnr(np.asarray(plain), original):6.2f} dB")
     try:
         enhanced = hybrid.decode(jpeg_path, enhance=True)

@@ -27,8 +27,14 @@ from hybrid.errors import CorruptJPEGError
 
 CONFIGS = {
     "baseline q75 4:2:0": ({"quality": 75}, {"quality": 75}),
-    "progressive q75 4:2:0": ({"quality": 75, "progressive": True}, {"quality": 75, "progressive": True}),
-    "baseline q30 4:4:4": ({"quality": 30, "subsampling": "4:4:4"}, {"quality": 30, "subsampling": 0}),
+    "progressive q75 4:2:0": (
+        {"quality": 75, "progressive": True},
+        {"quality": 75, "progressive": True},
+    ),
+    "baseline q30 4:4:4": (
+        {"quality": 30, "subsampling": "4:4:4"},
+        {"quality": 30, "subsampling": 0},
+    ),
 }
 
 
@@ -63,14 +69,19 @@ def flips(data: bytes, count: int, rng: np.random.Generator) -> list[bytes]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--flips", type=int, default=200, help="flips per file (default 200)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     pixels = skdata.astronaut()
     totals: dict[str, Counter] = {"hybrid": Counter(), "pillow": Counter()}
     for name, (ours, theirs) in CONFIGS.items():
-        for encoder, data in (("hybrid", hybrid.encode(pixels, **ours)), ("pillow", pillow_jpeg(pixels, **theirs))):
+        for encoder, data in (
+            ("hybrid", hybrid.encode(pixels, **ours)),
+            ("pillow", pillow_jpeg(pixels, **theirs)),
+        ):
             reference = np.asarray(hybrid.decode(data))
             rng = np.random.default_rng(args.seed)
             counts = Counter(classify(d, reference) for d in flips(data, args.flips, rng))
@@ -79,9 +90,11 @@ def main() -> None:
     for encoder, counts in totals.items():
         n = sum(counts.values())
         caught = counts["refused"] + counts["flagged"]
-        print(f"{encoder}: {caught}/{n} flips refused or flagged ({100 * caught / n:.1f} %), "
-              f"{counts['silent, damaged']} undetected with changed pixels, "
-              f"{counts['silent, same pixels']} harmless (padding bits)")
+        print(
+            f"{encoder}: {caught}/{n} flips refused or flagged ({100 * caught / n:.1f} %), "
+            f"{counts['silent, damaged']} undetected with changed pixels, "
+            f"{counts['silent, same pixels']} harmless (padding bits)"
+        )
 
 
 if __name__ == "__main__":

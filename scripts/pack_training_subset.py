@@ -31,7 +31,9 @@ def crops_of(img: np.ndarray, max_area: int) -> list[np.ndarray]:
     for frac in (0.25, 0.75):
         cy = min(max(int(h * frac), side // 2), h - (side - side // 2))
         cx = min(max(int(w * frac), side // 2), w - (side - side // 2))
-        out.append(img[cy - side // 2 : cy - side // 2 + side, cx - side // 2 : cx - side // 2 + side])
+        out.append(
+            img[cy - side // 2 : cy - side // 2 + side, cx - side // 2 : cx - side // 2 + side]
+        )
     return out
 
 

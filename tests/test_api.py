@@ -217,8 +217,14 @@ def test_enhance_with_user_weights_file(tmp_path):
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     path = tmp_path / "tiny.pt"
-    torch.save({"model": net.state_dict(), "architecture": "EnhanceNet",
-                "kwargs": {"channels": 8, "blocks": 1}}, path)
+    torch.save(
+        {
+            "model": net.state_dict(),
+            "architecture": "EnhanceNet",
+            "kwargs": {"channels": 8, "blocks": 1},
+        },
+        path,
+    )
     data = pillow_jpeg(photo())
     image = hybrid.decode(data, enhance=True, weights=path)
     plain = hybrid.decode(data)

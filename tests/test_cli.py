@@ -371,8 +371,14 @@ def _tiny_weights(path: Path) -> Path:
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
-    torch.save({"model": net.state_dict(), "architecture": "EnhanceNet",
-                "kwargs": {"channels": 8, "blocks": 1}}, path)
+    torch.save(
+        {
+            "model": net.state_dict(),
+            "architecture": "EnhanceNet",
+            "kwargs": {"channels": 8, "blocks": 1},
+        },
+        path,
+    )
     return path
 
 
@@ -380,7 +386,9 @@ def test_decode_enhance_16_bit_png(tmp_path):
     src = save_jpeg(tmp_path / "a.jpg")
     weights = _tiny_weights(tmp_path / "w.pt")
     out = tmp_path / "a16.png"
-    result = run("decode", str(src), "-o", str(out), "--enhance", "--weights", str(weights), "--bits", "16")
+    result = run(
+        "decode", str(src), "-o", str(out), "--enhance", "--weights", str(weights), "--bits", "16"
+    )
     assert result.exit_code == 0, result.output
     with Image.open(out) as im:
         assert im.size == (32, 24)
@@ -420,10 +428,21 @@ def test_decode_enhance_with_tampered_or_missing_weights(tmp_path, monkeypatch):
     src = save_jpeg(tmp_path / "a.jpg")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a weights file")
-    assert_one_line_error(run("decode", str(src), "-o", str(tmp_path / "x.png"), "--enhance",
-                              "--weights", str(garbage)))
+    assert_one_line_error(
+        run(
+            "decode",
+            str(src),
+            "-o",
+            str(tmp_path / "x.png"),
+            "--enhance",
+            "--weights",
+            str(garbage),
+        )
+    )
     monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path / "empty"))
-    message = assert_one_line_error(run("decode", str(src), "-o", str(tmp_path / "y.png"), "--enhance"))
+    message = assert_one_line_error(
+        run("decode", str(src), "-o", str(tmp_path / "y.png"), "--enhance")
+    )
     assert "model" in message
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
 

@@ -41,8 +41,14 @@ EXAMPLES = [
     HybridMetadata(mode="downscaled", original_width=11, original_height=7, scale=1.1),
     HybridMetadata(mode="enhance", original_width=2**32 - 1, original_height=5, model_id="é" * 32),
     HybridMetadata(mode="plain", original_width=3, original_height=4, checksum=0),
-    HybridMetadata(mode="downscaled", original_width=9, original_height=9, scale=2.0,
-                   model_id="sr", checksum=2**32 - 1),
+    HybridMetadata(
+        mode="downscaled",
+        original_width=9,
+        original_height=9,
+        scale=2.0,
+        model_id="sr",
+        checksum=2**32 - 1,
+    ),
 ]
 
 

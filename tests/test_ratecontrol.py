@@ -133,7 +133,9 @@ def test_blend_tables_moves_differing_entries_highest_frequency_first():
     full, _ = blend_tables(coarse, fine, total + 5)
     assert all(np.array_equal(a, b) for a, b in zip(full, fine, strict=True))
     one, _ = blend_tables(coarse, fine, 1)
-    changed = [(t, r, c) for t in range(2) for r, c in zip(*np.nonzero(one[t] != coarse[t]), strict=True)]
+    changed = [
+        (t, r, c) for t in range(2) for r, c in zip(*np.nonzero(one[t] != coarse[t]), strict=True)
+    ]
     assert len(changed) == 1
     t, r, c = changed[0]
     highest = max(
@@ -326,7 +328,9 @@ def test_best_mode_meets_targets_with_its_own_tables():
 
     # At an IJG quality's own (integer) scale factor the continuous tables are the best mode's.
     for quality in (5, 30, 50, 75, 95):
-        for a, b in zip(psnr_tables_at(quality_scale(quality)), psnr_quant_tables(quality), strict=True):
+        for a, b in zip(
+            psnr_tables_at(quality_scale(quality)), psnr_quant_tables(quality), strict=True
+        ):
             np.testing.assert_array_equal(a, b)
     image = astronaut()
     plain, _ = hybrid.encode_to_target(image, target_bpp=0.5, allow_downscale=False)

@@ -94,7 +94,9 @@ class DegradationConfig:
         if self.crop % 16 or self.crop < 16:
             raise ValueError(f"crop must be a positive multiple of 16, got {self.crop}")
         if not 1 <= self.quality_low <= self.quality_high <= 100:
-            raise ValueError(f"quality range must satisfy 1 <= low <= high <= 100, got {self.quality_low}..{self.quality_high}")
+            raise ValueError(
+                f"quality range must satisfy 1 <= low <= high <= 100, got {self.quality_low}..{self.quality_high}"
+            )
         for name in ("p_high_quality", "p_hybrid", "p_hybrid_focus"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -125,7 +127,9 @@ def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
     return tables
 
 
-def degrade(clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig, mode: str, grey: bool):
+def degrade(
+    clean: np.ndarray, rng: np.random.Generator, cfg: DegradationConfig, mode: str, grey: bool
+):
     """JPEG-compress one clean crop with random settings; returns (planes, quality).
 
     With probability ``cfg.p_hybrid`` the crop is coded by :func:`degrade_hybrid`, else by
@@ -195,7 +199,11 @@ def make_batch(
             crop = crop[:, ::-1]
         crop = np.ascontiguousarray(np.rot90(crop, int(rng.integers(4))))
         planes, quality = degrade(crop, rng, cfg, mode, grey)
-        target = crop if not grey else np.repeat(np.asarray(Image.fromarray(crop).convert("L"))[..., None], 3, 2)
+        target = (
+            crop
+            if not grey
+            else np.repeat(np.asarray(Image.fromarray(crop).convert("L"))[..., None], 3, 2)
+        )
         clean.append(target)
         rgb.append(planes.pixels)
         cond.append(condition_vector(planes))
@@ -211,9 +219,17 @@ def make_batch(
         "clean": stack_images(clean),
         "rgb": stack_images(rgb),
         "cond": torch.from_numpy(np.stack(cond)),
-        "coeffs": [torch.from_numpy(np.stack([s[i] for s in coeffs]).astype(np.float32)) for i in range(n_comp)],
-        "qtables": [torch.from_numpy(np.stack([s[i] for s in qtables]).astype(np.float32)) for i in range(n_comp)],
-        "chroma_factors": (1, 1) if grey else {"4:2:0": (2, 2), "4:4:4": (1, 1), "4:2:2": (1, 2)}[mode],
+        "coeffs": [
+            torch.from_numpy(np.stack([s[i] for s in coeffs]).astype(np.float32))
+            for i in range(n_comp)
+        ],
+        "qtables": [
+            torch.from_numpy(np.stack([s[i] for s in qtables]).astype(np.float32))
+            for i in range(n_comp)
+        ],
+        "chroma_factors": (1, 1)
+        if grey
+        else {"4:2:0": (2, 2), "4:4:4": (1, 1), "4:2:2": (1, 2)}[mode],
         "grey": grey,
         "quality": torch.tensor(qualities),
     }

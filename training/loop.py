@@ -106,7 +106,11 @@ class TrainConfig:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
         check_precision(self.precision)
         if self.crop != self.degradation.crop:
-            object.__setattr__(self, "degradation", DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}))
+            object.__setattr__(
+                self,
+                "degradation",
+                DegradationConfig(**{**asdict(self.degradation), "crop": self.crop}),
+            )
 
 
 def net_factor(scale: float) -> int:
@@ -142,7 +146,9 @@ def build_network(cfg: TrainConfig) -> torch.nn.Module:
     """The untrained network of ``cfg.task`` (SRNet or EnhanceNet) with cfg's size."""
     if cfg.task == "sr":
         return SRNet(cfg.channels, cfg.blocks, scale=net_factor(cfg.scale))
-    return EnhanceNet(cfg.channels, cfg.blocks, low_blocks=cfg.low_blocks, low_channels=cfg.low_channels)
+    return EnhanceNet(
+        cfg.channels, cfg.blocks, low_blocks=cfg.low_blocks, low_channels=cfg.low_channels
+    )
 
 
 def read_init_file(path: str) -> WeightsFile:
@@ -183,12 +189,16 @@ def load_init_weights(net: torch.nn.Module, state: dict, source: str) -> None:
     try:
         result = net.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # layers of other shapes
-        raise ValueError(f"{source} does not fit this network (check --size/--channels/--blocks): "
-                         + " ".join(str(exc).split("\n\t")[1:2])) from None
+        raise ValueError(
+            f"{source} does not fit this network (check --size/--channels/--blocks): "
+            + " ".join(str(exc).split("\n\t")[1:2])
+        ) from None
     missing = [k for k in result.missing_keys if not k.startswith("low_")]
     if missing or result.unexpected_keys:
-        raise ValueError(f"{source} does not fit this network: missing {missing or 'none'}, "
-                         f"unexpected {result.unexpected_keys or 'none'} (check --size/--channels/--blocks)")
+        raise ValueError(
+            f"{source} does not fit this network: missing {missing or 'none'}, "
+            f"unexpected {result.unexpected_keys or 'none'} (check --size/--channels/--blocks)"
+        )
 
 
 def pixel_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
@@ -351,7 +361,9 @@ class BatchStream(torch.utils.data.Dataset):
     def __getitem__(self, it: int) -> dict:
         cfg = self.cfg
         if cfg.task == "sr":
-            return make_sr_batch(self.images, self.seed, it, cfg.batch_size, cfg.degradation, cfg.scale)
+            return make_sr_batch(
+                self.images, self.seed, it, cfg.batch_size, cfg.degradation, cfg.scale
+            )
         return make_batch(self.images, self.seed, it, cfg.batch_size, cfg.degradation)
 
 
@@ -361,10 +373,17 @@ def batch_iterator(stream: BatchStream, start: int, stop: int, workers: int, pin
     its = range(start, stop)
     if workers == 0:
         return (stream[it] for it in its)
-    return iter(torch.utils.data.DataLoader(
-        stream, batch_size=None, sampler=its, num_workers=workers, prefetch_factor=4,
-        pin_memory=pin, persistent_workers=False,
-    ))
+    return iter(
+        torch.utils.data.DataLoader(
+            stream,
+            batch_size=None,
+            sampler=its,
+            num_workers=workers,
+            prefetch_factor=4,
+            pin_memory=pin,
+            persistent_workers=False,
+        )
+    )
 
 
 def _forward(
@@ -382,13 +401,25 @@ def _forward(
         return pred * 255.0, target * 255.0
     rgb, clean, cond = (batch[k].to(device, non_blocking=True) for k in ("rgb", "clean", "cond"))
     coeffs = [c.to(device, non_blocking=True) for c in batch["coeffs"]] if cfg.consistency else None
-    qtables = [q.to(device, non_blocking=True) for q in batch["qtables"]] if cfg.consistency else None
-    pred = enhance_tensor(model, rgb, cond, coeffs, qtables, batch["chroma_factors"], batch["grey"],
-                          precision=precision)
+    qtables = (
+        [q.to(device, non_blocking=True) for q in batch["qtables"]] if cfg.consistency else None
+    )
+    pred = enhance_tensor(
+        model,
+        rgb,
+        cond,
+        coeffs,
+        qtables,
+        batch["chroma_factors"],
+        batch["grey"],
+        precision=precision,
+    )
     return pred, clean
 
 
-def _budget_horizon(cfg: TrainConfig, done: int, probe_it: int, t_begin: float, t_probe: float) -> int:
+def _budget_horizon(
+    cfg: TrainConfig, done: int, probe_it: int, t_begin: float, t_probe: float
+) -> int:
     """The iteration count that ends a ``cfg.minutes`` run on time: the iterations done,
     plus the time left over the seconds per iteration measured since iteration ``probe_it``
     (reached at ``t_probe``; the run began at ``t_begin``)."""
@@ -427,8 +458,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
         ckpt = torch.load(last, map_location="cpu", weights_only=True)
         saved = json.loads(ckpt["config"]) if "config" in ckpt else {}
         if saved.get("task", "enhance") != cfg.task:
-            raise ValueError(f"{last} is a {saved.get('task', 'enhance')!r} run, not {cfg.task!r}"
-                             " (use another --out or --fresh)")
+            raise ValueError(
+                f"{last} is a {saved.get('task', 'enhance')!r} run, not {cfg.task!r}"
+                " (use another --out or --fresh)"
+            )
         net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start = int(ckpt["iteration"])
@@ -447,8 +480,15 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
 
     def checkpoint(it: int) -> None:
         if rank == 0:
-            _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "iteration": it,
-                          "config": json.dumps(asdict(cfg))}, last)
+            _save_atomic(
+                {
+                    "model": net.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "iteration": it,
+                    "config": json.dumps(asdict(cfg)),
+                },
+                last,
+            )
 
     # --minutes: the horizon is set once the warm-up has run, from the speed measured then
     # (the warm-up's learning rate does not depend on it); checkpoints wait for it.
@@ -463,8 +503,13 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
     pin = device.type == "cuda"
     t_begin = last_save = time.monotonic()
     t_probe = None
-    bar = tqdm(total=cfg.iterations, initial=start, disable=not progress or rank != 0, unit="it",
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.iterations,
+        initial=start,
+        disable=not progress or rank != 0,
+        unit="it",
+        dynamic_ncols=True,
+    )
     model.train()
     it = start
     while it < cfg.iterations:
@@ -505,9 +550,14 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
                     writer = csv.writer(fh)
                     if new:
                         writer.writerow(["iteration", "elapsed_s"] + [f"gain_q{q}" for q in gains])
-                    writer.writerow([done, f"{bar.format_dict['elapsed']:.0f}"] + [f"{g:.4f}" for g in gains.values()])
+                    writer.writerow(
+                        [done, f"{bar.format_dict['elapsed']:.0f}"]
+                        + [f"{g:.4f}" for g in gains.values()]
+                    )
                 plot_validation(csv_path, out_dir / "validation.png", baseline)
-                bar.write(f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items()))
+                bar.write(
+                    f"iter {done}: " + ", ".join(f"q{q} {g:+.3f} dB" for q, g in gains.items())
+                )
             if horizon_at is None and (
                 time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or done == cfg.iterations
             ):

@@ -91,7 +91,9 @@ class HybridMetadata:
             or not isinstance(self.checksum, (int, np.integer))
             or not 0 <= self.checksum <= _MAX_SIZE
         ):
-            raise InputError(f"checksum must be an integer 0..{_MAX_SIZE} or None, got {self.checksum!r}")
+            raise InputError(
+                f"checksum must be an integer 0..{_MAX_SIZE} or None, got {self.checksum!r}"
+            )
         if self.mode not in _MODE_CODES:
             raise InputError(f"mode must be plain, enhance or downscaled, got {self.mode!r}")
         for name in ("original_width", "original_height"):

@@ -96,7 +96,9 @@ def enhance_jpeg(
         model = _model_from_metadata(data)
     net = get_network(model, weights, device)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    flips = 1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
+    flips = (
+        1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
+    )
     planes = load_planes(data, tolerate_damage=tolerate_damage)
     out = enhance_planes(net, planes, tile=tile, device=device, flips=flips, precision=precision)
     return out[:, :, :1] if planes.grey else out

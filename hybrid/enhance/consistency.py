@@ -93,6 +93,8 @@ def project_ycc(
         padded = F.pad(plane[:, None], (0, pw - w, 0, ph - h), mode="replicate")
         coded = F.avg_pool2d(padded, (fy, fx))[:, 0]
         delta = project_plane(coded, coeffs[ci], qtables[ci]) - coded
-        up = F.interpolate(delta[:, None], scale_factor=(fy, fx), mode="bilinear", align_corners=False)
+        up = F.interpolate(
+            delta[:, None], scale_factor=(fy, fx), mode="bilinear", align_corners=False
+        )
         out.append(plane + up[:, 0, :h, :w])
     return torch.stack(out, 1)

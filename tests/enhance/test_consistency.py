@@ -25,7 +25,9 @@ def test_dct_basis_matches_t81_formula():
             cu = 1 / np.sqrt(2) if u == 0 else 1.0
             cv = 1 / np.sqrt(2) if v == 0 else 1.0
             s = sum(
-                f[y, x] * np.cos((2 * x + 1) * v * np.pi / 16) * np.cos((2 * y + 1) * u * np.pi / 16)
+                f[y, x]
+                * np.cos((2 * x + 1) * v * np.pi / 16)
+                * np.cos((2 * y + 1) * u * np.pi / 16)
                 for y in range(8)
                 for x in range(8)
             )
@@ -94,4 +96,6 @@ def test_projection_gradcheck():
     co, qs = _tensors(planes)
     x = (torch.rand(1, 16, 16, dtype=torch.float64) * 255).requires_grad_()
     k = co[0][:, :2, :2].double()
-    assert torch.autograd.gradcheck(lambda t: project_plane(t, k, qs[0].double()), (x,), eps=1e-6, atol=1e-5)
+    assert torch.autograd.gradcheck(
+        lambda t: project_plane(t, k, qs[0].double()), (x,), eps=1e-6, atol=1e-5
+    )

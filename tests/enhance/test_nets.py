@@ -58,11 +58,15 @@ def test_folded_inference_path_matches_the_training_path(net_kind):
     assert (batch[:1] - folded).abs().max() < 1e-3
 
 
-@pytest.mark.parametrize("net", [
-    EnhanceNet(channels=4, blocks=2),
-    EnhanceNet(channels=4, blocks=3, low_blocks=2, low_channels=4),
-    SRNet(channels=4, blocks=2, scale=2),
-], ids=["enhance", "enhance-low", "sr"])
+@pytest.mark.parametrize(
+    "net",
+    [
+        EnhanceNet(channels=4, blocks=2),
+        EnhanceNet(channels=4, blocks=3, low_blocks=2, low_channels=4),
+        SRNet(channels=4, blocks=2, scale=2),
+    ],
+    ids=["enhance", "enhance-low", "sr"],
+)
 def test_stated_receptive_radius_bounds_the_real_one(net):
     """A change at one pixel must not reach outputs farther than ``receptive_radius``."""
     torch.manual_seed(2)
@@ -96,8 +100,12 @@ def test_training_config_builds_and_names_the_branch():
     cfg = TrainConfig(channels=8, blocks=3, low_blocks=2, low_channels=12)
     net = build_network(cfg)
     assert net.low_blocks == 2 and net.low_up.out_channels == 4 * 8
-    assert architecture_of_config({"channels": 8, "blocks": 3, "low_blocks": 2, "low_channels": 12}) == (
-        "EnhanceNet", {"channels": 8, "blocks": 3, "low_blocks": 2, "low_channels": 12})
-    assert architecture_of_config({"channels": 8, "blocks": 3}) == ("EnhanceNet", {"channels": 8, "blocks": 3})
+    assert architecture_of_config(
+        {"channels": 8, "blocks": 3, "low_blocks": 2, "low_channels": 12}
+    ) == ("EnhanceNet", {"channels": 8, "blocks": 3, "low_blocks": 2, "low_channels": 12})
+    assert architecture_of_config({"channels": 8, "blocks": 3}) == (
+        "EnhanceNet",
+        {"channels": 8, "blocks": 3},
+    )
     with pytest.raises(ValueError):
         EnhanceNet(8, 3, low_blocks=-1)

@@ -36,10 +36,23 @@ def tiny_data(tmp_path_factory):
 
 
 def _cfg(root: Path, out: Path, iterations: int) -> TrainConfig:
-    return TrainConfig(train_dir=str(root / "train"), val_dir=str(root / "val"), out_dir=str(out),
-                       channels=8, blocks=1, batch_size=2, crop=32, iterations=iterations, warmup=2,
-                       val_every=2, val_images=1, val_qualities=(10, 50), checkpoint_minutes=1e-6,
-                       threads=1, degradation=DegradationConfig(crop=32))
+    return TrainConfig(
+        train_dir=str(root / "train"),
+        val_dir=str(root / "val"),
+        out_dir=str(out),
+        channels=8,
+        blocks=1,
+        batch_size=2,
+        crop=32,
+        iterations=iterations,
+        warmup=2,
+        val_every=2,
+        val_images=1,
+        val_qualities=(10, 50),
+        checkpoint_minutes=1e-6,
+        threads=1,
+        degradation=DegradationConfig(crop=32),
+    )
 
 
 def test_batches_are_pure_functions_of_seed_and_iteration():
@@ -53,8 +66,9 @@ def test_batches_are_pure_functions_of_seed_and_iteration():
 def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
     """--workers only moves batch making into other processes: same weights after 3 steps."""
     here = train(replace(_cfg(tiny_data, tmp_path / "here", 3), val_every=0), progress=False)
-    pool = train(replace(_cfg(tiny_data, tmp_path / "pool", 3), val_every=0, workers=2),
-                 progress=False)
+    pool = train(
+        replace(_cfg(tiny_data, tmp_path / "pool", 3), val_every=0, workers=2), progress=False
+    )
     a = torch.load(here, weights_only=True)["model"]
     b = torch.load(pool, weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -63,6 +77,7 @@ def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
 def test_bf16_mixed_precision_trains_on_cpu(tiny_data, tmp_path):
     """precision="bf16" runs the network under CPU autocast (other weights than fp32, still
     finite and reproducible); a bad value is refused."""
+
     def run(name: str, precision: str) -> dict:
         cfg = replace(_cfg(tiny_data, tmp_path / name, 3), val_every=0, precision=precision)
         return torch.load(train(cfg, progress=False), weights_only=True)["model"]
@@ -125,25 +140,59 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
     assert sizes["tiny-half"] < 0.75 * sizes["tiny-test"]
     full_net = load_model("tiny-test", tmp_path / "weights")
     half_net = load_model("tiny-half", tmp_path / "weights")
-    for (name, p32), p16 in zip(full_net.state_dict().items(), half_net.state_dict().values(), strict=True):
+    for (name, p32), p16 in zip(
+        full_net.state_dict().items(), half_net.state_dict().values(), strict=True
+    ):
         assert p16.dtype == torch.float32
         assert torch.allclose(p32, p16, rtol=1e-3, atol=1e-6), name
 
 
 def test_train_cli_entry_point(tiny_data, tmp_path):
     out = tmp_path / "cli"
-    cmd = [sys.executable, "-m", "training", "--data", str(tiny_data / "train"), "--val",
-           str(tiny_data / "val"), "--out", str(out), "--p-hybrid", "0.5", "--channels", "8",
-           "--blocks", "1", "--iterations", "2", "--batch-size", "2", "--crop", "32", "--val-every", "0", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "--data",
+        str(tiny_data / "train"),
+        "--val",
+        str(tiny_data / "val"),
+        "--out",
+        str(out),
+        "--p-hybrid",
+        "0.5",
+        "--channels",
+        "8",
+        "--blocks",
+        "1",
+        "--iterations",
+        "2",
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--val-every",
+        "0",
+        "--threads",
+        "1",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (out / "last.pt").exists()
     assert json.loads((out / "config.json").read_text())["degradation"]["p_hybrid"] == 0.5
     bad = subprocess.run(cmd[:-6] + ["--crop", "33"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    missing = subprocess.run([sys.executable, "-m", "training", "--data", str(tmp_path / "none")],
-                             capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "training", "--data", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        missing.returncode == 2
+        and "not found" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
 
 
 def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
@@ -151,18 +200,48 @@ def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
     quarter-resolution branch to weights without one, and the next ``--init`` from that run
     keeps the branch without being told."""
     base = train(_cfg(tiny_data, tmp_path / "base", 1), progress=False)
-    common = [sys.executable, "-m", "training", "--data", str(tiny_data / "train"), "--val",
-              str(tiny_data / "val"), "--iterations", "1", "--batch-size", "2", "--crop", "32",
-              "--val-every", "0", "--threads", "1"]
+    common = [
+        sys.executable,
+        "-m",
+        "training",
+        "--data",
+        str(tiny_data / "train"),
+        "--val",
+        str(tiny_data / "val"),
+        "--iterations",
+        "1",
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--val-every",
+        "0",
+        "--threads",
+        "1",
+    ]
     grown = tmp_path / "grown"
-    res = subprocess.run(common + ["--out", str(grown), "--init", str(base), "--low-blocks", "1",
-                                   "--low-channels", "8"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        common
+        + ["--out", str(grown), "--init", str(base), "--low-blocks", "1", "--low-channels", "8"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     saved = json.loads((grown / "config.json").read_text())
-    assert (saved["channels"], saved["blocks"], saved["low_blocks"], saved["low_channels"]) == (8, 1, 1, 8)
+    assert (saved["channels"], saved["blocks"], saved["low_blocks"], saved["low_channels"]) == (
+        8,
+        1,
+        1,
+        8,
+    )
     again = tmp_path / "again"
-    res = subprocess.run(common + ["--out", str(again), "--init", str(grown / "last.pt")],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        common + ["--out", str(again), "--init", str(grown / "last.pt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((again / "config.json").read_text())["low_blocks"] == 1
     entry = export_checkpoint(again / "last.pt", "tiny-low", out_dir=tmp_path / "weights")
@@ -170,11 +249,21 @@ def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
     assert load_model("tiny-low", tmp_path / "weights").low_blocks == 1
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a torch file")
-    res = subprocess.run(common + ["--out", str(tmp_path / "junk"), "--init", str(junk)],
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 2 and "cannot read --init" in res.stderr and "Traceback" not in res.stderr
-    res = subprocess.run(common + ["--out", str(tmp_path / "wide"), "--init", str(base), "--channels", "12"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        common + ["--out", str(tmp_path / "junk"), "--init", str(junk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        res.returncode == 2 and "cannot read --init" in res.stderr and "Traceback" not in res.stderr
+    )
+    res = subprocess.run(
+        common + ["--out", str(tmp_path / "wide"), "--init", str(base), "--channels", "12"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2 and "does not fit" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -182,10 +271,37 @@ def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
 def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "training", "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
-           "--out", str(out), "--channels", "8", "--blocks", "1", "--iterations", "3", "--batch-size", "2",
-           "--crop", "32", "--val-every", "0", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "training",
+        "--data",
+        str(tiny_data / "train"),
+        "--val",
+        str(tiny_data / "val"),
+        "--out",
+        str(out),
+        "--channels",
+        "8",
+        "--blocks",
+        "1",
+        "--iterations",
+        "3",
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--val-every",
+        "0",
+        "--threads",
+        "1",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = torch.load(out / "last.pt", weights_only=True)
@@ -196,8 +312,14 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     # with batches from worker processes.
     timed = tmp_path / "ddp-timed"
     cmd = [c if c != str(out) else str(timed) for c in cmd if c not in ("--iterations", "3")]
-    res = subprocess.run(cmd + ["--minutes", "0.1", "--workers", "1"], capture_output=True,
-                         text=True, timeout=600, env=env, cwd=REPO)
+    res = subprocess.run(
+        cmd + ["--minutes", "0.1", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=REPO,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = torch.load(timed / "last.pt", weights_only=True)
     assert ckpt["iteration"] == json.loads(ckpt["config"])["iterations"] >= 200

@@ -214,7 +214,8 @@ def main() -> None:
             speed.append(json.loads(out))
     resolved = resolve_precision(args.precision, "cpu")
     print(
-        f"\nImages: {len(files)} from {args.data}/val; model: {args.weights or args.model or 'default'}; "
+        f"\nImages: {len(files)} from {args.data}/val; "
+        f"model: {args.weights or args.model or 'default'}; "
         f"precision: {args.precision} ({resolved})\n"
     )
     head = "| encoder | quality | bpp | PSNR-RGB gain (dB) | worst image (dB) |"
@@ -222,7 +223,10 @@ def main() -> None:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        line = f"| {r['encoder']} | {r['quality']} | {r['bpp']:.3f} | {r['psnr_gain_db']:+.2f} | {r['min_image_gain_db']:+.2f} |"
+        line = (
+            f"| {r['encoder']} | {r['quality']} | {r['bpp']:.3f} | {r['psnr_gain_db']:+.2f} "
+            f"| {r['min_image_gain_db']:+.2f} |"
+        )
         if not args.no_msssim:
             line += f" {r['msssim_plain']:.4f} | {r['msssim_enhanced']:.4f} |"
         print(line)
@@ -230,7 +234,8 @@ def main() -> None:
         print("\n| input | precision | seconds | MP/s | peak RSS (MiB) |\n|---|---|---|---|---|")
         for s in speed:
             print(
-                f"| {s['size']} | {s['precision']} | {s['seconds']:.2f} | {s['mp_per_s']:.2f} | {s['peak_rss_mib']:.0f} |"
+                f"| {s['size']} | {s['precision']} | {s['seconds']:.2f} | {s['mp_per_s']:.2f} "
+                f"| {s['peak_rss_mib']:.0f} |"
             )
     if args.json:
         Path(args.json).write_text(

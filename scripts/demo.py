@@ -28,7 +28,8 @@ def main() -> int:
     plain = hybrid.decode(jpeg_path)
     plain.save(out / "astronaut_plain.png")
     print(
-        f"encoded {original.shape[1]}x{original.shape[0]} at quality 30: {size} bytes ({bpp:.3f} bpp)"
+        f"encoded {original.shape[1]}x{original.shape[0]} at quality 30: "
+        f"{size} bytes ({bpp:.3f} bpp)"
     )
     print(f"plain decode    PSNR {psnr(np.asarray(plain), original):6.2f} dB")
     try:

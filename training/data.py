@@ -95,7 +95,8 @@ class DegradationConfig:
             raise ValueError(f"crop must be a positive multiple of 16, got {self.crop}")
         if not 1 <= self.quality_low <= self.quality_high <= 100:
             raise ValueError(
-                f"quality range must satisfy 1 <= low <= high <= 100, got {self.quality_low}..{self.quality_high}"
+                "quality range must satisfy 1 <= low <= high <= 100, "
+                f"got {self.quality_low}..{self.quality_high}"
             )
         for name in ("p_high_quality", "p_hybrid", "p_hybrid_focus"):
             if not 0.0 <= getattr(self, name) <= 1.0:

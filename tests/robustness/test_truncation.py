@@ -84,8 +84,10 @@ def test_bit_flips_in_every_segment_type(corpus_by_name, harness):
     # taken from FLIPPED[0], a hybrid file) is an error or a decode flagged as partial, never
     # a silent "ok".
     hybrid_scan = [
-        got for label, got in report.by_input.items() if label.split("@")[0] in ("scan data", "RSTn")
-    ]  # fmt: skip
+        got
+        for label, got in report.by_input.items()
+        if label.split("@")[0] in ("scan data", "RSTn")
+    ]
     assert len(hybrid_scan) >= 40
     for got in hybrid_scan:
         assert got["decode"] in ("CorruptJPEGError", "partial"), got

@@ -451,7 +451,8 @@ def _array_to_image(array: np.ndarray) -> Any:
     """A float (H, W, 1|3) image in [0, 1] as an 8-bit ``PIL.Image`` (``L`` or ``RGB``)."""
     from PIL import Image
 
-    pixels = np.empty(array.shape, dtype=np.uint8)
+    # Annotated: numpy's stubs give np.empty of an ndarray's shape a 0-d shape type.
+    pixels: np.ndarray = np.empty(array.shape, dtype=np.uint8)
     for y in range(0, array.shape[0], 256):  # in bands: no float temporaries of the image
         band = np.multiply(array[y : y + 256], 255.0, dtype=np.float32)
         pixels[y : y + 256] = np.clip(np.round(band, out=band), 0, 255, out=band)

@@ -243,7 +243,7 @@ def remove_stale_temps(target: Path) -> list[Path]:
     """
     parent = target.parent if str(target.parent) else Path(".")
     prefix = f".{target.name}."
-    removed = []
+    removed: list[Path] = []
     try:
         names = [n for n in os.listdir(parent) if n.startswith(prefix) and n.endswith(".tmp")]
     except OSError:

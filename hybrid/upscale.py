@@ -74,7 +74,7 @@ def _sr_candidates(header: JpegInfo, ratio: float) -> list[str]:
     downscaled file's metadata names, the default for ``ratio``, the default x2 model."""
     meta = header.hybrid_metadata
     downscaled = meta is not None and meta.mode == "downscaled" and meta.model_id
-    named = [meta.model_id] if downscaled else []
+    named = [meta.model_id] if meta is not None and downscaled else []
     return [*named, default_sr_model(ratio), DEFAULT_SR_MODEL]
 
 

@@ -15,6 +15,7 @@ crop them. ``jpeglib.read_dct`` returns only the real blocks, which match ours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def chroma_smear(rgb: np.ndarray) -> np.ndarray:
     return np.sqrt(d_r**2 + d_g**2 + d_b**2)
 
 
-def choose_subsampling(rgb: np.ndarray) -> str:
+def choose_subsampling(rgb: np.ndarray) -> Literal["4:4:4", "4:2:0"]:
     """The ``"auto"`` rule: ``"4:4:4"`` where 4:2:0 would visibly smear colour, else ``"4:2:0"``.
 
     Saturated colour edges that luma does not follow (coloured text, line art, UI) lose most

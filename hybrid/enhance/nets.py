@@ -65,6 +65,7 @@ class FiLMResBlock(nn.Module):
             # faster on CPU, mostly because the broadcast FiLM product leaves oneDNN's
             # channels-last layout and the next convolution converts it back.
             scale = 1.0 + gamma[0]
+            assert self.conv1.bias is not None  # built with bias=True (nn.Conv2d's default)
             weight = self.conv1.weight * scale[:, None, None, None]
             bias = self.conv1.bias * scale + beta[0]
             h = F.relu_(F.conv2d(x, weight, bias, padding=1))
@@ -74,8 +75,26 @@ class FiLMResBlock(nn.Module):
         return x + self.conv2(F.relu(h))
 
 
+class FiLMTrunkNet(nn.Module):
+    """Base of the networks built on the shared trunk (:func:`_init_trunk`): it declares the
+    layers and sizes that function sets, so the functions that run the trunk are typed."""
+
+    channels: int
+    n_blocks: int
+    low_blocks: int
+    low_channels: int
+    head: nn.Conv2d
+    cond: nn.Sequential
+    body: nn.ModuleList
+    tail: nn.Conv2d
+    low_down: nn.Conv2d
+    low_cond: nn.Sequential
+    low_body: nn.ModuleList
+    low_up: nn.Conv2d
+
+
 def _init_trunk(
-    net: nn.Module,
+    net: FiLMTrunkNet,
     channels: int,
     blocks: int,
     cond_hidden: int,
@@ -133,7 +152,7 @@ def _add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return x.add_(y) if torch.is_inference_mode_enabled() else x + y
 
 
-def _run_low_branch(net: nn.Module, feat: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+def _run_low_branch(net: FiLMTrunkNet, feat: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     """The quarter-resolution branch's contribution, shaped like ``feat`` (B, C, H/2, W/2)."""
     b = feat.shape[0]
     low = _relu(net.low_down(feat))
@@ -143,7 +162,7 @@ def _run_low_branch(net: nn.Module, feat: torch.Tensor, cond: torch.Tensor) -> t
     return F.pixel_shuffle(net.low_up(low), 2)
 
 
-def _run_trunk(net: nn.Module, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+def _run_trunk(net: FiLMTrunkNet, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     """The shared layers on ``x`` (B, 3, H, W), centred planes with H, W multiples of 8 and
     the block grid at the origin: (B, out_channels, H/2, W/2) from the tail."""
     b, _, h, w = x.shape
@@ -161,7 +180,7 @@ def _run_trunk(net: nn.Module, x: torch.Tensor, cond: torch.Tensor) -> torch.Ten
     return net.tail(feat)
 
 
-def trunk_radius(net: nn.Module) -> int:
+def trunk_radius(net: FiLMTrunkNet) -> int:
     """How far (full-resolution pixels) an output pixel of the trunk sees, rounded up: each
     3x3 convolution at half resolution reaches 2 pixels, at quarter resolution 4, plus the
     2x2 unshuffle cells."""
@@ -172,7 +191,7 @@ def trunk_radius(net: nn.Module) -> int:
     return radius
 
 
-class EnhanceNet(nn.Module):
+class EnhanceNet(FiLMTrunkNet):
     """Quantization-table-conditioned residual CNN for JPEG artifact removal.
 
     Args:
@@ -215,7 +234,7 @@ class EnhanceNet(nn.Module):
         return F.pixel_shuffle(_run_trunk(self, x, cond), 2) * 255.0
 
 
-class SRNet(nn.Module):
+class SRNet(FiLMTrunkNet):
     """Quantization-table-conditioned super-resolution of a decoded JPEG (the contract of
     :mod:`hybrid.enhance.superres`).
 

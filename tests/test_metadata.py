@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -49,6 +50,18 @@ EXAMPLES = [
         model_id="sr",
         checksum=2**32 - 1,
     ),
+    HybridMetadata(
+        mode="enhance", original_width=5, original_height=6, checksum=9, content="screen"
+    ),
+    HybridMetadata(
+        mode="downscaled",
+        original_width=20,
+        original_height=10,
+        scale=2.0,
+        model_id="sr-fast-v1",
+        checksum=0,
+        content="photo",
+    ),
 ]
 
 
@@ -72,6 +85,22 @@ def test_layout_is_as_documented():
     assert pack_metadata(sealed) == (
         SIGNATURE + bytes([2, 1]) + struct.pack(">IId", 640, 480, 1.0) + b"\x02m1\x01\x02\x03\x04"
     )
+    classed = HybridMetadata(
+        mode="enhance",
+        original_width=640,
+        original_height=480,
+        model_id="m1",
+        checksum=0x01020304,
+        content="screen",
+    )
+    assert classed.version == 3
+    assert pack_metadata(classed) == (
+        SIGNATURE
+        + bytes([3, 1])
+        + struct.pack(">IId", 640, 480, 1.0)
+        + b"\x02m1\x01\x02\x03\x04\x02"
+    )
+    assert pack_metadata(replace(classed, content="photo"))[-1] == 1
     segment = metadata_segment(meta)
     assert segment[:2] == b"\xff\xeb"
     assert struct.unpack(">H", segment[2:4])[0] == len(payload) + 2
@@ -91,6 +120,8 @@ def test_layout_is_as_documented():
         (dict(checksum=-1), "checksum"),
         (dict(checksum=2**32), "checksum"),
         (dict(checksum=1.5), "checksum"),
+        (dict(checksum=1, content="drawing"), "content must be one of photo, screen"),
+        (dict(content="photo"), "with a checksum"),
     ],
 )
 def test_invalid_metadata_is_refused(kwargs, match):
@@ -103,12 +134,20 @@ def malformed_payloads() -> list[tuple[str, bytes]]:
     good = pack_metadata(HybridMetadata(mode="enhance", original_width=9, original_height=9))
     cases = [(f"truncated-{n}", good[:n]) for n in range(len(SIGNATURE), len(good))]
     cases.append(("trailing", good + b"\x00"))
-    cases.append(("version-3", good[:10] + b"\x03" + good[11:]))
+    cases.append(("version-4", good[:10] + b"\x04" + good[11:]))
     sealed = pack_metadata(
         HybridMetadata(mode="enhance", original_width=9, original_height=9, checksum=7)
     )
     cases += [(f"v2-truncated-{n}", sealed[:n]) for n in range(len(good), len(sealed))]
     cases.append(("v1-claiming-v2", good[:10] + b"\x02" + good[11:]))
+    cases.append(("v1-claiming-v3", good[:10] + b"\x03" + good[11:]))
+    classed = pack_metadata(
+        HybridMetadata(
+            mode="enhance", original_width=9, original_height=9, checksum=7, content="photo"
+        )
+    )
+    cases.append(("v3-truncated", classed[:-1]))
+    cases.append(("v3-trailing", classed + b"\x01"))
     cases.append(("version-0", good[:10] + b"\x00" + good[11:]))
     cases.append(("mode-7", good[:11] + b"\x07" + good[12:]))
     cases.append(("zero-width", good[:12] + b"\x00" * 4 + good[16:]))
@@ -128,6 +167,35 @@ def test_malformed_payloads_warn_and_give_none(name, payload):
     )
     with pytest.warns(HybridMetadataWarning):
         assert find_metadata(jpeg) is None
+
+
+def test_versions_1_and_2_still_read():
+    """Files written before version 3 (no content byte) read as before, class None."""
+    v1 = SIGNATURE + bytes([1, 1]) + struct.pack(">IId", 64, 48, 1.0) + b"\x02m1"
+    v2 = (
+        SIGNATURE + bytes([2, 0]) + struct.pack(">IId", 64, 48, 1.0) + b"\x00" + b"\x00\x00\x01\x00"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first, second = parse_metadata(v1), parse_metadata(v2)
+    assert first == HybridMetadata(
+        mode="enhance", original_width=64, original_height=48, model_id="m1"
+    )
+    assert second == HybridMetadata(
+        mode="plain", original_width=64, original_height=48, checksum=256
+    )
+    assert first.content is None and second.content is None and second.version == 2
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_unknown_content_byte_warns_and_keeps_the_rest(code):
+    meta = HybridMetadata(
+        mode="enhance", original_width=9, original_height=9, checksum=7, content="screen"
+    )
+    payload = pack_metadata(meta)[:-1] + bytes([code])
+    with pytest.warns(HybridMetadataWarning, match=f"unknown content class code {code}"):
+        parsed = parse_metadata(payload)
+    assert parsed == replace(meta, content=None)
 
 
 @pytest.mark.parametrize("payload", [b"", b"JP\x00\x01junk", b"HYBRIDJP", b"other app"])

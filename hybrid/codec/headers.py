@@ -367,6 +367,7 @@ class JpegInfo:
                 "original_height": meta.original_height,
                 "scale": meta.scale,
                 "model_id": meta.model_id,
+                "content": meta.content,
             },
             "file_size": self.file_size,
             "trailing_bytes": self.trailing_bytes,

@@ -4,18 +4,24 @@ Standard decoders skip APPn segments they do not recognise (T.81 B.2.4.6), so th
 changes nothing for Pillow, libjpeg or a browser; hybrid's decoder reads it to know whether a
 file was made for enhancement and at which size the original was.
 
-Payload layout (all integers big-endian), format versions 1 and 2::
+Payload layout (all integers big-endian), format versions 1, 2 and 3::
 
     offset size  field
      0     10    signature b"HYBRIDJPG\\0"
-    10      1    format version (1)
+    10      1    format version (1, 2 or 3)
     11      1    mode: 0 plain, 1 enhance, 2 downscaled
     12      4    original width  (uint32, pixels)
     16      4    original height (uint32, pixels)
     20      8    scale (IEEE 754 float64): original size / coded size, 1.0 unless downscaled
     28      1    n = length of the model id in bytes (0..64)
     29      n    model id, UTF-8
-    29+n    4    version 2 only: CRC-32 of the coded image (:func:`coefficient_checksum`)
+    29+n    4    versions 2 and 3: CRC-32 of the coded image (:func:`coefficient_checksum`)
+    33+n    1    version 3 only: content class: 1 photo, 2 screen (text, UI, graphics)
+
+Version 3 adds the content class, so that a decoder picks the enhancement model made for
+that kind of image without guessing (:mod:`hybrid.enhance.choice`); it is written only when
+a class is recorded (files without one stay version 2, readable by older hybrids). A code
+this hybrid does not know (a later class) keeps the rest of the record, with a warning.
 
 Version 2 adds the checksum: JPEG itself has none, and most bit flips in entropy-coded data
 re-synchronise without any decoder noticing. It covers the quantized coefficients and the
@@ -26,7 +32,8 @@ image is caught.
 The scale is a float64 rather than a 1/256 fixed-point or float32 value so that every Python
 float round-trips exactly; the exact original size is stored anyway. A reader meeting a
 different format version ignores the segment (with a :class:`HybridMetadataWarning`): a newer
-layout always bumps the version byte. Metadata without a checksum is written as version 1.
+layout always bumps the version byte. Metadata without a checksum is written as version 1,
+with a checksum and no content class as version 2.
 """
 
 from __future__ import annotations
@@ -47,14 +54,17 @@ from hybrid.errors import HybridMetadataWarning, InputError
 #: the signature b"JP", which is why ours carries a long, distinct signature.
 APP11 = 0xEB
 SIGNATURE = b"HYBRIDJPG\0"
-FORMAT_VERSION = 2
-#: Versions this hybrid reads: 1 (no checksum) and 2.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Versions this hybrid reads: 1 (no checksum), 2 (checksum) and 3 (checksum, content class).
+READABLE_VERSIONS = (1, 2, 3)
 MAX_MODEL_ID_BYTES = 64
 
 Mode = Literal["plain", "enhance", "downscaled"]
 _MODE_CODES: dict[str, int] = {"plain": 0, "enhance": 1, "downscaled": 2}
 _MODE_NAMES: dict[int, str] = {code: name for name, code in _MODE_CODES.items()}
+#: Content classes and their version-3 byte; 0 is never written.
+CONTENT_CODES: dict[str, int] = {"photo": 1, "screen": 2}
+_CONTENT_NAMES: dict[int, str] = {code: name for name, code in CONTENT_CODES.items()}
 _FIXED = struct.Struct(">BBIIdB")  # version, mode, width, height, scale, model id length
 _MAX_SIZE = 0xFFFFFFFF
 
@@ -71,6 +81,9 @@ class HybridMetadata:
         model_id: id of the network the file was tuned for, at most 64 UTF-8 bytes; "" = any.
         checksum: CRC-32 (0..2**32-1) of the coded image, see :func:`coefficient_checksum`;
             None for none (then the segment is written as format version 1).
+        content: the kind of image, a key of :data:`CONTENT_CODES` (``"photo"``,
+            ``"screen"``), or None for unrecorded. A class needs a checksum: it is written
+            as format version 3, which extends version 2.
     """
 
     mode: Mode
@@ -79,10 +92,14 @@ class HybridMetadata:
     scale: float = 1.0
     model_id: str = ""
     checksum: int | None = None
+    content: str | None = None
 
     @property
     def version(self) -> int:
-        """The payload format version this metadata is written as: 2 with a checksum, else 1."""
+        """The payload format version this metadata is written as: 3 with a content class,
+        2 with a checksum only, else 1."""
+        if self.content is not None:
+            return 3
         return 1 if self.checksum is None else 2
 
     def __post_init__(self) -> None:
@@ -96,6 +113,12 @@ class HybridMetadata:
             )
         if self.mode not in _MODE_CODES:
             raise InputError(f"mode must be plain, enhance or downscaled, got {self.mode!r}")
+        if self.content is not None:
+            if self.content not in CONTENT_CODES:
+                known = ", ".join(CONTENT_CODES)
+                raise InputError(f"content must be one of {known} or None, got {self.content!r}")
+            if self.checksum is None:
+                raise InputError("a content class is recorded with a checksum (format version 3)")
         for name in ("original_width", "original_height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_SIZE:
@@ -141,6 +164,8 @@ def pack_metadata(meta: HybridMetadata) -> bytes:
         len(model),
     )
     tail = b"" if meta.checksum is None else struct.pack(">I", int(meta.checksum))
+    if meta.content is not None:
+        tail += bytes((CONTENT_CODES[meta.content],))
     return SIGNATURE + fixed + model + tail
 
 
@@ -207,26 +232,33 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
         _warn("the segment ends after the signature")
         return None
     if body[0] not in READABLE_VERSIONS:
-        _warn(f"unknown format version {body[0]} (this hybrid reads versions 1 and 2)")
+        _warn(f"unknown format version {body[0]} (this hybrid reads versions 1, 2 and 3)")
         return None
     if len(body) < _FIXED.size:
         _warn(f"the segment is truncated ({len(payload)} bytes)")
         return None
     version, mode_code, width, height, scale, model_len = _FIXED.unpack_from(body)
     model_bytes = body[_FIXED.size :]
-    checksum = None
-    if version == 2:
-        if len(model_bytes) < 4:
-            _warn(f"the segment is truncated ({len(payload)} bytes)")
-            return None
-        (checksum,) = struct.unpack(">I", model_bytes[-4:])
-        model_bytes = model_bytes[:-4]
+    tail_size = {1: 0, 2: 4, 3: 5}[version]  # checksum, content byte
+    if len(model_bytes) < tail_size:
+        _warn(f"the segment is truncated ({len(payload)} bytes)")
+        return None
+    tail = model_bytes[len(model_bytes) - tail_size :]
+    model_bytes = model_bytes[: len(model_bytes) - tail_size]
+    checksum = struct.unpack(">I", tail[:4])[0] if version >= 2 else None
     if len(model_bytes) != model_len:
         _warn(f"model id length {model_len} does not match the {len(model_bytes)} bytes present")
         return None
     if mode_code not in _MODE_NAMES:
         _warn(f"unknown mode code {mode_code}")
         return None
+    content = _CONTENT_NAMES.get(tail[4]) if version == 3 else None
+    if version == 3 and content is None:
+        warnings.warn(
+            f"hybrid metadata: unknown content class code {tail[4]}; the class is ignored",
+            HybridMetadataWarning,
+            stacklevel=2,
+        )
     try:
         model_id = model_bytes.decode("utf-8")
         return HybridMetadata(
@@ -236,6 +268,7 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
             scale=scale,
             model_id=model_id,
             checksum=checksum,
+            content=content,
         )
     except (UnicodeDecodeError, InputError) as exc:
         _warn(str(exc))

@@ -321,7 +321,7 @@ def fit_metric(
 
 
 def _metric_fn(kind: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    from hybrid.bench.npmetrics import ms_ssim, psnr
+    from hybrid.metrics import ms_ssim, psnr
 
     return ms_ssim if kind == "ms-ssim" else psnr
 

@@ -13,7 +13,7 @@ Codecs, every file decoded by Pillow (libjpeg-turbo) and measured against the so
 
 Every codec runs the same quality sweep ``QUALITIES`` (1..95), which covers 0.15..1.0 bpp on
 CBSD68 for all of them. Metrics: bits per pixel of the whole file, PSNR over R, G, B, and
-MS-SSIM (:func:`hybrid.bench.npmetrics.ms_ssim`, mean over R, G, B; BD-rate on it in dB,
+MS-SSIM (:func:`hybrid.metrics.ms_ssim`, mean over R, G, B; BD-rate on it in dB,
 ``-10 log10(1 - MS-SSIM)``).
 
 BD-rates (:mod:`hybrid.bench.bd`, piecewise cubic, restricted to the reference's
@@ -120,7 +120,7 @@ def load_rgb(path: Path) -> np.ndarray:
 
 
 def measure_point(name: str, rgb: np.ndarray, quality: int) -> dict[str, float]:
-    from hybrid.bench.npmetrics import ms_ssim, psnr
+    from hybrid.metrics import ms_ssim, psnr
 
     data = ENCODERS[name](rgb, quality)
     out = decode(data)

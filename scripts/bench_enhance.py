@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hybrid.bench.npmetrics import ms_ssim, psnr
 from hybrid.enhance import enhance_jpeg
 from hybrid.enhance.precision import PRECISIONS, resolve_precision
+from hybrid.metrics import ms_ssim, psnr
 
 QUALITIES = (10, 20, 30, 50, 75, 90, 95, 100)
 

@@ -39,6 +39,7 @@ t_import = time.perf_counter() - t0
 import numpy as np
 from PIL import Image
 import hybrid
+from hybrid.metrics import psnr
 
 def jpeg(img, q):
     buf = io.BytesIO()
@@ -61,9 +62,6 @@ for w, h in args["sizes"]:
         times.append(time.perf_counter() - t)
     speed[f"{w}x{h}"] = w * h / 1e6 / statistics.median(times)
 
-def psnr(a, b):
-    return 10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2))
-
 gains = {}
 for q in args["qualities"]:
     g = []
@@ -72,7 +70,7 @@ for q in args["qualities"]:
         data = jpeg(img, q)
         ref = img / 255.0
         plain = hybrid.decode_array(data, enhance=False)
-        g.append(psnr(ref, decode(data)) - psnr(ref, plain))
+        g.append(psnr(ref, decode(data), peak=1.0) - psnr(ref, plain, peak=1.0))
     gains[q] = float(np.mean(g))
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"backend": backend, "import_s": t_import, "first_s": t_first,

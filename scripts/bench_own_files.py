@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 import hybrid
-from hybrid.bench.npmetrics import psnr
+from hybrid.metrics import psnr
 
 QUALITIES = (5, 10, 20, 30, 50, 75, 85, 90, 95)
 REFERENCE = "libjpeg-turbo"

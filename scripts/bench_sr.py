@@ -230,7 +230,7 @@ def measure_point(
 ) -> dict[str, Any]:
     """bpp, PSNR-RGB and MS-SSIM of one file's enhanced decode against ``clean`` (uint8)."""
     import hybrid
-    from hybrid.bench.npmetrics import ms_ssim, psnr
+    from hybrid.metrics import ms_ssim, psnr
 
     t0 = time.perf_counter()
     with hybrid.decode(data, enhance=True, model=model, sr_model=sr_model, threads=threads) as im:
@@ -292,8 +292,8 @@ def sr_gain(
 ) -> list[dict[str, Any]]:
     """Mean PSNR of SR decode vs Pillow decode + bicubic of libjpeg-turbo files of the
     images downscaled by ``scale``."""
-    from hybrid.bench.npmetrics import psnr
     from hybrid.enhance.superres import upscale_jpeg
+    from hybrid.metrics import psnr
     from hybrid.resample import upscale_image
 
     cleans = [load_rgb(f) for f in files]

@@ -14,7 +14,7 @@ import numpy as np
 from skimage import data
 
 import hybrid
-from hybrid.bench.metrics import psnr
+from hybrid.metrics import psnr
 
 
 def main() -> int:

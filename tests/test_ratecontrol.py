@@ -53,6 +53,8 @@ def images() -> dict[str, np.ndarray]:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    # Deliberately independent of hybrid.metrics.psnr (which rate control measures with):
+    # the tests below check the value rate control reports against this one.
     mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
     return float(10 * np.log10(255**2 / mse))
 

@@ -35,6 +35,7 @@ from hybrid.enhance.registry import read_weights
 from hybrid.enhance.superres import upscale_planes
 from hybrid.enhance.weights_schema import WeightsFile
 from hybrid.errors import WeightsError
+from hybrid.metrics import psnr
 from hybrid.resample import downscale, upscale_array, upscale_image
 from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
 
@@ -219,17 +220,12 @@ def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """1 - MS-SSIM on crops of at least 176 px, else 1 - SSIM (kornia), on the 0..1 scale."""
     import kornia
 
-    from hybrid.bench.metrics import ms_ssim_torch
+    from training.losses import ms_ssim_torch
 
     x, y = pred.clamp(0, 255) / 255.0, target / 255.0
     if min(x.shape[-2:]) >= 176:
         return 1.0 - ms_ssim_torch(x, y).mean()
     return 2.0 * kornia.losses.ssim_loss(x, y, window_size=11)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0**2 / max(mse, 1e-10))
 
 
 def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
@@ -293,7 +289,7 @@ def validate_sr(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, fl
         sr = upscale_array(sr, size)  # the decoder's resize (a no-op at integer scales)
         sr8 = np.clip(np.round(sr * 255.0), 0, 255)
         bicubic = np.asarray(upscale_image(Image.fromarray(planes.pixels), size))
-        gains.setdefault(q, []).append(_psnr(sr8, clean) - _psnr(bicubic, clean))
+        gains.setdefault(q, []).append(psnr(sr8, clean) - psnr(bicubic, clean))
     net.train()
     return {q: float(np.mean(v)) for q, v in gains.items()}
 
@@ -311,7 +307,7 @@ def validate(net: torch.nn.Module, val_set, cfg: TrainConfig) -> dict[int, float
         planes = load_planes(data)
         enhanced = enhance_planes(net, planes, consistency=cfg.consistency, device=cfg.device)
         enhanced8 = np.clip(np.round(enhanced * 255.0), 0, 255)
-        gains.setdefault(q, []).append(_psnr(enhanced8, clean) - _psnr(planes.pixels, clean))
+        gains.setdefault(q, []).append(psnr(enhanced8, clean) - psnr(planes.pixels, clean))
     net.train()
     return {q: float(np.mean(v)) for q, v in gains.items()}
 

@@ -65,8 +65,8 @@ def _source_psnr(source: Any, data: bytes, max_pixels: int | None) -> float | No
     import numpy as np
 
     from hybrid.api import decode_array
-    from hybrid.bench.npmetrics import psnr
     from hybrid.io import load_image
+    from hybrid.metrics import psnr
 
     original = load_image(source, max_pixels=max_pixels).pixels
     decoded = np.round(decode_array(data, enhance=False) * 255.0)

@@ -181,7 +181,7 @@ def _warm_up(codec_name: str, rgb: np.ndarray, setting: float) -> None:
 
 
 def _quality(original: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:
-    from hybrid.bench.npmetrics import psnr, psnr_y, ssim, ssim_and_ms_ssim
+    from hybrid.metrics import psnr, psnr_y, ssim, ssim_and_ms_ssim
 
     if decoded.shape != original.shape:
         raise ValueError(

@@ -12,9 +12,9 @@ from PIL import Image
 from hybrid.bench import codecs as codecs_module
 from hybrid.bench import runner
 from hybrid.bench.codecs import CODECS, REFERENCE, get_codec
-from hybrid.bench.npmetrics import psnr
 from hybrid.bench.runner import load_cache, measure_image, plan_bench, run_bench
 from hybrid.errors import InputError
+from hybrid.metrics import psnr
 
 
 def test_every_codec_has_sane_sweeps():

@@ -17,6 +17,7 @@ from hybrid.codec.rdo import quantize_trellis, std_ac_code_lengths
 from hybrid.codec.scans import search_scripts, validate_script
 from hybrid.codec.writer import write_jpeg
 from hybrid.errors import InputError
+from hybrid.metrics import psnr
 
 from .jpeg_helpers import assert_reads_back, smooth_rgb
 
@@ -94,10 +95,6 @@ def test_best_options() -> None:
 def decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255**2 / np.mean((a.astype(float) - b) ** 2)))
 
 
 @pytest.fixture(scope="module")

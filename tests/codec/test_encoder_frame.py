@@ -16,6 +16,7 @@ from hybrid.codec.options import EncodeOptions
 from hybrid.codec.quant import default_quant_tables, dequantize
 from hybrid.codec.sampling import upsample
 from hybrid.errors import InputError, UnsupportedImageError
+from hybrid.metrics import psnr
 
 SUBSAMPLINGS = ["4:4:4", "4:2:2", "4:2:0"]
 
@@ -33,11 +34,6 @@ def decode_frame(frame: Frame) -> np.ndarray:
     if len(planes) == 1:
         return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
     return ycbcr_to_rgb_uint8(np.stack(planes, axis=-1))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse)) if mse > 0 else float("inf")
 
 
 def photo(height: int, width: int) -> np.ndarray:

@@ -20,16 +20,13 @@ import hybrid  # noqa: E402
 from hybrid.cli import cli  # noqa: E402
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir  # noqa: E402
 from hybrid.errors import InputError, WeightsError  # noqa: E402
+from hybrid.metrics import psnr  # noqa: E402
 
 
 def _jpeg(img: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, "JPEG", quality=quality, subsampling=subsampling)
     return buf.getvalue()
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 @pytest.mark.parametrize("quality", [20, 50])
@@ -44,7 +41,7 @@ def test_onnx_decode_matches_torch(quality):
         assert (steps <= 1).mean() >= 0.999
         assert np.abs(out["torch"] - out["onnx"]).max() < 1e-3
         for b, arr in out.items():
-            gains[b].append(_psnr(img / 255.0, arr) - _psnr(img / 255.0, plain))
+            gains[b].append(psnr(img / 255.0, arr, peak=1.0) - psnr(img / 255.0, plain, peak=1.0))
     assert abs(np.mean(gains["onnx"]) - np.mean(gains["torch"])) < 0.01
     assert np.mean(gains["onnx-int8"]) > np.mean(gains["torch"]) - 0.2
     assert np.mean(gains["onnx-int8"]) > 0.5

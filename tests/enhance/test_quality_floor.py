@@ -16,6 +16,7 @@ from PIL import Image
 
 import hybrid
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_manifest
+from hybrid.metrics import psnr
 
 VAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "val"
 IMAGES = ("101085.png", "108070.png", "196073.png")  # among the hardest in the val set
@@ -31,11 +32,6 @@ def crops() -> list[np.ndarray]:
         with Image.open(VAL / name) as image:
             out.append(np.asarray(image.convert("RGB"))[:192, :256].copy())
     return out
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def gains(data: list[bytes], clean: list[np.ndarray], model: str) -> list[float]:

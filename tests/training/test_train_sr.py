@@ -17,6 +17,7 @@ from skimage import data
 
 from hybrid.enhance.nets import COND_DIM, SRNet
 from hybrid.enhance.registry import load_manifest, load_model, load_weights_file
+from hybrid.metrics import psnr
 from hybrid.resample import downscale
 from training.cli import export_command
 from training.data import DegradationConfig, make_sr_batch
@@ -56,11 +57,6 @@ def _cfg(root: Path, out: Path, iterations: int) -> TrainConfig:
     )
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
-    return float(10 * np.log10(255**2 / max(mse, 1e-10)))
-
-
 def test_config_validates_task_and_scale():
     with pytest.raises(ValueError, match="task"):
         TrainConfig(task="denoise")
@@ -76,7 +72,7 @@ def test_sr_batches_at_a_non_integer_scale():
     batch = make_sr_batch(imgs, 1, 0, 2, cfg, scale=1.5)
     assert batch["input"].shape == (2, 3, 32, 32) and batch["target"].shape == (2, 3, 48, 48)
     hr = np.round(batch["target"][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-    assert _psnr(batch["input"][0].permute(1, 2, 0).numpy() * 255, downscale(hr, (32, 32))) > 30
+    assert psnr(batch["input"][0].permute(1, 2, 0).numpy() * 255, downscale(hr, (32, 32))) > 30
 
 
 def test_training_resize_is_the_decoders_resize():
@@ -122,7 +118,7 @@ def test_sr_batches_are_pure_and_paired():
         # the input is the (high-quality) JPEG of hybrid's downscale of the target
         hr = np.round(a["target"][i].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
         lr = a["input"][i].permute(1, 2, 0).numpy() * 255
-        assert _psnr(lr, downscale(hr, (32, 32))) > 30
+        assert psnr(lr, downscale(hr, (32, 32))) > 30
 
 
 def test_sr_val_crop_is_centred_and_whole_blocks():
@@ -196,7 +192,7 @@ def test_train_sr_smoke_resume_export_and_decode(tiny_data, tmp_path, monkeypatc
     coded = hybrid.encode(original, scale=2, quality=60)  # names sr-fast-v1 by default
     out = upscale_jpeg(coded, (101, 77), model="sr-fast-v1", threads=1)
     assert out.shape == (77, 101, 3) and out.dtype == np.float32
-    assert _psnr(out * 255, original) > 22
+    assert psnr(out * 255, original) > 22
     src, jpg, png = tmp_path / "in.png", tmp_path / "small.jpg", tmp_path / "big.png"
     Image.fromarray(original).save(src)
     runner = CliRunner()

@@ -806,8 +806,8 @@ def bench(
     bits per pixel, PSNR, PSNR-Y, SSIM, MS-SSIM and speeds go to OUTDIR with BD-rates against
     libjpeg-turbo 4:2:0. Codecs that are not installed are skipped with a note.
     """
-    from hybrid.bench.report import write_all
     from hybrid.bench.runner import plan_bench, progress_printer, run_bench
+    from hybrid.bench.write import write_all
 
     plan = plan_bench(directory, codecs=_codec_list(codecs), quick=quick, limit=limit)
     for name, why in plan.skipped:

@@ -75,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
 
-    from hybrid.bench.report import markdown, write_all
+    from hybrid.bench.report import markdown
     from hybrid.bench.runner import load_cache, plan_bench, progress_printer, run_bench
+    from hybrid.bench.write import write_all
     from hybrid.io import atomic_write
 
     out = args.out or ROOT / "runs" / ("bench-val-quick" if args.quick else "bench-val")

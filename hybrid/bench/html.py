@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.bench.codecs import get_codec
-from hybrid.bench.report import METRICS, _fmt
+from hybrid.bench.report import METRICS, cell, markdown
 
 __all__ = ["CropPanel", "CropSet", "make_crops", "render_html"]
 
@@ -110,7 +110,7 @@ def make_crops(
                 decoded = codec.decode(files[key])
             except Exception:  # noqa: BLE001 - a crop is illustration; the tables say what failed
                 continue
-            caption = f"{codec.label}: {point['bpp']:.3f} bpp, {_fmt(point['psnr'])} dB"
+            caption = f"{codec.label}: {point['bpp']:.3f} bpp, {cell(point['psnr'])} dB"
             panels.append(CropPanel(name, caption, _png(decoded[y : y + s, x : x + s])))
         sets.append(CropSet(image.name, (x, y, s), tuple(panels)))
     return sets
@@ -185,10 +185,10 @@ def _summary_table(summary: dict[str, Any]) -> str:
         cells = [
             entry["label"],
             f"{curve[0]['bpp']:.2f}-{curve[-1]['bpp']:.2f}" if curve else "–",
-            *[_fmt(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
-            _fmt(bd.get("bd_psnr"), 2, " dB"),
-            _fmt(speed.get("encode_mp_s")),
-            _fmt(speed.get("decode_mp_s")),
+            *[cell(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
+            cell(bd.get("bd_psnr"), 2, " dB"),
+            cell(speed.get("encode_mp_s")),
+            cell(speed.get("decode_mp_s")),
         ]
         family = get_codec(name).family
         rows.append(
@@ -246,8 +246,6 @@ nearest {CROP_BPP} bpp; enlarged without smoothing)</span></h3>
 
 def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[CropSet]) -> str:
     """The report page (a complete, self-contained HTML document)."""
-    from hybrid.bench.report import markdown
-
     crop_data = {
         str(i): {
             p.codec: {"caption": p.caption, "png": base64.b64encode(p.png).decode()}

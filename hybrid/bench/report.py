@@ -1,4 +1,4 @@
-"""From measured points to results: mean RD curves, BD-rates, speeds, markdown and JSON.
+"""From measured points to results: mean RD curves, BD-rates, speeds and markdown tables.
 
 Curves: for each codec and setting, the mean over images of bits per pixel and of each
 metric (the usual dataset curve). A setting enters a curve only when every image has a
@@ -15,17 +15,15 @@ separately, one thread.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import statistics
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from hybrid.bench.codecs import REFERENCE, get_codec
 
-__all__ = ["METRICS", "RATE_RANGE", "bd_table", "curves", "markdown", "speeds", "summarize"]
+__all__ = ["METRICS", "RATE_RANGE", "bd_table", "cell", "curves", "markdown", "speeds", "summarize"]
 
 #: Quality metrics: key -> (label, unit shown in tables).
 METRICS: dict[str, tuple[str, str]] = {
@@ -167,7 +165,8 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
 # --- markdown ---------------------------------------------------------------------------------
 
 
-def _fmt(value: Any, digits: int = 2, suffix: str = "") -> str:
+def cell(value: Any, digits: int = 2, suffix: str = "") -> str:
+    """A table cell: ``–`` for None, ``n/a`` for a reason string, signed for % and dB."""
     if value is None:
         return "–"
     if isinstance(value, str):
@@ -199,11 +198,11 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
         speed = summary["speed"].get(name, {})
         span = f"{rows[0]['bpp']:.2f}-{rows[-1]['bpp']:.2f}" if rows else "–"
         lines.append(
-            f"| {entry['label']} | {span} | {_fmt(bd.get('bd_rate_psnr'), 1, '%')} "
-            f"| {_fmt(bd.get('bd_rate_psnr_y'), 1, '%')} "
-            f"| {_fmt(bd.get('bd_rate_ms_ssim'), 1, '%')} "
-            f"| {_fmt(bd.get('bd_rate_ssim'), 1, '%')} | {_fmt(bd.get('bd_psnr'), 2, ' dB')} "
-            f"| {_fmt(speed.get('encode_mp_s'), 2)} | {_fmt(speed.get('decode_mp_s'), 2)} |"
+            f"| {entry['label']} | {span} | {cell(bd.get('bd_rate_psnr'), 1, '%')} "
+            f"| {cell(bd.get('bd_rate_psnr_y'), 1, '%')} "
+            f"| {cell(bd.get('bd_rate_ms_ssim'), 1, '%')} "
+            f"| {cell(bd.get('bd_rate_ssim'), 1, '%')} | {cell(bd.get('bd_psnr'), 2, ' dB')} "
+            f"| {cell(speed.get('encode_mp_s'), 2)} | {cell(speed.get('decode_mp_s'), 2)} |"
         )
     lines.append("")
     lines.append("How each codec ran:")
@@ -237,47 +236,7 @@ def _detail_table(summary: dict[str, Any]) -> list[str]:
             ]
             lines.append(
                 f"| {entry['label']} | {entry['setting']} {row['setting']:g} | {row['bpp']:.3f} "
-                f"| {_fmt(row['psnr'])} | {_fmt(row['psnr_y'])} | {_fmt(row['ms_ssim'], 4)} "
-                f"| {_fmt(row['ssim'], 4)} | {ms[0]} | {ms[1]} |"
+                f"| {cell(row['psnr'])} | {cell(row['psnr_y'])} | {cell(row['ms_ssim'], 4)} "
+                f"| {cell(row['ssim'], 4)} | {ms[0]} | {ms[1]} |"
             )
     return [*lines, "", "</details>"]
-
-
-def write_json(path: str | os.PathLike[str], summary: dict[str, Any]) -> None:
-    """``summary`` as JSON, written atomically."""
-    from hybrid.io import atomic_write
-
-    atomic_write(
-        Path(path), (json.dumps(summary, indent=1, allow_nan=False) + "\n").encode(), force=True
-    )
-
-
-def write_all(
-    outdir: str | os.PathLike[str],
-    plan: Any,
-    points: list[dict[str, Any]],
-    *,
-    command: str = "",
-    crops: int = 2,
-) -> dict[str, Any]:
-    """Write ``results.json``, ``report.md``, the PNG plots and ``report.html`` to ``outdir``
-    (JSON and markdown first: they need no matplotlib). Returns the summary."""
-    from hybrid.io import atomic_write
-
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(plan, points, command)
-    write_json(out / "results.json", summary)
-    title = f"# hybrid bench\n\nCommand: `{command}`\n\n" if command else "# hybrid bench\n\n"
-    atomic_write(out / "report.md", (title + markdown(summary)).encode(), force=True)
-
-    from hybrid.bench.html import make_crops, render_html
-    from hybrid.bench.plots import all_plots
-
-    plots = all_plots(summary)
-    for name, png in plots.items():
-        atomic_write(out / name, png, force=True)
-    crop_sets = make_crops(plan, points, images=crops) if crops else []
-    page = render_html(summary, plots, crop_sets)
-    atomic_write(out / "report.html", page.encode("utf-8"), force=True)
-    return summary

@@ -138,7 +138,7 @@ class BatchWorker:
         if job.uses_network:
             import torch
 
-            if setup.threads:
+            if setup.threads:  # for good: the worker owns its process (enhance/torch_state.py)
                 torch.set_num_threads(setup.threads)
             if job.decode is not None:
                 from hybrid.enhance import get_network

@@ -120,11 +120,13 @@ def auto_encode(rgb: np.ndarray, target_bpp: float) -> bytes:
     import hybrid
     from hybrid.upscale import enhancement_installed
 
-    if enhancement_installed(None, None):
-        import torch
+    if not enhancement_installed(None, None):
+        data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), best=True)
+        return data
+    from hybrid.enhance.torch_state import torch_settings
 
-        torch.set_num_threads(1)  # the decoder in the loop runs on one thread too
-    data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), best=True)
+    with torch_settings(threads=1, deterministic=False):  # the decoder in the loop: 1 thread
+        data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), best=True)
     return data
 
 

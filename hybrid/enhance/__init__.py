@@ -63,7 +63,8 @@ def enhance_jpeg(
             :data:`DEFAULT_ENHANCE_MODEL`.
         weights: a user weights file (overrides ``model``).
         device: ``cpu`` or ``cuda[:N]``.
-        threads: torch CPU threads (default: torch's choice).
+        threads: torch CPU threads for the network call (default: as found); torch's
+            settings are restored afterwards (:mod:`hybrid.enhance.torch_state`).
         tile: tile side for bounded-memory inference (1024: a 768x512 image is one tile;
             a 24 MP image needs about 1.2 GiB).
         precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call only
@@ -82,25 +83,24 @@ def enhance_jpeg(
     Raises:
         ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
     """
-    import torch
-
     from hybrid.enhance.infer import enhance_planes
     from hybrid.enhance.jpeg_input import load_planes
     from hybrid.enhance.precision import check_precision
+    from hybrid.enhance.torch_state import torch_settings
 
     check_precision(precision)
 
-    if threads is not None:
-        torch.set_num_threads(int(threads))
     if model is None and weights is None:
         model = _model_from_metadata(data)
     net = get_network(model, weights, device)
-    torch.use_deterministic_algorithms(True, warn_only=True)
     flips = (
         1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     )
     planes = load_planes(data, tolerate_damage=tolerate_damage)
-    out = enhance_planes(net, planes, tile=tile, device=device, flips=flips, precision=precision)
+    with torch_settings(threads=threads):  # restored after: torch_state.py
+        out = enhance_planes(
+            net, planes, tile=tile, device=device, flips=flips, precision=precision
+        )
     return out[:, :, :1] if planes.grey else out
 
 

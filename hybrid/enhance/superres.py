@@ -163,7 +163,8 @@ def upscale_jpeg(
             (bicubic, float).
         model: registry id of a task-``"sr"`` model.
         device: ``cpu`` or ``cuda[:N]``.
-        threads: torch CPU threads (default: torch's choice).
+        threads: torch CPU threads for the network call (default: as found); torch's
+            settings are restored afterwards (:mod:`hybrid.enhance.torch_state`).
         tile: tile side in coded pixels, see :func:`upscale_planes`.
         precision: ``auto``, ``fp32`` or ``bf16``, the network's arithmetic, see
             :func:`upscale_planes`.
@@ -177,23 +178,21 @@ def upscale_jpeg(
             output breaks the contract.
         ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
     """
-    import torch
-
     from hybrid.enhance import get_network
     from hybrid.enhance.jpeg_input import load_planes
     from hybrid.enhance.precision import check_precision
+    from hybrid.enhance.torch_state import torch_settings
     from hybrid.resample import upscale_array
 
     check_precision(precision)
     entry = sr_entry(model)
     factor = native_factor(entry)
-    if threads is not None:
-        torch.set_num_threads(int(threads))
     net = get_network(model, None, device)
     planes = load_planes(data)
     flips = int(entry.inference.get("flips", 1))
-    array = upscale_planes(
-        net, planes, factor, tile=tile, device=device, flips=flips, precision=precision
-    )
+    with torch_settings(threads=threads, deterministic=False):  # only the threads, as before
+        array = upscale_planes(
+            net, planes, factor, tile=tile, device=device, flips=flips, precision=precision
+        )
     array = upscale_array(array, size)
     return array[:, :, :1] if planes.grey else array

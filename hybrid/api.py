@@ -463,7 +463,7 @@ def _array_to_image(array: np.ndarray) -> Any:
 
 def decode_array(
     source: Source,
-    enhance: bool = True,
+    enhance: bool = False,
     *,
     model: str | None = None,
     weights: Any = None,
@@ -481,7 +481,8 @@ def decode_array(
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
-    With ``enhance=True`` this keeps the network's full precision (more than 8 bits), e.g.
+    Plain by default, as :func:`decode`. With ``enhance=True`` this keeps the network's
+    full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
     ``upscale``, ``scale``, ``sr_model``, ``strict``, ``precision`` and
     ``apply_orientation`` are :func:`decode`'s; :func:`hybrid.io.read_metadata` gives the

@@ -47,7 +47,9 @@ def jpeg(img, q):
     return buf.getvalue()
 
 def decode(data):
-    return hybrid.decode_array(data, backend=backend, threads=threads, precision="fp32")
+    return hybrid.decode_array(
+        data, enhance=True, backend=backend, threads=threads, precision="fp32"
+    )
 
 src = np.asarray(Image.open(args["images"][0]).convert("RGB"))
 decode(jpeg(src[:64, :64], 30))

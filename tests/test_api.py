@@ -180,6 +180,19 @@ def test_decode_applies_orientation_unless_asked_not_to():
     assert hybrid.decode_array(data, enhance=False).shape == (32, 16, 3)
 
 
+def test_decode_and_decode_array_share_their_defaults():
+    """Issue 14: decode_array used to enhance by default, decode not."""
+    import inspect
+
+    image = inspect.signature(hybrid.decode).parameters
+    array = inspect.signature(hybrid.decode_array).parameters
+    assert list(image) == list(array)
+    assert {n: p.default for n, p in image.items()} == {n: p.default for n, p in array.items()}
+    data = pillow_jpeg(photo())
+    plain = np.asarray(hybrid.decode(data), dtype=np.float32) / 255.0
+    assert np.array_equal(hybrid.decode_array(data), plain)  # no network ran
+
+
 @pytest.mark.parametrize("data", [b"", b"text", pillow_jpeg(photo())[:300], b"\x89PNG\r\n\x1a\n"])
 def test_decode_errors_are_typed(data):
     with pytest.raises(CorruptJPEGError):
@@ -230,15 +243,15 @@ def test_enhance_with_user_weights_file(tmp_path):
     plain = hybrid.decode(data)
     assert image.mode == "RGB" and image.size == plain.size
     assert not np.array_equal(np.asarray(image), np.asarray(plain))
-    array = hybrid.decode_array(data, weights=path)
+    array = hybrid.decode_array(data, enhance=True, weights=path)
     assert array.dtype == np.float32 and array.shape == (plain.size[1], plain.size[0], 3)
     eight_bit = np.clip(np.round(array * 255), 0, 255).astype(np.uint8)
     assert np.array_equal(eight_bit, np.asarray(image))
     grey = pillow_jpeg(np.asarray(Image.fromarray(photo()).convert("L")))
     assert hybrid.decode(grey, enhance=True, weights=path).mode == "L"
-    assert hybrid.decode_array(grey, weights=path).shape[2] == 1
-    fp32 = hybrid.decode_array(data, weights=path, precision="fp32")
-    bf16 = hybrid.decode_array(data, weights=path, precision="bf16")
+    assert hybrid.decode_array(grey, enhance=True, weights=path).shape[2] == 1
+    fp32 = hybrid.decode_array(data, enhance=True, weights=path, precision="fp32")
+    bf16 = hybrid.decode_array(data, enhance=True, weights=path, precision="bf16")
     assert 0 < np.abs(bf16 - fp32).mean() < 0.5 / 255
     for call in (hybrid.decode, hybrid.decode_array):
         with pytest.raises(InputError, match="precision must be one of auto, fp32, bf16"):

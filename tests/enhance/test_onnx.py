@@ -36,7 +36,10 @@ def test_onnx_decode_matches_torch(quality):
     for img in (data.astronaut()[:256, :320], data.coffee()[100:300, 200:520]):
         jpeg = _jpeg(img, quality)
         plain = hybrid.decode_array(jpeg, enhance=False)
-        out = {b: hybrid.decode_array(jpeg, precision="fp32", backend=b, threads=1) for b in gains}
+        out = {
+            b: hybrid.decode_array(jpeg, enhance=True, precision="fp32", backend=b, threads=1)
+            for b in gains
+        }
         steps = np.abs(np.round(out["torch"] * 255) - np.round(out["onnx"] * 255))
         assert (steps <= 1).mean() >= 0.999
         assert np.abs(out["torch"] - out["onnx"]).max() < 1e-3
@@ -50,12 +53,12 @@ def test_onnx_decode_matches_torch(quality):
 def test_onnx_decode_of_greyscale_and_near_lossless():
     grey = np.asarray(Image.fromarray(data.camera()[:96, :136]))
     jpeg = _jpeg(grey, 30)
-    a = hybrid.decode_array(jpeg, precision="fp32")
-    b = hybrid.decode_array(jpeg, backend="onnx")
+    a = hybrid.decode_array(jpeg, enhance=True, precision="fp32")
+    b = hybrid.decode_array(jpeg, enhance=True, backend="onnx")
     assert a.shape == b.shape == (96, 136, 1) and np.abs(a - b).max() < 1e-3
     lossless = _jpeg(data.astronaut()[:64, :64], 97)
     plain = hybrid.decode_array(lossless, enhance=False)
-    assert np.array_equal(hybrid.decode_array(lossless, backend="onnx"), plain)
+    assert np.array_equal(hybrid.decode_array(lossless, enhance=True, backend="onnx"), plain)
 
 
 def test_enhanced_onnx_decode_does_not_import_torch(tmp_path):

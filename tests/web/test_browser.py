@@ -132,7 +132,7 @@ def test_browser_matches_python_onnx_decoder(site, page, name):
     h, w = result["height"], result["width"]
     ours = np.frombuffer(base64.b64decode(result["pixels"]), dtype=np.float32).reshape(h, w, 3)
     jpeg = (site[0] / name).read_bytes()
-    ref = hybrid.decode_array(jpeg, backend="onnx")
+    ref = hybrid.decode_array(jpeg, enhance=True, backend="onnx")
     if ref.shape[2] == 1:
         ref = np.repeat(ref, 3, axis=2)
     steps = np.abs(ours * 255 - ref * 255)

@@ -22,11 +22,11 @@ from hybrid.cli_targets import (
     max_scan_passes_option,
     strip_option,
 )
+from hybrid.codec.geometry import MAX_SCALE
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import ClusterError
 from hybrid.io import parse_strip
 from hybrid.outputs import OUTPUT_FORMATS
-from hybrid.resample import MAX_SCALE
 
 
 def _suffixes(kind: str) -> frozenset[str]:

@@ -13,12 +13,12 @@ from typing import Any
 import click
 
 from hybrid.cli_stdio import label
+from hybrid.codec.geometry import MAX_SCALE
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.errors import (
     InputError,
 )
 from hybrid.io import DEFAULT_MAX_PIXELS
-from hybrid.resample import MAX_SCALE
 
 TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
 

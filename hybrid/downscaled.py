@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.codec.geometry import coded_size
 from hybrid.codec.markers import MAX_XMP_BYTES
 from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.errors import InputError, JpegDataWarning
 from hybrid.io import DEFAULT_MAX_PIXELS, METADATA_KINDS, ImageMetadata, load_image, parse_strip
-from hybrid.resample import coded_size, downscale
+from hybrid.resample import downscale
 
 #: Super-resolution model a downscaled file names when the caller names none, and the
 #: decoder's last resort.

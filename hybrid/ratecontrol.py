@@ -44,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.codec.geometry import check_scale, coded_size
 from hybrid.codec.options import EncodeOptions
 from hybrid.downscaled import EncodeSource, encode_frame_file, load_source
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
-from hybrid.resample import check_scale, coded_size
 from hybrid.targets import Target, make_target, parse_size
 
 __all__ = [

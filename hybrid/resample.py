@@ -1,5 +1,7 @@
 """Resizing pixels for the downscaled mode: the encoder's anti-aliasing downscale and the
 decoder's classical upscale (the fallback when no super-resolution network is installed).
+The sizes themselves (``MAX_SCALE``, ``coded_size``, ``scaled_size``) are
+:mod:`hybrid.codec.geometry`'s.
 
 Filters were chosen by measurement on the first 10 images of ``shared/data/val`` (RGB PSNR
 of downscale -> upscale to the original size, mean dB; Pillow 11):
@@ -24,44 +26,9 @@ only pays at low rates, so the upscale is Pillow's bicubic (as viewers and brows
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-
-from hybrid.errors import InputError
-
-#: Largest scale factor per axis: what the encoder's ``scale`` may downscale by, and what a
-#: decode may upscale by (``scale``, or a downscaled file's record). It bounds the output
-#: pixels a file can ask for at 16x its coded pixels: a 9.9 kB file recording a 64x upscale
-#: of a 203x203 image took 67 s and 6 GB to decode to 13000x13000. Rate control tries at
-#: most 4 (ratecontrol.DOWNSCALE_CANDIDATES), and past 4 the small image has too few pixels
-#: left to be worth restoring.
-MAX_SCALE = 4.0
-
-
-def check_scale(scale: Any, name: str = "scale") -> float:
-    """``scale`` as a float in [1, MAX_SCALE]; raises :class:`InputError` otherwise."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number >= 1, got {scale!r}")
-    value = float(scale)
-    if not math.isfinite(value) or not 1.0 <= value <= MAX_SCALE:
-        raise InputError(f"{name} must be between 1 and {MAX_SCALE:g}, got {scale!r}")
-    return value
-
-
-def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
-
-
-def coded_size(width: int, height: int, scale: float) -> tuple[int, int]:
-    """Size of the coded (small) image: ``round(original / scale)``, at least 1 pixel."""
-    return max(1, _round_half_up(width / scale)), max(1, _round_half_up(height / scale))
-
-
-def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
-    """Size after upscaling a ``width`` x ``height`` image by ``scale``, at least 1 pixel."""
-    return max(1, _round_half_up(width * scale)), max(1, _round_half_up(height * scale))
 
 
 def downscale(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

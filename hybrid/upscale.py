@@ -34,10 +34,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from hybrid.codec.geometry import check_scale, scaled_size
 from hybrid.codec.headers import JpegInfo
 from hybrid.downscaled import DEFAULT_SR_MODEL, default_sr_model
 from hybrid.errors import ImageTooLargeError, InputError, MissingModelWarning, WeightsError
-from hybrid.resample import check_scale, scaled_size, upscale_array, upscale_image
+from hybrid.resample import upscale_array, upscale_image
 
 
 def wants_resize(header: JpegInfo, enhance: bool, upscale: bool | None, scale: Any) -> bool:

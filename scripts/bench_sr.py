@@ -281,7 +281,8 @@ def pillow_jpeg(img: np.ndarray, quality: int) -> bytes:
 def half_size_jpeg(clean: np.ndarray, quality: int, scale: float = 2.0) -> bytes:
     """``clean`` downscaled by ``scale`` as ``hybrid encode --scale`` does, coded by
     libjpeg-turbo."""
-    from hybrid.resample import coded_size, downscale
+    from hybrid.codec.geometry import coded_size
+    from hybrid.resample import downscale
 
     height, width = clean.shape[:2]
     return pillow_jpeg(downscale(clean, coded_size(width, height, scale)), quality)

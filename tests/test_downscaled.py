@@ -12,6 +12,7 @@ from PIL import Image
 
 import hybrid
 from hybrid.cli import cli
+from hybrid.codec.geometry import coded_size
 from hybrid.codec.metadata import HybridMetadata, frame_checksum, insert_segment, metadata_segment
 from hybrid.codec.reader import read_frame
 from hybrid.downscaled import SR_MODEL_BY_SCALE, default_sr_model
@@ -23,7 +24,6 @@ from hybrid.errors import (
     WeightsError,
 )
 from hybrid.metrics import psnr
-from hybrid.resample import coded_size
 from tests.decoders import decode_djpeg, djpeg_path
 from tests.registry_helpers import register, register_tiny_enhancer
 
@@ -165,7 +165,7 @@ def test_ordinary_jpeg_scale_upsamples():
 
 def test_upscale_respects_max_pixels():
     # A consistent record (coded 101x77 = round(404/4) x round(308/4)) asking for 124,432
-    # pixels, at the largest scale a record may have (hybrid.resample.MAX_SCALE).
+    # pixels, at the largest scale a record may have (hybrid.codec.geometry.MAX_SCALE).
     meta = HybridMetadata(mode="downscaled", original_width=404, original_height=308, scale=4)
     buffer = io.BytesIO()
     Image.fromarray(smooth()).save(buffer, "JPEG")

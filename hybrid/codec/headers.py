@@ -835,10 +835,10 @@ def _check_record(meta: HybridMetadata, width: int, height: int) -> HybridMetada
     A record that does not (forged, or the image was resized by another tool) must not steer
     the decoder, e.g. into a huge "original size": the coded size must be what the encoder
     writes for the recorded original and scale, and the scale at most the encoder's
-    :data:`~hybrid.resample.MAX_SCALE` (4), so a record can ask for at most 4x per side: 16x
+    :data:`~hybrid.codec.geometry.MAX_SCALE` (4), so a record can ask for at most 4x per side: 16x
     the coded pixels, and no more than the caller's ``max_pixels``.
     """
-    from hybrid.resample import MAX_SCALE
+    from hybrid.codec.geometry import MAX_SCALE
 
     if meta.mode == "downscaled" and not 1.0 < meta.scale <= MAX_SCALE:
         reason = f"its scale {meta.scale:g} is outside the encoder's (1, {MAX_SCALE:g}]"

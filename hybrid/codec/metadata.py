@@ -147,7 +147,7 @@ def coded_size_of(meta: HybridMetadata) -> tuple[int, int]:
     or for ``downscaled`` :func:`hybrid.resample.coded_size` of it."""
     if meta.mode != "downscaled":
         return meta.original_width, meta.original_height
-    from hybrid.resample import coded_size
+    from hybrid.codec.geometry import coded_size
 
     return coded_size(meta.original_width, meta.original_height, meta.scale)
 

@@ -360,8 +360,8 @@ def test_upscale_factor_is_capped(corpus_by_name):
     """A downscaled record, or ``scale``, asks for at most 4x per side (the encoder's most),
     so a file's output is at most 16x its coded pixels, and within max_pixels. A 9.9 kB file
     recording a consistent 64x upscale (203x203 -> 13000x13000) took 67 s and 6 GB."""
+    from hybrid.codec.geometry import MAX_SCALE
     from hybrid.errors import InputError
-    from hybrid.resample import MAX_SCALE
 
     assert MAX_SCALE == 4.0
     data = corpus_by_name["hybrid-downscaled"]  # 19x12, recorded as 37x23 at scale 2

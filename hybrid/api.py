@@ -215,6 +215,7 @@ def decode(
     scale: float | None = None,
     sr_model: str | None = None,
     strict: bool = False,
+    check_damage: bool = True,
     precision: str = "auto",
     apply_orientation: bool = True,
     backend: str = "torch",
@@ -252,7 +253,10 @@ def decode(
     Damaged data (see :func:`hybrid.codec.reader.find_damage`: libjpeg's entropy decoder
     has to pad or guess, or a hybrid file's checksum does not match) decodes as viewers show
     it, with a :class:`JpegDataWarning` and the reason in ``image.info["hybrid_damage"]``;
-    ``strict=True`` raises :class:`CorruptJPEGError` instead.
+    ``strict=True`` raises :class:`CorruptJPEGError` instead. ``check_damage=False`` skips
+    that check (one more libjpeg pass over the entropy-coded data, a full read of the
+    coefficients for hybrid's own files: ``scripts/bench_decode_overhead.py``) and decodes
+    whatever libjpeg makes of the data, silently; it cannot be combined with ``strict``.
 
     ``precision`` (``auto``, ``fp32``, ``bf16``) is the arithmetic of the network call of an
     enhanced or super-resolved decode (:mod:`hybrid.enhance.precision`): ``auto`` uses
@@ -271,7 +275,7 @@ def decode(
         source, enhance, as_array=False, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
-        sr_model=sr_model, strict=strict, precision=precision,
+        sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
         apply_orientation=apply_orientation, backend=backend,
     )  # fmt: skip
 
@@ -297,13 +301,16 @@ def _decode(
     backend: str = "torch",
 ) -> Any:
     """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
-    ``check_damage=False`` skips :func:`_damage`, for files hybrid has just written itself
-    (rate control's decoder in the loop)."""
+    ``check_damage=False`` skips :func:`_damage` (rate control's decoder in the loop, for
+    files hybrid has just written itself, and callers who do not want it)."""
+    if strict and not check_damage:
+        raise InputError("strict=True needs the damage check; it cannot be switched off")
     _check_precision(precision)
     _check_backend(backend, enhance, weights, device)
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels, max_scan_passes=max_scan_passes)
     damage = _damage(data, header, strict) if check_damage else None
+    tolerate = damage is not None or not check_damage  # reported, or not asked about
     if _resizes(header, enhance, upscale, scale):
         if enhance and backend != "torch":
             raise InputError(f"backend {backend} does not resize (downscaled file or scale)")
@@ -317,7 +324,7 @@ def _decode(
     elif enhance:
         array = _enhanced_array(
             data, header, model, weights, device, threads, precision,
-            tolerate_damage=damage is not None, backend=backend,
+            tolerate_damage=tolerate, backend=backend,
         )  # fmt: skip
         result = array if as_array else _array_to_image(array)
     else:
@@ -475,6 +482,7 @@ def decode_array(
     scale: float | None = None,
     sr_model: str | None = None,
     strict: bool = False,
+    check_damage: bool = True,
     precision: str = "auto",
     apply_orientation: bool = True,
     backend: str = "torch",
@@ -486,13 +494,14 @@ def decode_array(
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
     ``upscale``, ``scale``, ``sr_model``, ``strict``, ``precision`` and
     ``apply_orientation`` are :func:`decode`'s; :func:`hybrid.io.read_metadata` gives the
-    ICC profile and EXIF an output of the array should carry.
+    ICC profile and EXIF an output of the array should carry. ``check_damage`` is
+    :func:`decode`'s too.
     """
     return _decode(
         source, enhance, as_array=True, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
-        sr_model=sr_model, strict=strict, precision=precision,
+        sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
         apply_orientation=apply_orientation, backend=backend,
     )  # fmt: skip
 

@@ -151,7 +151,7 @@ def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Cal
 
 
 def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --upscale/--no-upscale, --scale, --sr-model and --strict."""
+    """Add --upscale/--no-upscale, --scale, --sr-model, --strict and --no-damage-check."""
     options = [
         click.option(
             "--upscale/--no-upscale",
@@ -173,6 +173,12 @@ def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Fail on damaged image data (libjpeg had to pad or guess, or a hybrid file's "
             "checksum does not match) instead of decoding it with a warning.",
         ),
+        click.option(
+            "--no-damage-check",
+            is_flag=True,
+            help="Skip the check for damaged image data (a faster plain decode; damaged data "
+            "then decodes without a warning).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -181,13 +187,16 @@ def decode_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def resized_decoder(decode: Callable[..., Any], resizing: dict[str, Any]) -> Callable[..., Any]:
     """``decode`` (``hybrid.api.decode`` or ``decode_array``) with the resize options and
-    ``--strict`` added. The command prints the warnings (a missing model, damaged data,
-    unreadable metadata) as one ``hybrid: warning: FILE: ...`` line each."""
+    ``--strict`` / ``--no-damage-check`` added. The command prints the warnings (a missing
+    model, damaged data, unreadable metadata) as one ``hybrid: warning: FILE: ...`` line each."""
+    if resizing.get("strict") and resizing.get("no_damage_check"):
+        raise click.UsageError("--strict needs the damage check; drop --no-damage-check")
     kwargs = {
         "upscale": resizing.get("upscale"),
         "scale": resizing.get("scale"),
         "sr_model": resizing.get("sr_model"),
         "strict": bool(resizing.get("strict")),
+        "check_damage": not resizing.get("no_damage_check"),
     }
 
     def run(src: Any, *args: Any, **options: Any) -> Any:

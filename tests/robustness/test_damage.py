@@ -23,7 +23,7 @@ from PIL import Image
 import hybrid
 from hybrid.cli import cli
 from hybrid.codec.metadata import find_metadata
-from hybrid.errors import CorruptJPEGError, JpegDataWarning
+from hybrid.errors import CorruptJPEGError, InputError, JpegDataWarning
 from tests.robustness.corpus import find_segments, flip_bit, sample_image
 from tests.robustness.hostile import with_lost_scan
 
@@ -150,6 +150,60 @@ def test_cli_warns_in_one_line_and_strict_fails(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("hybrid: error:") and "damaged JPEG data" in result.stderr
     assert not (tmp_path / "s.png").exists()
+
+
+def test_the_check_can_be_switched_off(tmp_path, monkeypatch):
+    """check_damage=False / --no-damage-check: no libjpeg pass of its own, the pixels as
+    viewers show them, no warning; it does not combine with strict (issue 14)."""
+    from hybrid.codec import reader
+
+    data = hybrid.encode(sample_image(64, 64, 8), quality=75)
+    damaged = next(d for d in scan_flips(data, 10, seed=3) if decode_flagged(d) == "flagged")
+    with pytest.warns(JpegDataWarning):
+        checked = hybrid.decode(damaged)
+
+    def no_check(*args: object) -> None:
+        raise AssertionError("the damage check ran")
+
+    monkeypatch.setattr(reader, "find_damage", no_check)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = hybrid.decode(damaged, check_damage=False)
+        array = hybrid.decode_array(damaged, check_damage=False)
+    assert "hybrid_damage" not in image.info
+    assert np.array_equal(np.asarray(image), np.asarray(checked))
+    assert np.array_equal(array, np.asarray(checked, dtype=np.float32) / 255.0)
+    for call in (hybrid.decode, hybrid.decode_array):
+        with pytest.raises(InputError, match="strict"):
+            call(data, strict=True, check_damage=False)
+    src = tmp_path / "damaged.jpg"
+    src.write_bytes(damaged)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["decode", str(src), "-o", str(tmp_path / "o.png"), "--no-damage-check"]
+    )
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), np.asarray(checked))
+    result = runner.invoke(
+        cli, ["decode", str(src), "-o", str(tmp_path / "s.png"), "--strict", "--no-damage-check"]
+    )
+    assert result.exit_code == 2 and "--strict needs the damage check" in result.stderr
+
+
+def test_other_encoders_files_are_checked_without_copying_coefficients(monkeypatch):
+    """Without a hybrid checksum to compare, the check stops after libjpeg's pass over the
+    entropy-coded data: the coefficients are never copied out (a third of the time)."""
+    import jpeglib
+
+    buffer = io.BytesIO()
+    Image.fromarray(sample_image(64, 48, 2)).save(buffer, "JPEG", quality=70)
+    loads: list[object] = []
+    real_load = jpeglib.DCTJPEG.load
+    monkeypatch.setattr(jpeglib.DCTJPEG, "load", lambda self: loads.append(self) or real_load(self))
+    hybrid.decode(buffer.getvalue(), strict=True)
+    assert loads == []
+    hybrid.decode(hybrid.encode(sample_image(64, 48, 2)), strict=True)  # checksum: one read
+    assert len(loads) == 1
 
 
 def test_resized_decodes_are_flagged_too():

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Plain decode speed: ``hybrid.decode`` with and without its damage check, against Pillow.
+
+Pillow's ``Image.open(...).load()`` (libjpeg-turbo) is the floor: a plain hybrid decode is
+Pillow's decode plus the header parse, the damage check (libjpeg's pass over the
+entropy-coded data; for hybrid's own files also the coefficients, to compare the checksum)
+and the metadata carried to the result. Inputs are made from one validation image, resized
+with Pillow (Lanczos) and saved by Pillow: 4000x3000 (12 MP) at quality 85, 768x512
+(0.4 MP) and the image itself (481x321, 0.15 MP) at quality 75; plus hybrid's own encode of
+the 12 MP and 0.4 MP images (quality 85 / 75), whose checksum the check compares. Each time
+is the best of --repeat runs, the file already in memory.
+
+Example (the command recorded in BENCHMARKS.md):
+    python scripts/bench_decode_overhead.py --data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, features
+
+import hybrid
+from hybrid.codec.headers import parse_info
+from hybrid.codec.reader import find_damage
+
+
+def best_seconds(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm: imports, caches
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def pillow_jpeg(image: Image.Image, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def inputs(source: Image.Image) -> list[tuple[str, bytes]]:
+    big = source.resize((4000, 3000), Image.Resampling.LANCZOS)
+    mid = source.resize((768, 512), Image.Resampling.LANCZOS)
+    return [
+        ("12 MP, Pillow q85", pillow_jpeg(big, 85)),
+        ("0.4 MP, Pillow q75", pillow_jpeg(mid, 75)),
+        ("0.15 MP, Pillow q75", pillow_jpeg(source, 75)),
+        ("12 MP, hybrid q85", hybrid.encode(big, quality=85)),
+        ("0.4 MP, hybrid q75", hybrid.encode(mid, quality=75)),
+    ]
+
+
+def measure(data: bytes, repeat: int) -> dict[str, float]:
+    def pillow() -> None:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+
+    info = parse_info(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the inputs are intact: any warning is a bug here
+        return {
+            "pillow": best_seconds(pillow, repeat),
+            "checked": best_seconds(lambda: hybrid.decode(data), repeat),
+            "unchecked": best_seconds(lambda: hybrid.decode(data, check_damage=False), repeat),
+            "check": best_seconds(lambda: find_damage(data, info), repeat),
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", default="../shared/data", help="folder with val/ (default ../shared/data)"
+    )
+    ap.add_argument("--image", default="102061.png", help="the val image (481x321)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs (best of)")
+    args = ap.parse_args()
+
+    source = Image.open(Path(args.data) / "val" / args.image).convert("RGB")
+    print(
+        f"Pillow {Image.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}; best of {args.repeat}"
+    )
+    print()
+    print("| file | MP | Pillow ms | decode ms (x Pillow) | --no-damage-check ms (x Pillow) "
+          "| check alone ms | decode MP/s |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, data in inputs(source):
+        with Image.open(io.BytesIO(data)) as image:
+            megapixels = image.width * image.height / 1e6
+        t = measure(data, args.repeat)
+        ms = {key: 1e3 * value for key, value in t.items()}
+        print(
+            f"| {name} | {megapixels:.2f} | {ms['pillow']:.1f} "
+            f"| {ms['checked']:.1f} ({t['checked'] / t['pillow']:.2f}x) "
+            f"| {ms['unchecked']:.1f} ({t['unchecked'] / t['pillow']:.2f}x) "
+            f"| {ms['check']:.1f} | {megapixels / t['checked']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """``python -m training`` runs the same command as ``hybrid train``."""
 
-from training.cli import train_command
+from .cli import train_command
 
 if __name__ == "__main__":
     train_command()

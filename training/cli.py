@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from training.data import DegradationConfig
-from training.loop import TrainConfig, init_shape, train
+from .data import DegradationConfig
+from .loop import TrainConfig, init_shape, train
 
 #: (channels, blocks) of the ``--size`` presets, per task.
 PRESETS: dict[str, dict[str, tuple[int, int]]] = {
@@ -262,7 +262,7 @@ def export_command(
     and ``inference.scale``; ``--val`` then measures the gain over the bicubic upscale of the
     plain decode of the downscaled image, else the gain over the plain decode.
     """
-    from training.export import export_checkpoint
+    from .export import export_checkpoint
 
     try:
         metrics = measure_checkpoint(checkpoint, val_dir, val_images) if val_dir else {}
@@ -300,7 +300,8 @@ def measure_checkpoint(checkpoint: str, val_dir: str, val_images: int) -> dict:
     from pathlib import Path
 
     from hybrid.enhance.torch_file import load_torch_zip, weights_from_object
-    from training.loop import (
+
+    from .loop import (
         TrainConfig,
         build_network,
         saved_shape,

@@ -37,7 +37,8 @@ from hybrid.enhance.weights_schema import WeightsFile
 from hybrid.errors import WeightsError
 from hybrid.metrics import psnr
 from hybrid.resample import downscale, upscale_array, upscale_image
-from training.data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
+
+from .data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
 
 #: Training tasks: artifact removal at the coded size, or super-resolution.
 TASKS = ("enhance", "sr")
@@ -220,7 +221,7 @@ def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """1 - MS-SSIM on crops of at least 176 px, else 1 - SSIM (kornia), on the 0..1 scale."""
     import kornia
 
-    from training.losses import ms_ssim_torch
+    from .losses import ms_ssim_torch
 
     x, y = pred.clamp(0, 255) / 255.0, target / 255.0
     if min(x.shape[-2:]) >= 176:

@@ -803,25 +803,22 @@ def _estimate_quality(
     at 255), so exactness is judged jointly: one quality must reproduce all tables.
     """
     try:
-        from hybrid.codec.quant import estimate_ijg_quality, scale_quant_table
-        from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
+        from hybrid.codec.quant import estimate_ijg_quality, ijg_table_bytes
     except ImportError:
         return None, False
     luma = comps[0].quant_index
     if luma not in tables:
         return None, False
-    # (table, Annex K base) for each distinct table, the first component's being luma.
-    wanted = {luma: (tables[luma], STD_LUMA_QUANT)}
+    # (table bytes, 1 for the Annex K luma base / 2 for chroma) per distinct table, the first
+    # component's being luma; tables are uint16 (8, 8) natural order, as ijg_table_bytes'.
+    wanted = {luma: (np.ascontiguousarray(tables[luma], dtype=np.uint16).tobytes(), 1)}
     for c in comps[1:3]:
         if c.quant_index in tables and c.quant_index not in wanted:
-            wanted[c.quant_index] = (tables[c.quant_index], STD_CHROMA_QUANT)
-    for quality in range(100, 0, -1):
-        for force_baseline in (True, False):
-            if all(
-                np.array_equal(scale_quant_table(base, quality, force_baseline), table)
-                for table, base in wanted.values()
-            ):
-                return float(quality), True
+            table = np.ascontiguousarray(tables[c.quant_index], dtype=np.uint16).tobytes()
+            wanted[c.quant_index] = (table, 2)
+    for candidate in ijg_table_bytes():
+        if all(table == candidate[base] for table, base in wanted.values()):
+            return float(candidate[0]), True
     try:
         estimate, _ = estimate_ijg_quality(tables[luma], chroma=False)
     except (ValueError, ZeroDivisionError):

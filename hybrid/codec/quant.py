@@ -9,6 +9,8 @@ tables to ``cjpeg -quality q`` and Pillow's ``quality=q``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
@@ -46,6 +48,20 @@ def default_quant_tables(quality: int, force_baseline: bool = True) -> tuple[np.
         scale_quant_table(STD_LUMA_QUANT, quality, force_baseline),
         scale_quant_table(STD_CHROMA_QUANT, quality, force_baseline),
     )
+
+
+@lru_cache(maxsize=1)
+def ijg_table_bytes() -> tuple[tuple[int, bytes, bytes], ...]:
+    """Every (quality, luma, chroma) :func:`default_quant_tables` gives, quality 100 down to
+    1, each with ``force_baseline`` True then False; the tables as the bytes of uint16
+    (8, 8) natural-order arrays, so that a file's tables match by one comparison each
+    (computed once: scaling them per file was most of a small file's header parse)."""
+    candidates = []
+    for quality in range(100, 0, -1):
+        for force_baseline in (True, False):
+            luma, chroma = default_quant_tables(quality, force_baseline)
+            candidates.append((quality, luma.tobytes(), chroma.tobytes()))
+    return tuple(candidates)
 
 
 #: N. Robidoux's table for ImageMagick, mozjpeg's default (``quant_tbl_master_idx`` 3,

@@ -440,15 +440,17 @@ def _enhanced_array(
         from hybrid.enhance.onnx_backend import enhance_jpeg_onnx
 
         result = enhance_jpeg_onnx(
-            data, model=model, backend=backend, threads=threads, tolerate_damage=tolerate_damage
-        )
+            data, info=header, model=model, backend=backend, threads=threads,
+            tolerate_damage=tolerate_damage,
+        )  # fmt: skip
         return np.asarray(result, dtype=np.float32)
     try:
         import hybrid.enhance as enhance_pkg
     except ImportError as exc:
         raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
     result = enhance_pkg.enhance_jpeg(
-        data, model=model, weights=weights, device=device, threads=threads, precision=precision,
+        data, info=header, model=model, weights=weights, device=device, threads=threads,
+        precision=precision,
         tolerate_damage=tolerate_damage,
     )  # fmt: skip
     return np.asarray(result, dtype=np.float32)

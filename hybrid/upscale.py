@@ -187,8 +187,9 @@ def decode_resized(
         from hybrid.enhance.superres import upscale_jpeg
 
         array = upscale_jpeg(
-            data, size, model=sr_id, device=device, threads=threads, precision=precision
-        )
+            data, size, model=sr_id, info=header, device=device, threads=threads,
+            precision=precision,
+        )  # fmt: skip
         return array if as_array else api._array_to_image(array)
 
     missing = sr_model or _file_sr_model(header, ratio)

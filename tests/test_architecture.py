@@ -13,15 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("hybrid", "training")
 
-#: Private names used across modules today, as (importing module, module.name). All but
-#: the first are the api <-> upscale/ratecontrol circle: upscale and rate control call the
+#: Private names used across modules today, as (importing module, module.name). They are
+#: the api <-> upscale/ratecontrol circle: upscale and rate control call the
 #: decode engine's private functions inside api.py. To do: the engine extraction makes
 #: these public functions of the pipeline and empties this list. An entry no longer used
 #: is reported as a warning, so the list does not outlive its offenders.
 ALLOWED_PRIVATE_USES = {
-    # The ONNX backend reads a record's model through the torch path's private helper;
-    # the content-choice work (hybrid.enhance.choice, in progress) replaces it.
-    ("hybrid.enhance.onnx_backend", "hybrid.enhance._model_from_metadata"),
     ("hybrid.ratecontrol", "hybrid.api._decode"),
     ("hybrid.upscale", "hybrid.api._array_to_image"),
     ("hybrid.upscale", "hybrid.api._enhanced_array"),

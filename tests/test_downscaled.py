@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,13 @@ from PIL import Image
 import hybrid
 from hybrid.cli import cli
 from hybrid.codec.geometry import coded_size
-from hybrid.codec.metadata import HybridMetadata, frame_checksum, insert_segment, metadata_segment
+from hybrid.codec.metadata import (
+    SIGNATURE,
+    HybridMetadata,
+    frame_checksum,
+    insert_segment,
+    metadata_segment,
+)
 from hybrid.codec.reader import read_frame
 from hybrid.downscaled import SR_MODEL_BY_SCALE, default_sr_model
 from hybrid.errors import (
@@ -325,6 +332,107 @@ def test_enhancement_fallback_upscales_with_a_warning(empty_registry, monkeypatc
         assert hybrid.decode(ordinary, enhance=True, scale=2).size == (202, 154)
 
 
+def install_networks(directory) -> None:
+    """Tiny networks with random weights: the default enhancer, another enhancer
+    (``enhance-other-v1``) and the x2 super-resolution model downscaled files name."""
+    import torch
+
+    from hybrid.enhance.nets import EnhanceNet, SRNet
+    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+
+    generator = torch.Generator().manual_seed(5)
+    entries, files = [], {}
+    for model_id, cls, task, kwargs in (
+        (DEFAULT_ENHANCE_MODEL, EnhanceNet, "enhance", {"channels": 8, "blocks": 1}),
+        ("enhance-other-v1", EnhanceNet, "enhance", {"channels": 8, "blocks": 1}),
+        ("sr-fast-v1", SRNet, "sr", {"channels": 8, "blocks": 1, "scale": 2}),
+    ):
+        net = cls(**kwargs)
+        with torch.no_grad():  # untrained nets may start as the identity: make them differ
+            for param in net.parameters():
+                param.add_(0.05 * torch.randn(param.shape, generator=generator))
+        name = f"{model_id}.pt"
+        files[name] = {"model": net.state_dict(), "architecture": cls.__name__, "kwargs": kwargs}
+        entries.append({"id": model_id, "file": name, "architecture": cls.__name__,
+                        "kwargs": kwargs, "task": task})  # fmt: skip
+    register(directory, entries, files)
+
+
+def with_record(data: bytes, meta: HybridMetadata | None) -> bytes:
+    """``data`` with its hybrid APP11 segment replaced by one of ``meta`` (None: removed)."""
+    start = data.index(SIGNATURE) - 4  # marker and length before the signature
+    end = start + 2 + int.from_bytes(data[start + 2 : start + 4], "big")
+    return data[:start] + (metadata_segment(meta) if meta else b"") + data[end:]
+
+
+def forged_records() -> dict[str, bytes]:
+    """A downscaled 51x39 file whose record does not describe its frame: as encoded (it
+    names the super-resolution model), naming another enhancement model, and naming a
+    model the registry does not have (that was a WeightsError)."""
+    from skimage import data as skimage_data
+
+    photo = skimage_data.astronaut()[100:177, 150:251]  # 101x77, a photograph
+    data = hybrid.encode(photo, scale=2, quality=50)
+    meta = hybrid.info(data).hybrid_metadata
+    assert meta is not None and meta.model_id == "sr-fast-v1"
+    return {
+        "downscaled": with_record(data, replace(meta, original_width=141)),
+        "enhance": with_record(
+            data,
+            replace(
+                meta,
+                mode="enhance",
+                scale=1.0,
+                original_width=50,
+                original_height=39,
+                model_id="enhance-other-v1",
+            ),
+        ),
+        "unknown": with_record(
+            data,
+            replace(
+                meta,
+                mode="enhance",
+                scale=1.0,
+                original_width=50,
+                original_height=39,
+                model_id="enhance-unknown-v9",
+            ),
+        ),  # fmt: skip
+    }
+
+
+def hybrid_warnings(record: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, Warning)]
+
+
+@pytest.mark.parametrize("kind", ["downscaled", "enhance", "unknown"])
+def test_a_dropped_record_does_not_steer_the_decode(empty_registry, monkeypatch, kind):
+    """Regression (issue 14): the header parse drops a record that does not describe the
+    frame, but the enhanced decode read the raw record again: a downscaled one made it run
+    the super-resolution model it names as an enhancement network (a bare RuntimeError),
+    another one chose the enhancement model. Now the parsed header is the only reading: the
+    file decodes as one without a record, the photo model at the coded size, one warning."""
+    import hybrid.enhance as enhance_pkg
+    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+
+    monkeypatch.setattr(enhance_pkg, "_CACHE", {})
+    install_networks(empty_registry)
+    forged = forged_records()[kind]
+    bare = with_record(forged, None)
+    for enhance in (False, True):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            image = hybrid.decode(forged, enhance=enhance)
+        messages = hybrid_warnings(record)
+        assert len(messages) == 1 and "ignoring hybrid metadata" in messages[0], messages
+        assert image.size == (51, 39)
+        expected = hybrid.decode(bare, enhance=enhance, model=DEFAULT_ENHANCE_MODEL)
+        assert np.array_equal(np.asarray(image), np.asarray(expected))
+    other = hybrid.decode(bare, enhance=True, model="enhance-other-v1")
+    assert not np.array_equal(np.asarray(other), np.asarray(expected))  # the test can tell
+
+
 # --- CLI ----------------------------------------------------------------------------------------
 
 
@@ -352,6 +460,32 @@ def test_cli_scale_encode_and_decode(tmp_path):
     assert Image.open(tmp_path / "enh.png").size == (67, 51)
     result = run("decode", jpg, "-o", tmp_path / "b16.png", "--upscale", "--bits", "16")
     assert result.exit_code == 0 and Image.open(tmp_path / "b16.png").size == (101, 77)
+
+
+@pytest.mark.parametrize("kind", ["downscaled", "enhance", "unknown"])
+def test_cli_decodes_a_dropped_record_with_one_warning(empty_registry, monkeypatch, tmp_path, kind):
+    """The forged files of :func:`test_a_dropped_record_does_not_steer_the_decode` decode
+    plainly and with --enhance: exit 0, one warning line, the photo model's image at the
+    coded size (issue 14; it used to be exit 1, "internal error")."""
+    import hybrid.enhance as enhance_pkg
+    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+
+    monkeypatch.setattr(enhance_pkg, "_CACHE", {})
+    install_networks(empty_registry)
+    src = tmp_path / "forged.jpg"
+    src.write_bytes(forged_records()[kind])
+    for flags in ([], ["--enhance"]):
+        out = tmp_path / f"out{len(flags)}.png"
+        result = run("decode", src, "-o", out, *flags)
+        assert result.exit_code == 0, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("hybrid: warning: "), lines
+        assert "ignoring hybrid metadata" in lines[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HybridMetadataWarning)
+            expected = hybrid.decode(src, enhance=bool(flags), model=DEFAULT_ENHANCE_MODEL)
+        assert np.array_equal(np.asarray(Image.open(out)), np.asarray(expected))
+        assert expected.size == (51, 39)
 
 
 @pytest.mark.parametrize("bad", ["0.5", "abc", "100"])

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.metadata import HybridMetadata
 from hybrid.enhance.registry import (
     DEFAULT_ENHANCE_MODEL,
     inference_settings,
+    load_manifest,
     load_model,
     load_weights_file,
     weights_dir,
 )
+from hybrid.io import DEFAULT_MAX_PIXELS
 
-__all__ = ["enhance_jpeg", "get_network"]
+__all__ = ["enhance_jpeg", "get_network", "model_from_record"]
 
 _CACHE: dict[tuple[str, str], object] = {}
 
@@ -47,6 +51,7 @@ def get_network(model: str | None = None, weights: str | Path | None = None, dev
 def enhance_jpeg(
     data: bytes,
     *,
+    info: JpegInfo | None = None,
     model: str | None = None,
     weights: str | Path | None = None,
     device: str = "cpu",
@@ -59,6 +64,9 @@ def enhance_jpeg(
 
     Args:
         data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr, any sampling).
+        info: ``data``'s parsed headers (:func:`hybrid.codec.headers.parse_info`), when the
+            caller has them; else parsed here. Its checked APP11 record
+            (``info.hybrid_metadata``) is the only reading of the record.
         model: registry id; default: the id recorded in the file's hybrid metadata, else
             :data:`DEFAULT_ENHANCE_MODEL`.
         weights: a user weights file (overrides ``model``).
@@ -89,14 +97,16 @@ def enhance_jpeg(
     from hybrid.enhance.torch_state import torch_settings
 
     check_precision(precision)
-
+    if info is None:
+        # Pillow's own pixel limit (the same number) would refuse a larger image later
+        info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
     if model is None and weights is None:
-        model = _model_from_metadata(data)
+        model = model_from_record(info.hybrid_metadata)
     net = get_network(model, weights, device)
     flips = (
         1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     )
-    planes = load_planes(data, tolerate_damage=tolerate_damage)
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
     with torch_settings(threads=threads):  # restored after: torch_state.py
         out = enhance_planes(
             net, planes, tile=tile, device=device, flips=flips, precision=precision
@@ -104,18 +114,14 @@ def enhance_jpeg(
     return out[:, :, :1] if planes.grey else out
 
 
-def _model_from_metadata(data: bytes) -> str | None:
-    """The enhancement model ``data``'s hybrid record names, else None (the default). A
-    downscaled file's record names a super-resolution model (its coded image is enhanced
-    with the default, as :mod:`hybrid.upscale` does), and so may a forged or ignored one:
-    an id the registry knows as another task is not taken (it crashed the tiler)."""
-    try:
-        from hybrid.codec.metadata import find_metadata
-    except ImportError:  # pragma: no cover - metadata module is part of the package
-        return None
-    from hybrid.enhance.registry import load_manifest
+def model_from_record(meta: HybridMetadata | None) -> str | None:
+    """The enhancement model a file's hybrid record names, else None (the default).
 
-    meta = find_metadata(data)
+    ``meta`` is the record as the header parse checked it (``JpegInfo.hybrid_metadata``:
+    None when it does not describe the frame), never the raw APP11 segment. A downscaled
+    file's record names a super-resolution model (its coded image is enhanced with the
+    default, as :mod:`hybrid.upscale` does): an id the registry knows as another task is
+    not taken (it crashed the tiler)."""
     if meta is None or not meta.model_id or meta.mode == "downscaled":
         return None
     entry = load_manifest().get(meta.model_id)

@@ -14,6 +14,7 @@ import jpeglib
 import numpy as np
 from PIL import Image
 
+from hybrid.codec.headers import JpegInfo
 from hybrid.codec.reader import libjpeg_read_dct
 from hybrid.enhance.conditioning import COND_DIM
 from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
@@ -39,15 +40,22 @@ class JpegPlanes:
     chroma_factors: tuple[int, int]
 
 
-def read_dct_bytes(data: bytes, *, tolerate_damage: bool = False) -> jpeglib.DCTJPEG:
-    """jpeglib's ``read_dct`` for in-memory data, libjpeg's errors as :class:`CorruptJPEGError`
-    (see :func:`hybrid.codec.reader.libjpeg_read_dct`)."""
-    return libjpeg_read_dct(data, tolerate_damage=tolerate_damage)
+def read_dct_bytes(
+    data: bytes, *, info: JpegInfo | None = None, tolerate_damage: bool = False
+) -> jpeglib.DCTJPEG:
+    """jpeglib's ``read_dct`` for in-memory data (``info``: its parsed headers, else parsed
+    again), libjpeg's errors as :class:`CorruptJPEGError` (see
+    :func:`hybrid.codec.reader.libjpeg_read_dct`)."""
+    return libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage)
 
 
-def load_planes(data: bytes, *, tolerate_damage: bool = False) -> JpegPlanes:
+def load_planes(
+    data: bytes, *, info: JpegInfo | None = None, tolerate_damage: bool = False
+) -> JpegPlanes:
     """Decode ``data`` (a baseline or progressive 8-bit JPEG) for enhancement.
 
+    ``info``: ``data``'s parsed headers (:func:`hybrid.codec.headers.parse_info`), when the
+    caller has them: they are not parsed (nor warned about) again.
     ``tolerate_damage``: damaged entropy-coded data (already reported by the caller) is
     read as libjpeg and every viewer fill it in, instead of raising.
 
@@ -73,7 +81,7 @@ def load_planes(data: bytes, *, tolerate_damage: bool = False) -> JpegPlanes:
         raise ImageTooLargeError(str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise CorruptJPEGError(f"cannot decode JPEG: {exc}") from None
-    jpeg = read_dct_bytes(data, tolerate_damage=tolerate_damage)
+    jpeg = read_dct_bytes(data, info=info, tolerate_damage=tolerate_damage)
     grey = mode == "L"
     comps = [jpeg.Y] if grey else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     tbl = np.asarray(jpeg.quant_tbl_no)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.codec.headers import JpegInfo, parse_info
 from hybrid.enhance.backends import ONNX_VARIANT, check_backend
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 from hybrid.enhance.numpy_ops import enhance_window
@@ -21,6 +22,7 @@ from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir
 from hybrid.enhance.taper import residual_strength
 from hybrid.enhance.tiling import GRID, round_up
 from hybrid.errors import InputError, WeightsError
+from hybrid.io import DEFAULT_MAX_PIXELS
 
 _SESSIONS: dict[tuple[str, str, str, int | None], Any] = {}
 
@@ -140,6 +142,7 @@ def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
 def enhance_jpeg_onnx(
     data: bytes,
     *,
+    info: JpegInfo | None = None,
     model: str | None = None,
     backend: str = "onnx",
     threads: int | None = None,
@@ -150,6 +153,7 @@ def enhance_jpeg_onnx(
 
     Args:
         data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr).
+        info: ``data``'s parsed headers, as :func:`hybrid.enhance.enhance_jpeg`'s.
         model: registry id; default: the file's recorded model, else the default.
         backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
         threads: ONNX Runtime intra-op threads (default: its choice).
@@ -163,16 +167,19 @@ def enhance_jpeg_onnx(
         WeightsError: no verified export of the model, onnxruntime missing, or the model is
             not an enhancement network.
     """
-    from hybrid.enhance import _model_from_metadata
+    from hybrid.enhance import model_from_record
 
     if check_backend(backend) == "torch":
         raise InputError("enhance_jpeg_onnx runs the onnx backends only")
-    model = model or _model_from_metadata(data) or DEFAULT_ENHANCE_MODEL
+    if info is None:
+        # Pillow's own pixel limit (the same number) would refuse a larger image later
+        info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
+    model = model or model_from_record(info.hybrid_metadata) or DEFAULT_ENHANCE_MODEL
     entry = onnx_entry(model)
     if entry.architecture != "EnhanceNet":
         raise WeightsError(f"{model!r} is not an enhancement network ({entry.architecture})")
     run = session_runner(onnx_session(model, ONNX_VARIANT[backend], threads))
-    planes = load_planes(data, tolerate_damage=tolerate_damage)
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
     out = enhance_planes_numpy(
         run,
         planes,

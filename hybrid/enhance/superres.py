@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hybrid.codec.headers import JpegInfo
 from hybrid.enhance.registry import ModelEntry, load_manifest
 from hybrid.enhance.tiling import GRID, round_up, tile_overlap
 from hybrid.errors import WeightsError
@@ -149,6 +150,7 @@ def upscale_jpeg(
     size: tuple[int, int],
     *,
     model: str,
+    info: JpegInfo | None = None,
     device: str = "cpu",
     threads: int | None = None,
     tile: int = 256,
@@ -162,6 +164,7 @@ def upscale_jpeg(
         size: (width, height) of the result; the network's N-times output is resized to it
             (bicubic, float).
         model: registry id of a task-``"sr"`` model.
+        info: ``data``'s parsed headers, when the caller has them (else parsed again).
         device: ``cpu`` or ``cuda[:N]``.
         threads: torch CPU threads for the network call (default: as found); torch's
             settings are restored afterwards (:mod:`hybrid.enhance.torch_state`).
@@ -188,7 +191,7 @@ def upscale_jpeg(
     entry = sr_entry(model)
     factor = native_factor(entry)
     net = get_network(model, None, device)
-    planes = load_planes(data)
+    planes = load_planes(data, info=info)
     flips = int(entry.inference.get("flips", 1))
     with torch_settings(threads=threads, deterministic=False):  # only the threads, as before
         array = upscale_planes(

@@ -764,8 +764,21 @@ def _codec_list(value: str | None) -> list[str] | None:
     required=True,
     help="Folder for results.json, report.md, the plots and report.html.",
 )
+@click.option(
+    "--screens",
+    "screens",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A folder of screenshots (text, UI, graphics), measured too and reported as content "
+    "class 'screen' (DIRECTORY's images: 'photo'); may be given more than once.",
+)
 @click.option("--quick", is_flag=True, help="3-4 settings per codec, not the full sweep.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N images (by name).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Only the first N images (by name) of each class; screenshots from the --screens "
+    "folders in turn.",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -796,20 +809,25 @@ def _codec_list(value: str | None) -> list[str] | None:
     help="List the codecs, whether each is usable here, and exit.",
 )
 def bench(
-    directory: Path, outdir: Path, quick: bool, limit: int | None, jobs: int,
-    codecs: str | None, resume: bool, crops: int,
+    directory: Path, outdir: Path, screens: tuple[Path, ...], quick: bool, limit: int | None,
+    jobs: int, codecs: str | None, resume: bool, crops: int,
 ) -> int:  # fmt: skip
-    """Measure hybrid against its peers on the images of DIRECTORY.
+    """Measure hybrid against its peers on the images of DIRECTORY (and of --screens).
 
     Every image is encoded at a sweep of settings by every installed codec (libjpeg-turbo,
     mozjpeg, jpegqs, WebP, AVIF, JPEG XL, hybrid's plain, enhanced, SR and automatic modes);
     bits per pixel, PSNR, PSNR-Y, SSIM, MS-SSIM and speeds go to OUTDIR with BD-rates against
-    libjpeg-turbo 4:2:0. Codecs that are not installed are skipped with a note.
+    libjpeg-turbo 4:2:0, and against WebP and AVIF when they ran. hybrid's enhanced modes
+    decode with the default model choice (content auto). With --screens, every table is
+    given for all images and for each content class (photo, screen). Codecs that are not
+    installed are skipped with a note.
     """
     from hybrid.bench.runner import plan_bench, progress_printer, run_bench
     from hybrid.bench.write import write_all
 
-    plan = plan_bench(directory, codecs=_codec_list(codecs), quick=quick, limit=limit)
+    plan = plan_bench(
+        directory, codecs=_codec_list(codecs), quick=quick, limit=limit, screens=screens
+    )
     for name, why in plan.skipped:
         click.echo(f"hybrid: note: skipping {name}: {why}", err=True)
     with progress_printer(plan) as bar:
@@ -822,6 +840,7 @@ def bench(
         )
     command = " ".join(
         ["hybrid bench", str(directory), "-o", str(outdir)]
+        + [f"--screens {folder}" for folder in screens]
         + (["--quick"] if quick else [])
         + ([f"--limit {limit}"] if limit else [])
         + ([f"--jobs {jobs}"] if jobs != 1 else [])

@@ -22,9 +22,11 @@ Settings applied everywhere, so the comparison is like for like:
 * jpegqs (Debian package ``jpegqs``, Ilya Kurdyukov's quantization-constraint smoother) runs
   with its defaults on the libjpeg-turbo 4:2:0 files; it writes a JPEG with unit
   quantization tables, which Pillow then decodes.
-* hybrid: ``hybrid.encode(quality=q, best=True)``; enhanced variants decode
-  the same files with ``hybrid.decode(enhance=True, model=...)``; SR mode codes at half
-  size (``scale=2``) and decodes with ``enhance=True``; automatic mode is
+* hybrid: ``hybrid.encode(quality=q, best=True)``; the enhanced variants decode the same
+  files (and libjpeg-turbo's) with ``hybrid.decode(enhance=True)``, the product's default
+  model choice (``content="auto"``: the photo model on photographs, the screen model on
+  screenshots), and ``model="enhance-quality-v4"`` (a photo model, on every image); SR mode
+  codes at half size (``scale=2``) and decodes with ``enhance=True``; automatic mode is
   ``hybrid.encode_to_target(target_bpp=...)`` decoded as ``hybrid.decode`` does by default
   for such a file (enhanced when a network is installed).
 """
@@ -43,12 +45,13 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.bench.variants import (
-    ENHANCE_FAST,
     ENHANCE_QUALITY,
+    SR_MODELS,
     always_available,
     auto_available,
     auto_decode,
     auto_encode,
+    default_enhance_available,
     enhanced_decode,
     hybrid_encode,
     hybrid_plain_decode,
@@ -378,24 +381,28 @@ CODECS: tuple[Codec, ...] = (
         "hybrid.encode(quality=q, best=True); Pillow decode",
         hybrid_encode, hybrid_plain_decode, always_available, hybrid_version(),
     ),
+    # The "-enhance-fast" names are kept (cached points, commands): the default choice is the
+    # fast photo model on photographs and the (fast) screen model on screenshots.
     Codec(
-        "hybrid-enhance-fast", "hybrid + enhance-fast", "quality", JPEG_FULL, JPEG_QUICK, "hybrid",
-        f"hybrid's files, hybrid.decode(enhance=True, model={ENHANCE_FAST!r})",
-        hybrid_encode, enhanced_decode(ENHANCE_FAST), model_available(ENHANCE_FAST),
-        hybrid_version(ENHANCE_FAST), encoder="hybrid",
+        "hybrid-enhance-fast", "hybrid + enhance (content auto)", "quality", JPEG_FULL,
+        JPEG_QUICK, "hybrid",
+        "hybrid's files, hybrid.decode(enhance=True): the default model choice",
+        hybrid_encode, enhanced_decode(), default_enhance_available,
+        hybrid_version(default_choice=True), encoder="hybrid",
     ),
     Codec(
-        "hybrid-enhance-quality", "hybrid + enhance-quality", "quality", JPEG_FULL, JPEG_QUICK,
-        "hybrid", f"hybrid's files, hybrid.decode(enhance=True, model={ENHANCE_QUALITY!r})",
+        "hybrid-enhance-quality", "hybrid + enhance-quality (photo model)", "quality",
+        JPEG_FULL, JPEG_QUICK, "hybrid",
+        f"hybrid's files, hybrid.decode(enhance=True, model={ENHANCE_QUALITY!r}) on every image",
         hybrid_encode, enhanced_decode(ENHANCE_QUALITY), model_available(ENHANCE_QUALITY),
         hybrid_version(ENHANCE_QUALITY), encoder="hybrid",
     ),
     Codec(
-        "libjpeg-turbo-420-enhance-fast", "libjpeg-turbo 4:2:0 + enhance-fast", "quality",
-        JPEG_FULL, JPEG_QUICK, "hybrid",
-        f"the libjpeg-turbo 4:2:0 files, hybrid.decode(enhance=True, model={ENHANCE_FAST!r})",
-        _turbo(2), enhanced_decode(ENHANCE_FAST), model_available(ENHANCE_FAST),
-        hybrid_version(ENHANCE_FAST), encoder="libjpeg-turbo-420",
+        "libjpeg-turbo-420-enhance-fast", "libjpeg-turbo 4:2:0 + enhance (content auto)",
+        "quality", JPEG_FULL, JPEG_QUICK, "hybrid",
+        "the libjpeg-turbo 4:2:0 files, hybrid.decode(enhance=True): the default model choice",
+        _turbo(2), enhanced_decode(), default_enhance_available,
+        hybrid_version(default_choice=True), encoder="libjpeg-turbo-420",
     ),
     Codec(
         "hybrid-sr", "hybrid SR mode (x2)", "quality",
@@ -403,14 +410,14 @@ CODECS: tuple[Codec, ...] = (
         (12.0, 30.0, 60.0, 92.0), "hybrid",
         "hybrid.encode(scale=2, best=True); hybrid.decode(enhance=True)",
         sr_encode, sr_decode, sr_available,
-        hybrid_version(ENHANCE_FAST, "sr-fast-v1"),
+        hybrid_version(SR_MODELS[0], default_choice=True),
     ),
     Codec(
         "hybrid-auto", "hybrid automatic mode", "target bpp",
         (0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.5), (0.2, 0.45, 0.9), "hybrid",
         "hybrid.encode_to_target(target_bpp=b, best=True); decode as hybrid.decode does",
         auto_encode, auto_decode, auto_available,
-        hybrid_version(ENHANCE_FAST, "sr-fast-v1", "sr-fast-x1.5-v1"),
+        hybrid_version(*SR_MODELS, default_choice=True),
     ),
 )  # fmt: skip
 

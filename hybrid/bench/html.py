@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.bench.codecs import get_codec
-from hybrid.bench.report import METRICS, cell, markdown
+from hybrid.bench.report import cell, markdown, reference_rows, scopes, summary_rows
 
 __all__ = ["CropPanel", "CropSet", "make_crops", "render_html"]
 
@@ -83,13 +83,18 @@ def make_crops(
     target_bpp: float = CROP_BPP,
     side: int = CROP_SIDE,
 ) -> list[CropSet]:
-    """Crops of the first ``images`` images of ``plan``: for each measured codec, the point
-    of that image closest to ``target_bpp`` is encoded and decoded again (all codecs are
-    deterministic) and its busiest ``side`` square cut out."""
+    """Crops of the first ``images`` images of each content class of ``plan``: for each
+    measured codec, the point of that image closest to ``target_bpp`` is encoded and decoded
+    again (all codecs are deterministic) and its busiest ``side`` square cut out."""
     from hybrid.bench.runner import load_rgb
 
+    chosen = [
+        image
+        for content in plan.classes
+        for image in [i for i in plan.images if i.content == content][:images]
+    ]
     sets = []
-    for image in plan.images[:images]:
+    for image in chosen:
         rgb = load_rgb(image.path)
         x, y, s = _busiest_box(rgb, side)
         panels = [CropPanel("original", "original", _png(rgb[y : y + s, x : x + s]))]
@@ -173,28 +178,33 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _summary_table(summary: dict[str, Any]) -> str:
-    head = ["codec", "bpp range", *[f"BD-rate {METRICS[m][0]}" for m in METRICS], "BD-PSNR-RGB",
-            "encode MP/s", "decode MP/s"]  # fmt: skip
-    rows = ["<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr>"]
-    for entry in summary["codecs"]:
-        name = entry["name"]
-        curve = summary["curves"].get(name, [])
-        bd = summary["bd"].get(name, {})
-        speed = summary["speed"].get(name, {})
-        cells = [
-            entry["label"],
-            f"{curve[0]['bpp']:.2f}-{curve[-1]['bpp']:.2f}" if curve else "–",
-            *[cell(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
-            cell(bd.get("bd_psnr"), 2, " dB"),
-            cell(speed.get("encode_mp_s")),
-            cell(speed.get("decode_mp_s")),
-        ]
-        family = get_codec(name).family
-        rows.append(
-            f'<tr class="{family}">' + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>"
-        )
-    return "<table>" + "\n".join(rows) + "</table>"
+def _table(rows: list[list[str]], summary: dict[str, Any]) -> str:
+    """An HTML table of ``rows`` (header first, then one row per codec of ``summary``, in
+    order; hybrid's rows are marked)."""
+    head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in rows[0]) + "</tr>"
+    body = [
+        f'<tr class="{get_codec(entry["name"]).family}">'
+        + "".join(f"<td>{_esc(c)}</td>" for c in cells)
+        + "</tr>"
+        for entry, cells in zip(summary["codecs"], rows[1:], strict=True)
+    ]
+    return "<table>" + "\n".join([head, *body]) + "</table>"
+
+
+def _summary_tables(summary: dict[str, Any]) -> str:
+    """The BD and speed table and the table against WebP/AVIF, for all images and (when the
+    run holds several content classes) for each class."""
+    labels = {e["name"]: e["label"] for e in summary["codecs"]}
+    others = [labels.get(r, r) for r in summary.get("references", []) if r != summary["reference"]]
+    parts = []
+    for heading, part in scopes(summary):
+        parts.append(f"<h3>{_esc(heading)}</h3>" if heading else "")
+        parts.append(_table(summary_rows(summary, part), summary))
+        against = reference_rows(summary, part)
+        if against:
+            parts.append(f"<p>BD-rate against {_esc(' and '.join(others))}:</p>")
+            parts.append(_table(against, summary))
+    return "\n".join(parts)
 
 
 def _default_pair(codecs: list[str]) -> tuple[str, str]:
@@ -269,6 +279,12 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[Cr
     sweep = "quick" if summary["quick"] else "full"
     command = _esc(summary["command"] or "(API)")
     reference = _esc(get_codec(summary["reference"]).label)
+    counts = {c: len(part["images"]) for c, part in (summary.get("by_content") or {}).items()}
+    classes = (
+        " Content classes: " + ", ".join(f"{c} ({n} images)" for c, n in counts.items()) + "."
+        if len(counts) > 1
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -279,9 +295,10 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[Cr
 <p class="muted">Command: <code>{command}</code>. {_esc(summary["machine"])}.</p>
 <h2>BD-rate and speed</h2>
 <p>BD-rate: mean bit-rate change at equal quality against {reference}
-over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB). BD-PSNR: mean PSNR change
-at equal rate. Speeds: median megapixels per second, one thread.</p>
-{_summary_table(summary)}
+over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB); against WebP and AVIF, when
+they ran, over their own {lo:g}-{hi:g} bpp ranges. BD-PSNR: mean PSNR change at equal rate.
+Speeds: median megapixels per second, one thread.{_esc(classes)}</p>
+{_summary_tables(summary)}
 <ul>{note_items}</ul>
 <h2>Rate-distortion curves</h2>
 <div class="plots">{plot_tags}</div>

@@ -11,7 +11,7 @@ from typing import Any
 
 from hybrid.bench.report import METRICS
 
-__all__ = ["rd_plot", "speed_plot", "all_plots"]
+__all__ = ["CLASS_METRICS", "all_plots", "rd_plot", "speed_plot"]
 
 # One line style per codec family, so that hybrid stands out and the peers stay readable,
 # and a fixed colour per codec (the same in every plot and every run).
@@ -53,15 +53,17 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def rd_plot(summary: dict[str, Any], metric: str) -> bytes:
-    """Mean RD curves of every codec for ``metric`` (a key of :data:`METRICS`), as PNG."""
+def rd_plot(summary: dict[str, Any], metric: str, content: str | None = None) -> bytes:
+    """Mean RD curves of every codec for ``metric`` (a key of :data:`METRICS`), as PNG: over
+    all images, or over the images of one ``content`` class (a key of ``by_content``)."""
     from hybrid.bench.codecs import get_codec
 
     plt = _pyplot()
     label, unit = METRICS[metric]
+    part = summary["by_content"][content] if content else summary
     fig, ax = plt.subplots(figsize=(7.5, 5.0))
     for entry in summary["codecs"]:
-        rows = [r for r in summary["curves"].get(entry["name"], []) if r.get(metric) is not None]
+        rows = [r for r in part["curves"].get(entry["name"], []) if r.get(metric) is not None]
         if not rows:
             continue
         style, marker, width = _FAMILY_STYLE.get(get_codec(entry["name"]).family, ("-", "o", 1.4))
@@ -75,20 +77,21 @@ def rd_plot(summary: dict[str, Any], metric: str) -> bytes:
     ax.set_xlim(0, max(1.3, hi * 1.3))
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel(f"{label} ({unit})" if unit else label)
-    ax.set_title(f"{label} against rate, mean over {len(summary['images'])} images")
+    kind = f" {content}" if content else ""
+    ax.set_title(f"{label} against rate, mean over {len(part['images'])}{kind} images")
     ax.grid(True, alpha=0.3)
-    _autoscale_y(ax, summary, metric)
+    _autoscale_y(ax, part, metric)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
-def _autoscale_y(ax: Any, summary: dict[str, Any], metric: str) -> None:
-    """Fit the y axis to the points inside the x range shown (the high-rate tail would
-    squash the interesting part)."""
+def _autoscale_y(ax: Any, part: dict[str, Any], metric: str) -> None:
+    """Fit the y axis to the points of ``part`` (a summary or one of its content classes)
+    inside the x range shown (the high-rate tail would squash the interesting part)."""
     x_max = ax.get_xlim()[1]
     values = [
         r[metric]
-        for rows in summary["curves"].values()
+        for rows in part["curves"].values()
         for r in rows
         if r.get(metric) is not None and r["bpp"] <= x_max
     ]
@@ -117,8 +120,19 @@ def speed_plot(summary: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
+#: The metrics plotted per content class when a run holds several.
+CLASS_METRICS = ("psnr", "ms_ssim")
+
+
 def all_plots(summary: dict[str, Any]) -> dict[str, bytes]:
-    """File name -> PNG bytes: ``rd_<metric>.png`` for every metric and ``speed.png``."""
+    """File name -> PNG bytes: ``rd_<metric>.png`` for every metric and ``speed.png``; when
+    the run holds several content classes, ``rd_<metric>_<class>.png`` for each class and
+    each of :data:`CLASS_METRICS` too."""
     plots = {f"rd_{metric}.png": rd_plot(summary, metric) for metric in METRICS}
+    by_content = summary.get("by_content") or {}
+    if len(by_content) > 1:
+        for content in by_content:
+            for metric in CLASS_METRICS:
+                plots[f"rd_{metric}_{content}.png"] = rd_plot(summary, metric, content)
     plots["speed.png"] = speed_plot(summary)
     return plots

@@ -5,9 +5,16 @@ metric (the usual dataset curve). A setting enters a curve only when every image
 valid point for it, so every curve averages the same images.
 
 BD-rate and BD-PSNR (:mod:`hybrid.bench.bd`, piecewise cubic) compare each curve with the
-reference (libjpeg-turbo 4:2:0) over the reference's 0.15-1.0 bpp range. SSIM and MS-SSIM
-enter BD-rate in dB, ``-10 log10(1 - value)``, where equal steps mean comparable visual
-changes across the range (as AOM's reports do).
+reference (libjpeg-turbo 4:2:0) over the reference's 0.15-1.0 bpp range; BD-rates against
+WebP and AVIF (:data:`BD_REFERENCES`), over their own 0.15-1.0 bpp ranges, come with them
+when those codecs were in the run. SSIM and MS-SSIM enter BD-rate in dB,
+``-10 log10(1 - value)``, where equal steps mean comparable visual changes across the range
+(as AOM's reports do).
+
+Content classes: curves, BD tables and speeds are given for all images and, when a run
+holds more than one class (photos and screenshots, :mod:`hybrid.bench.runner`), for the
+images of each class alone (``by_content``); each such set of results is a *scope*
+(:func:`scope`).
 
 Speed: the median over points of megapixels (of the original) per second, encode and decode
 separately, one thread.
@@ -23,7 +30,22 @@ from typing import Any
 
 from hybrid.bench.codecs import REFERENCE, get_codec
 
-__all__ = ["METRICS", "RATE_RANGE", "bd_table", "cell", "curves", "markdown", "speeds", "summarize"]
+__all__ = [
+    "BD_REFERENCES",
+    "CONTENT_LABELS",
+    "METRICS",
+    "RATE_RANGE",
+    "bd_table",
+    "cell",
+    "curves",
+    "markdown",
+    "reference_rows",
+    "scope",
+    "scopes",
+    "speeds",
+    "summarize",
+    "summary_rows",
+]
 
 #: Quality metrics: key -> (label, unit shown in tables).
 METRICS: dict[str, tuple[str, str]] = {
@@ -33,6 +55,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "ssim": ("SSIM", ""),
 }
 RATE_RANGE = (0.15, 1.0)
+#: The anchors of BD-rate tables, each used when it was measured: libjpeg-turbo 4:2:0 (always)
+#: and the modern codecs a JPEG must be compared with.
+BD_REFERENCES = (REFERENCE, "webp", "avif")
+#: How reports name the content classes (:data:`hybrid.bench.runner.CONTENT_CLASSES`).
+CONTENT_LABELS = {"photo": "photographs", "screen": "screenshots, text and graphics"}
 _FIELDS = ("bpp", *METRICS, "encode_s", "decode_s")
 
 
@@ -123,21 +150,49 @@ def speeds(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     }
 
 
+def scope(points: list[dict[str, Any]], images: list[str], references: list[str]) -> dict[str, Any]:
+    """The results over ``images`` (names) alone: ``images``, ``curves``, ``bd`` (against
+    :data:`~hybrid.bench.codecs.REFERENCE`), ``bd_against`` (reference -> BD table, for each
+    of ``references``) and ``speed``."""
+    names = set(images)
+    mine = [p for p in points if p["image"] in names]
+    curve_map = curves(mine, len(images))
+    against = {ref: bd_table(curve_map, ref) for ref in references}
+    return {
+        "images": list(images),
+        "curves": curve_map,
+        "bd": against.get(REFERENCE) or bd_table(curve_map),
+        "bd_against": against,
+        "speed": speeds(mine),
+    }
+
+
 def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dict[str, Any]:
-    """Everything a report shows, as plain JSON-able data (written to ``results.json``)."""
+    """Everything a report shows, as plain JSON-able data (written to ``results.json``).
+
+    The top level is the scope of all images (:func:`scope`); ``by_content`` holds one scope
+    per content class of the run, ``content`` each image's class."""
     import platform
 
     from hybrid.bench.runner import BENCH_VERSION
 
-    curve_map = curves(points, len(plan.images))
+    references = [r for r in BD_REFERENCES if r in plan.codecs]
+    overall = scope(points, [i.name for i in plan.images], references)
+    by_content = {
+        content: scope(points, [i.name for i in plan.images if i.content == content], references)
+        for content in plan.classes
+    }
     return {
         "command": command,
         "bench_version": BENCH_VERSION,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "quick": plan.quick,
-        "images": [i.name for i in plan.images],
+        "images": overall["images"],
+        "content": {i.name: i.content for i in plan.images},
+        "classes": list(plan.classes),
         "reference": REFERENCE,
+        "references": references,
         "rate_range_bpp": list(RATE_RANGE),
         "codecs": [
             {
@@ -154,9 +209,11 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
         "skipped": [
             {"name": n, "label": get_codec(n).label, "why": why} for n, why in plan.skipped
         ],
-        "curves": curve_map,
-        "bd": bd_table(curve_map),
-        "speed": speeds(points),
+        "curves": overall["curves"],
+        "bd": overall["bd"],
+        "bd_against": overall["bd_against"],
+        "speed": overall["speed"],
+        "by_content": by_content,
         "failures": incomplete(points),
         "points": points,
     }
@@ -176,34 +233,104 @@ def cell(value: Any, digits: int = 2, suffix: str = "") -> str:
     )
 
 
+def scopes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(heading, scope) of every table set to show: all images alone when the run holds one
+    content class; else all images, then each class (headings name the class and count)."""
+    by_content = summary.get("by_content") or {}
+    if len(by_content) < 2:
+        return [("", summary)]
+    counts = ", ".join(f"{len(s['images'])} {c}" for c, s in by_content.items())
+    shown = [(f"All images ({len(summary['images'])}: {counts})", summary)]
+    for content, entry in by_content.items():
+        label = CONTENT_LABELS.get(content, content)
+        shown.append((f"Content class {content}: {label} ({len(entry['images'])} images)", entry))
+    return shown
+
+
+def summary_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str]]:
+    """The main table of a scope ``part`` of ``summary``: a header row, then one row per
+    codec (label, bpp range, BD-rate per metric and BD-PSNR against the reference, speeds)."""
+    rows = [
+        ["codec", "bpp range", *[f"BD-rate {METRICS[m][0]}" for m in METRICS], "BD-PSNR-RGB",
+         "encode MP/s", "decode MP/s"],
+    ]  # fmt: skip
+    for entry in summary["codecs"]:
+        name = entry["name"]
+        curve = part["curves"].get(name, [])
+        bd = part["bd"].get(name, {})
+        speed = part["speed"].get(name, {})
+        rows.append([
+            entry["label"],
+            f"{curve[0]['bpp']:.2f}-{curve[-1]['bpp']:.2f}" if curve else "–",
+            *[cell(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
+            cell(bd.get("bd_psnr"), 2, " dB"),
+            cell(speed.get("encode_mp_s")),
+            cell(speed.get("decode_mp_s")),
+        ])  # fmt: skip
+    return rows
+
+
+def reference_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str]]:
+    """BD-rate (PSNR-RGB, MS-SSIM) of every codec against each reference of the run other
+    than libjpeg-turbo (WebP, AVIF): a header row, then one row per codec; no rows at all
+    when the run had none of them."""
+    others = [r for r in summary.get("references", []) if r != summary["reference"]]
+    if not others:
+        return []
+    labels = {e["name"]: e["label"] for e in summary["codecs"]}
+    head = ["codec"] + [
+        f"vs {labels.get(ref, ref)} {METRICS[m][0]}" for ref in others for m in ("psnr", "ms_ssim")
+    ]
+    rows = [head]
+    for entry in summary["codecs"]:
+        against = part["bd_against"]
+        rows.append(
+            [entry["label"]]
+            + [
+                cell(against[ref].get(entry["name"], {}).get(f"bd_rate_{m}"), 1, "%")
+                for ref in others
+                for m in ("psnr", "ms_ssim")
+            ]
+        )
+    return rows
+
+
+def _markdown_table(rows: list[list[str]]) -> list[str]:
+    align = ["---"] + ["---:"] * (len(rows[0]) - 1)
+    return ["| " + " | ".join(row) + " |" for row in (rows[0], align, *rows[1:])]
+
+
 def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
-    """The result tables as GitHub markdown: BD summary, speeds, notes; per-setting means."""
+    """The result tables as GitHub markdown: BD summary and speeds (all images, then each
+    content class when there are several), BD-rates against WebP/AVIF, notes; per-setting
+    means."""
     lo, hi = summary["rate_range_bpp"]
     ref_label = get_codec(summary["reference"]).label
+    labels = {e["name"]: e["label"] for e in summary["codecs"]}
+    others = [labels.get(r, r) for r in summary.get("references", []) if r != summary["reference"]]
+    classes = summary.get("classes") or []
     lines = [
-        f"{len(summary['images'])} images, {'quick' if summary['quick'] else 'full'} sweep. "
+        f"{len(summary['images'])} images"
+        + (f" in {len(classes)} content classes ({', '.join(classes)})" if len(classes) > 1 else "")
+        + f", {'quick' if summary['quick'] else 'full'} sweep. "
         f"BD-rate: mean bit-rate change at equal quality against {ref_label} over its "
         f"{lo:g}-{hi:g} bpp range (negative = fewer bits; SSIM and MS-SSIM in dB); "
         f"BD-PSNR: mean PSNR-RGB change at equal rate. Speeds: median megapixels per second, "
-        f"one thread, on {summary['machine']}.",
-        "",
-        "| codec | bpp range | BD-rate PSNR-RGB | BD-rate PSNR-Y | BD-rate MS-SSIM | BD-rate SSIM "
-        "| BD-PSNR-RGB | encode MP/s | decode MP/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"one thread, on {summary['machine']}."
+        + (
+            f" BD-rates against {' and '.join(others)} likewise, over each one's own "
+            f"{lo:g}-{hi:g} bpp range."
+            if others
+            else ""
+        ),
     ]
-    for entry in summary["codecs"]:
-        name = entry["name"]
-        rows = summary["curves"].get(name, [])
-        bd = summary["bd"].get(name, {})
-        speed = summary["speed"].get(name, {})
-        span = f"{rows[0]['bpp']:.2f}-{rows[-1]['bpp']:.2f}" if rows else "–"
-        lines.append(
-            f"| {entry['label']} | {span} | {cell(bd.get('bd_rate_psnr'), 1, '%')} "
-            f"| {cell(bd.get('bd_rate_psnr_y'), 1, '%')} "
-            f"| {cell(bd.get('bd_rate_ms_ssim'), 1, '%')} "
-            f"| {cell(bd.get('bd_rate_ssim'), 1, '%')} | {cell(bd.get('bd_psnr'), 2, ' dB')} "
-            f"| {cell(speed.get('encode_mp_s'), 2)} | {cell(speed.get('decode_mp_s'), 2)} |"
-        )
+    for heading, part in scopes(summary):
+        lines += ["", f"### {heading}"] if heading else []
+        lines += ["", *_markdown_table(summary_rows(summary, part))]
+        against = reference_rows(summary, part)
+        if against:
+            lines += ["", f"BD-rate against {' and '.join(others)}:", ""]
+            lines += _markdown_table(against)
     lines.append("")
     lines.append("How each codec ran:")
     lines.append("")
@@ -217,19 +344,21 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
         lines += ["", f"{len(summary['failures'])} points failed (left out of the curves):", ""]
         lines += [f"- {line}" for line in summary["failures"][:20]]
     if details:
-        lines += ["", *_detail_table(summary)]
+        for heading, part in scopes(summary):
+            lines += ["", *_detail_table(summary, part, heading)]
     return "\n".join(lines) + "\n"
 
 
-def _detail_table(summary: dict[str, Any]) -> list[str]:
+def _detail_table(summary: dict[str, Any], part: dict[str, Any], heading: str) -> list[str]:
+    title = "Mean RD points per codec and setting" + (f": {heading}" if heading else "")
     lines = [
-        "<details><summary>Mean RD points per codec and setting</summary>",
+        f"<details><summary>{title}</summary>",
         "",
         "| codec | setting | bpp | PSNR-RGB | PSNR-Y | MS-SSIM | SSIM | encode ms | decode ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for entry in summary["codecs"]:
-        for row in summary["curves"].get(entry["name"], []):
+        for row in part["curves"].get(entry["name"], []):
             ms = [
                 f"{1000 * row[k]:.1f}" if row.get(k) is not None else "–"
                 for k in ("encode_s", "decode_s")

@@ -1,5 +1,9 @@
 """The benchmark sweep: every image of a folder, every codec, every setting of its sweep.
 
+Images carry a content class: ``photo`` for the images of the main folder, ``screen`` for
+those of the screenshot folders (``screens=``; text, UI, graphics), so that reports can be
+given per class (:mod:`hybrid.bench.report`). Every point records its image's class.
+
 Each measured point is a plain dict (see :func:`measure_image`): bits per pixel of the
 original, PSNR-RGB, PSNR-Y, SSIM, MS-SSIM against the original, and encode and decode wall
 times (one thread each, after an untimed warm-up in the same process).
@@ -8,7 +12,11 @@ Resuming: points are appended, one JSON line each, to a cache file as soon as an
 done. A point is reused when its key matches: codec, setting, image name, the image file's
 sha256, the codec's version string (library versions; for hybrid, a hash of its codec sources
 and of the model files it decodes with) and :data:`BENCH_VERSION`. So an interrupted run
-picks up where it stopped, and a changed codec or model is measured again.
+picks up where it stopped, and a changed codec or model is measured again. The content class
+is not in the key: it is a label of the plan's image, not something the codecs are told (the
+enhanced decoders pick their model from the file itself), and every returned point takes its
+class from the plan, never from the cache. Image names differ between classes anyway
+(screenshots are named ``folder/file``).
 
 ``jobs > 1`` measures images in parallel worker processes (``spawn``; one image per task).
 """
@@ -29,9 +37,11 @@ from typing import Any
 import numpy as np
 
 from hybrid.bench.codecs import REFERENCE, codec_names, get_codec
+from hybrid.codec.metadata import CONTENT_CODES
 
 __all__ = [
     "BENCH_VERSION",
+    "CONTENT_CLASSES",
     "IMAGE_SUFFIXES",
     "BenchImage",
     "BenchPlan",
@@ -45,15 +55,20 @@ __all__ = [
 BENCH_VERSION = 1
 IMAGE_SUFFIXES = frozenset(".png .ppm .pnm .bmp .tif .tiff .webp .jpg .jpeg".split())
 WARM_UP_SIDE = 64
+#: The content classes an image can be tagged with (the classes of hybrid's APP11 record), in
+#: report order: ``photo`` (the main folder), ``screen`` (screenshots, text, graphics).
+CONTENT_CLASSES: tuple[str, ...] = tuple(CONTENT_CODES)
 
 
 @dataclass(frozen=True)
 class BenchImage:
-    """One test image: ``name`` (path relative to the folder), ``path``, file ``sha256``."""
+    """One test image: ``name`` (the file name; ``folder/file`` for a screenshot), ``path``,
+    file ``sha256`` and ``content`` class (a name of :data:`CONTENT_CLASSES`)."""
 
     name: str
     path: str
     sha256: str
+    content: str = "photo"
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,12 @@ class BenchPlan:
     notes: tuple[tuple[str, str], ...]
     quick: bool
     versions: dict[str, str] = field(hash=False)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The content classes of the images, in :data:`CONTENT_CLASSES` order."""
+        present = {i.content for i in self.images}
+        return tuple(c for c in CONTENT_CLASSES if c in present)
 
     def tasks(self) -> list[tuple[str, float]]:
         """Every (codec, setting) of the plan."""
@@ -109,20 +130,40 @@ def list_images(directory: Path, limit: int | None = None) -> list[Path]:
     return paths[:limit] if limit is not None else paths
 
 
+def _in_turn(folders: list[list[Path]], limit: int | None) -> list[Path]:
+    """The images of several folders taken one from each in turn (each in name order), at
+    most ``limit``: a limit samples every folder alike."""
+    taken: list[Path] = []
+    for row in range(max(len(f) for f in folders)):
+        taken += [f[row] for f in folders if row < len(f)]
+    return taken[:limit] if limit is not None else taken
+
+
+def _screen_images(screens: list[Path], limit: int | None) -> list[BenchImage]:
+    """The ``screen`` images of the ``screens`` folders, named ``folder/file``."""
+    paths = _in_turn([list_images(folder) for folder in screens], limit)
+    return [BenchImage(f"{p.parent.name}/{p.name}", str(p), _sha256(p), "screen") for p in paths]
+
+
 def plan_bench(
     directory: str | os.PathLike[str],
     *,
     codecs: Iterable[str] | None = None,
     quick: bool = False,
     limit: int | None = None,
+    screens: Iterable[str | os.PathLike[str]] = (),
 ) -> BenchPlan:
-    """Plan a run over the images of ``directory`` with ``codecs`` (default: all known).
+    """Plan a run over the images of ``directory`` (class ``photo``) and of the ``screens``
+    folders (class ``screen``) with ``codecs`` (default: all known).
 
-    The reference (libjpeg-turbo 4:2:0) is always measured: every BD-rate needs it.
-    Codecs that are not installed are skipped with a note, never an error.
+    ``limit`` caps each class: the first ``limit`` photos by name, and ``limit`` screenshots
+    taken from the ``screens`` folders in turn. The reference (libjpeg-turbo 4:2:0) is always
+    measured: every BD-rate needs it. Codecs that are not installed are skipped with a note,
+    never an error.
 
     Raises:
-        InputError: not a folder, no images in it, an unknown codec name, or ``limit < 1``.
+        InputError: not a folder, no images in it, an unknown codec name, ``limit < 1``, or
+            two screenshot folders of the same name holding a file of the same name.
     """
     from hybrid.errors import InputError
 
@@ -148,14 +189,20 @@ def plan_bench(
             f"the reference codec {REFERENCE} is not usable: {dict(skipped)[REFERENCE]}"
         )
     root = Path(directory)
-    images = tuple(BenchImage(p.name, str(p), _sha256(p)) for p in list_images(root, limit))
+    photos = [BenchImage(p.name, str(p), _sha256(p)) for p in list_images(root, limit)]
+    shots = _screen_images([Path(s) for s in screens], limit) if screens else []
+    names = [i.name for i in shots]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"screenshot folders of the same name hold the same files: {twice[0]}")
+    images = tuple(photos + shots)
     versions = {name: get_codec(name).version() for name in measured}
     return BenchPlan(images, tuple(measured), tuple(skipped), tuple(notes), quick, versions)
 
 
 # --- measuring one image ---------------------------------------------------------------------
 
-_WARM: set[str] = set()
+_WARM: set[tuple[str, str]] = set()
 
 
 def load_rgb(path: str) -> np.ndarray:
@@ -166,11 +213,12 @@ def load_rgb(path: str) -> np.ndarray:
         return np.ascontiguousarray(np.asarray(image.convert("RGB")))
 
 
-def _warm_up(codec_name: str, rgb: np.ndarray, setting: float) -> None:
-    """One untimed encode+decode per codec and process: imports, model loading, JIT."""
-    if codec_name in _WARM:
+def _warm_up(codec_name: str, rgb: np.ndarray, setting: float, content: str) -> None:
+    """One untimed encode+decode per codec, content class and process: imports, model
+    loading (a class may decode with its own model), JIT."""
+    if (codec_name, content) in _WARM:
         return
-    _WARM.add(codec_name)
+    _WARM.add((codec_name, content))
     codec = get_codec(codec_name)
     try:
         codec.decode(
@@ -202,8 +250,8 @@ def _quality(original: np.ndarray, decoded: np.ndarray) -> dict[str, float | Non
 def measure_image(image: BenchImage, tasks: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
     """Measure ``tasks`` ((codec, setting, cache key), ...) on one image.
 
-    Returns one dict per task: ``key, codec, setting, image, width, height, bytes, bpp,
-    psnr, psnr_y, ssim, ms_ssim, encode_s, decode_s, error``. A codec that fails on this
+    Returns one dict per task: ``key, codec, setting, image, content, width, height, bytes,
+    bpp, psnr, psnr_y, ssim, ms_ssim, encode_s, decode_s, error``. A codec that fails on this
     image gives a point with ``error`` set (and the rest None) instead of raising.
     Files are encoded once per (encoder, setting) and shared by decoder-side variants.
     """
@@ -215,11 +263,11 @@ def measure_image(image: BenchImage, tasks: list[tuple[str, float, str]]) -> lis
         codec = get_codec(codec_name)
         point: dict[str, Any] = {
             "key": key, "codec": codec_name, "setting": setting, "image": image.name,
-            "width": width, "height": height, "bytes": None, "bpp": None, "psnr": None,
-            "psnr_y": None, "ssim": None, "ms_ssim": None, "encode_s": None,
-            "decode_s": None, "error": None,
+            "content": image.content, "width": width, "height": height, "bytes": None,
+            "bpp": None, "psnr": None, "psnr_y": None, "ssim": None, "ms_ssim": None,
+            "encode_s": None, "decode_s": None, "error": None,
         }  # fmt: skip
-        _warm_up(codec_name, rgb, setting)
+        _warm_up(codec_name, rgb, setting, image.content)
         encoded = files.get((codec.encoder_name, setting))
         if encoded is None:
             try:
@@ -312,7 +360,8 @@ def run_bench(
         on_image: called after each image, measured or found in the cache (progress).
 
     Returns:
-        The plan's points, in plan order (image, then codec, then setting).
+        The plan's points, in plan order (image, then codec, then setting), each tagged with
+        its image's ``content`` class (cached points of earlier runs too).
     """
     cache = Path(cache_path)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -340,7 +389,11 @@ def run_bench(
             finished(image, measure_image(image, tasks))
     else:
         _run_parallel(todo, jobs, finished)
-    return [done[plan.key(c, s, image)] for image in plan.images for c, s in plan.tasks()]
+    return [
+        {**done[plan.key(c, s, image)], "content": image.content}
+        for image in plan.images
+        for c, s in plan.tasks()
+    ]
 
 
 def _run_parallel(

@@ -1,10 +1,16 @@
-"""hybrid's own variants in the benchmark: plain, enhanced (fast, quality), SR and automatic
-modes, as encode/decode/availability functions for :mod:`hybrid.bench.codecs`.
+"""hybrid's own variants in the benchmark: plain, enhanced (default, quality), SR and
+automatic modes, as encode/decode/availability functions for :mod:`hybrid.bench.codecs`.
 
 Every variant goes through the public API (``hybrid.encode``, ``hybrid.encode_to_target``,
 ``hybrid.decode``), one torch thread. A variant whose network is not installed is reported
 unavailable (skipped with a note); automatic mode always runs, with the decoder that
 ``hybrid.decode`` would use for its files (enhanced when a network is installed).
+
+The default enhanced decode names no model: it is ``hybrid.decode(enhance=True)`` as users
+call it, so the product's model choice applies (``content="auto"``: the model of the file's
+content class, e.g. the screen model on a screenshot; :mod:`hybrid.enhance.choice`). Its
+version string therefore holds every model that choice may pick (:func:`content_models`).
+Only the quality variant names its model (a photo model, used on every image).
 """
 
 from __future__ import annotations
@@ -18,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-ENHANCE_FAST = "enhance-fast-v4"
 ENHANCE_QUALITY = "enhance-quality-v4"
+SR_MODELS = ("sr-fast-v1", "sr-fast-x1.5-v1")
 
 
 def _pil_version() -> str:
@@ -70,13 +76,50 @@ def hybrid_plain_decode(data: bytes) -> np.ndarray:
     return np.asarray(hybrid.decode(data).convert("RGB"))
 
 
-def enhanced_decode(model: str) -> Callable[[bytes], np.ndarray]:
+def content_models() -> tuple[str, ...]:
+    """Every model a default enhanced decode may use: the default (photo) model, then each
+    content class's model (:data:`hybrid.enhance.registry.DEFAULT_CONTENT_MODELS`)."""
+    from hybrid.enhance import registry
+
+    # A registry from before content classes has the default model only.
+    per_class: dict[str, str] = getattr(registry, "DEFAULT_CONTENT_MODELS", {})
+    return tuple(dict.fromkeys([registry.DEFAULT_ENHANCE_MODEL, *per_class.values()]))
+
+
+def enhanced_decode(model: str | None = None) -> Callable[[bytes], np.ndarray]:
+    """An enhanced decode with registry ``model``, or (None) with the default model choice
+    (``content="auto"``; the warning that a class's model is missing, and the photo model
+    used instead, is silenced: the report's note says so once)."""
+
     def decode(data: bytes) -> np.ndarray:
         import hybrid
+        from hybrid.errors import MissingModelWarning
 
-        return np.asarray(hybrid.decode(data, enhance=True, model=model, threads=1).convert("RGB"))
+        if model is not None:
+            image = hybrid.decode(data, enhance=True, model=model, threads=1)
+            return np.asarray(image.convert("RGB"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingModelWarning)
+            return np.asarray(hybrid.decode(data, enhance=True, threads=1).convert("RGB"))
 
     return decode
+
+
+def default_enhance_available() -> tuple[bool, str]:
+    """The default enhanced decode runs when the default model is installed; the note names
+    the model of each content class (or says the photo model stands in)."""
+    from hybrid.enhance import registry
+
+    entries = _manifest()
+    default = registry.DEFAULT_ENHANCE_MODEL
+    if default not in entries:
+        return False, f"model {default} is not installed (weights/manifest.json)"
+    per_class: dict[str, str] = getattr(registry, "DEFAULT_CONTENT_MODELS", {"photo": default})
+    models = ", ".join(
+        f"{content} {m}" if m in entries else f"{content} {default} ({m} is not installed)"
+        for content, m in per_class.items()
+    )
+    return True, f"content auto: {models}"
 
 
 def model_available(model: str) -> Callable[[], tuple[bool, str]]:
@@ -156,9 +199,14 @@ def always_available() -> tuple[bool, str]:
     return True, ""
 
 
-def hybrid_version(*models: str) -> Callable[[], str]:
+def hybrid_version(*models: str, default_choice: bool = False) -> Callable[[], str]:
+    """The version string of a hybrid variant: hybrid's sources, Pillow, and the sha256 of
+    ``models`` and (``default_choice``) of every model the default choice may pick
+    (:func:`content_models`, read when called)."""
+
     def version() -> str:
-        extra = f"; {_models_version(*models)}" if models else ""
+        ids = (*content_models(), *models) if default_choice else models
+        extra = f"; {_models_version(*ids)}" if ids else ""
         return f"{hybrid_fingerprint()}; {_pil_version()}{extra}"
 
     return version

@@ -20,7 +20,7 @@ import numpy as np
 from hybrid.codec.frame import Frame
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES, JpegInfo, parse_info
 from hybrid.codec.options import EncodeOptions
-from hybrid.downscaled import encode_frame_file, load_source
+from hybrid.downscaled import encode_frame_file, load_source, with_content
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
@@ -68,6 +68,7 @@ def encode(
     target_msssim: float | None = None,
     allow_downscale: bool | None = None,
     best: bool = False,
+    content: str | None = None,
 ) -> bytes:
     """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
 
@@ -112,6 +113,11 @@ def encode(
             ``subsampling`` and ``restart_interval`` apply; with ``scale`` or a target the
             best mode's tables are scaled continuously by rate control. A standard
             progressive JPEG; encoding takes about 1.2x the time of ``rdo=True``.
+        content: the kind of image, recorded in the APP11 metadata (format version 3) so an
+            enhancing decoder picks the model made for it: ``"photo"``, ``"screen"`` (text,
+            UI, graphics), ``"auto"`` (the content classifier's guess from one baseline
+            encode at ``quality``, :func:`hybrid.downscaled.with_content`) or None (no
+            class recorded; decoders with ``content="auto"`` classify the file themselves).
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a
@@ -143,6 +149,7 @@ def encode(
             target_msssim=target_msssim,
             allow_downscale=allow_downscale,
             best=best,
+            content=content,
         )
         return data
     if mode not in ("plain", "enhance"):
@@ -162,7 +169,7 @@ def encode(
     source = load_source(
         image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
     )
-    data = encode_frame_file(source, options, mode=mode)
+    data = encode_frame_file(with_content(source, options, content), options, mode=mode)
     _write_output(fp, data, force)
     return data
 
@@ -219,6 +226,7 @@ def decode(
     precision: str = "auto",
     apply_orientation: bool = True,
     backend: str = "torch",
+    content: str = "auto",
 ) -> Any:
     """Decode a JPEG (path, bytes or binary file object) to a ``PIL.Image.Image``.
 
@@ -270,13 +278,21 @@ def decode(
     within 1e-4 of torch; ``onnx-int8``: static int8, faster, a few hundredths of a dB
     lower; :mod:`hybrid.enhance.onnx_backend`, the ``[onnx]`` extra). The onnx backends
     enhance registry models on the CPU only (no ``weights`` file, no resizing decode).
+
+    ``content`` (``auto``, ``photo``, ``screen``) picks the enhancement model family when
+    neither ``model`` nor ``weights`` is given (:mod:`hybrid.enhance.choice`): a class given
+    here, else the model or content class the file's hybrid record names, else (``auto``)
+    the content classifier's guess from the file's coefficients and pixels. An enhanced
+    image says what ran in ``image.info``: ``hybrid_model`` (the model id or weights file
+    name), ``hybrid_model_reason`` (e.g. ``screen, classified p=0.97``) and, when a content
+    class decided, ``hybrid_content``. A plain decode never runs the classifier.
     """
     return _decode(
         source, enhance, as_array=False, model=model, weights=weights, device=device,
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
-        apply_orientation=apply_orientation, backend=backend,
+        apply_orientation=apply_orientation, backend=backend, content=content,
     )  # fmt: skip
 
 
@@ -299,6 +315,7 @@ def _decode(
     precision: str = "auto",
     apply_orientation: bool = True,
     backend: str = "torch",
+    content: str = "auto",
 ) -> Any:
     """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
     ``check_damage=False`` skips :func:`_damage` (rate control's decoder in the loop, for
@@ -307,6 +324,8 @@ def _decode(
         raise InputError("strict=True needs the damage check; it cannot be switched off")
     _check_precision(precision)
     _check_backend(backend, enhance, weights, device)
+    _check_content(content)
+    chosen: list[Any] = []  # the ModelChoice of an enhanced decode
     data = read_bytes(source)
     header = parse_info(data, max_pixels=max_pixels, max_scan_passes=max_scan_passes)
     damage = _damage(data, header, strict) if check_damage else None
@@ -320,11 +339,13 @@ def _decode(
             data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
             weights=weights, sr_model=sr_model, device=device, threads=threads,
             max_pixels=max_pixels, as_array=as_array, precision=precision,
+            content=content, report=chosen.append,
         )  # fmt: skip
     elif enhance:
         array = _enhanced_array(
             data, header, model, weights, device, threads, precision,
-            tolerate_damage=tolerate, backend=backend,
+            tolerate_damage=tolerate, backend=backend, content=content,
+            report=chosen.append,
         )  # fmt: skip
         result = array if as_array else _array_to_image(array)
     else:
@@ -347,7 +368,20 @@ def _decode(
         result.info["icc_profile"] = carried.icc_profile
     if damage is not None:
         result.info["hybrid_damage"] = damage
+    for choice in chosen:
+        result.info["hybrid_model"] = choice.model
+        result.info["hybrid_model_reason"] = choice.why()
+        if choice.content is not None:
+            result.info["hybrid_content"] = choice.content
     return result
+
+
+def _check_content(content: Any) -> None:
+    """:func:`hybrid.enhance.choice.check_content` (which imports neither torch nor
+    jpeglib)."""
+    from hybrid.enhance.choice import check_content
+
+    check_content(content)
 
 
 def _check_backend(backend: Any, enhance: bool, weights: Any, device: str) -> None:
@@ -430,7 +464,11 @@ def _enhanced_array(
     *,
     tolerate_damage: bool = False,
     backend: str = "torch",
+    content: str = "auto",
+    report: Any = None,
 ) -> np.ndarray:
+    """The enhanced decode, float32 (H, W, C) in [0, 1]; ``report`` is called with the
+    :class:`~hybrid.enhance.choice.ModelChoice` made (:mod:`hybrid.enhance.choice`)."""
     reason = header.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
@@ -441,7 +479,7 @@ def _enhanced_array(
 
         result = enhance_jpeg_onnx(
             data, info=header, model=model, backend=backend, threads=threads,
-            tolerate_damage=tolerate_damage,
+            tolerate_damage=tolerate_damage, content=content, report=report,
         )  # fmt: skip
         return np.asarray(result, dtype=np.float32)
     try:
@@ -451,7 +489,7 @@ def _enhanced_array(
     result = enhance_pkg.enhance_jpeg(
         data, info=header, model=model, weights=weights, device=device, threads=threads,
         precision=precision,
-        tolerate_damage=tolerate_damage,
+        tolerate_damage=tolerate_damage, content=content, report=report,
     )  # fmt: skip
     return np.asarray(result, dtype=np.float32)
 
@@ -488,14 +526,16 @@ def decode_array(
     precision: str = "auto",
     apply_orientation: bool = True,
     backend: str = "torch",
+    content: str = "auto",
 ) -> np.ndarray:
     """Decode to a float32 array (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
 
     Plain by default, as :func:`decode`. With ``enhance=True`` this keeps the network's
     full precision (more than 8 bits), e.g.
     for 16-bit PNG output; with ``enhance=False`` it is the plain decode divided by 255.
-    ``upscale``, ``scale``, ``sr_model``, ``strict``, ``precision`` and
-    ``apply_orientation`` are :func:`decode`'s; :func:`hybrid.io.read_metadata` gives the
+    ``upscale``, ``scale``, ``sr_model``, ``strict``, ``precision``, ``apply_orientation``
+    and ``content`` are :func:`decode`'s (the model choice is logged, see
+    :mod:`hybrid.enhance.choice`); :func:`hybrid.io.read_metadata` gives the
     ICC profile and EXIF an output of the array should carry. ``check_damage`` is
     :func:`decode`'s too.
     """
@@ -504,7 +544,7 @@ def decode_array(
         threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
         upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
-        apply_orientation=apply_orientation, backend=backend,
+        apply_orientation=apply_orientation, backend=backend, content=content,
     )  # fmt: skip
 
 

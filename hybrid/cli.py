@@ -32,6 +32,14 @@ from typing import Any, TextIO
 import click
 
 from hybrid.cli_batch import batch
+from hybrid.cli_content import (
+    content_line,
+    content_report,
+    decode_content_option,
+    encode_content_option,
+    model_choice_lines,
+    verbose_option,
+)
 from hybrid.cli_onnx import export_onnx
 from hybrid.cli_stdio import (
     STDIO,
@@ -464,6 +472,7 @@ def _pixel_limit(max_pixels: int) -> int | None:
     show_default=True,
     help="What the file is for (recorded in its metadata).",
 )
+@encode_content_option
 @strip_option
 @max_pixels_option
 @encode_options
@@ -480,6 +489,7 @@ def encode(
     restart: int,
     no_optimize: bool,
     mode: str,
+    content: str | None,
     strip: str | None,
     max_pixels: int,
     force: bool,
@@ -510,6 +520,7 @@ def encode(
             restart_interval=restart,
             force=force,
             mode=mode,  # type: ignore[arg-type]
+            content=content,
             strip=strip,
             max_pixels=limit,
         )
@@ -574,6 +585,8 @@ def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[
     show_default=True,
     help="Bits per sample of the output; 16 keeps the enhanced image's extra precision (PNG).",
 )
+@decode_content_option
+@verbose_option
 @keep_orientation_option
 @max_pixels_option
 @max_scan_passes_option
@@ -592,6 +605,8 @@ def decode(
     backend: str,
     fmt: str | None,
     bits: str,
+    content: str,
+    verbose: bool,
     keep_orientation: bool,
     max_pixels: int,
     max_scan_passes: float,
@@ -622,9 +637,14 @@ def decode(
         "precision": precision,
         "apply_orientation": not keep_orientation,
         "backend": backend,
+        "content": content,
     }
 
     def work(src: Path, dst: Path) -> None:
+        with model_choice_lines(src, verbose):
+            decode_one(src, dst)
+
+    def decode_one(src: Path, dst: Path) -> None:
         pil_format, options = _output_format(fmt, dst, plan.batch)
         if bits == "16" and pil_format != "PNG":
             raise InputError("--bits 16 writes PNG only; use a .png output or --format png")
@@ -648,7 +668,12 @@ def decode(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def models(as_json: bool) -> int:
     """List the released enhancement networks in the weights registry."""
-    from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, load_manifest, weights_dir
+    from hybrid.enhance.registry import (
+        DEFAULT_CONTENT_MODELS,
+        DEFAULT_ENHANCE_MODEL,
+        load_manifest,
+        weights_dir,
+    )
 
     entries = load_manifest()
     if as_json:
@@ -664,6 +689,9 @@ def models(as_json: bool) -> int:
     largest = max(SR_MODEL_BY_SCALE)
     for entry in entries.values():
         mark = " (default)" if entry.id == DEFAULT_ENHANCE_MODEL else ""
+        for content, model_id in DEFAULT_CONTENT_MODELS.items():
+            if entry.id == model_id and model_id != DEFAULT_ENHANCE_MODEL:
+                mark = f" (default for {content} content)"
         for scale, model_id in SR_MODEL_BY_SCALE.items():
             if entry.id == model_id:
                 more = " and larger" if scale == largest else ""
@@ -675,7 +703,8 @@ def models(as_json: bool) -> int:
             gains = entry.metrics.get("psnr_rgb_gain_db_over_bicubic_libjpeg_turbo_420", {})
         gain_text = ", ".join(f"q{q} {g:+.2f} dB" for q, g in gains.items())
         click.echo(
-            f"{entry.id}{mark}: {entry.task}, {entry.architecture}{entry.kwargs}, "
+            f"{entry.id}{mark}: {entry.task}, {entry.content} content, "
+            f"{entry.architecture}{entry.kwargs}, "
             f"{entry.parameters:,} parameters; {entry.description}"
         )
         if gain_text:
@@ -719,7 +748,8 @@ def _describe(path: Path, header: Any) -> list[str]:
 @_inputs_argument
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(inputs: tuple[Path, ...], as_json: bool) -> int:
-    """Show what a JPEG's headers say: size, sampling, tables, quality, hybrid metadata.
+    """Show what a JPEG's headers say: size, sampling, tables, quality, hybrid metadata;
+    and its content class: recorded, and the classifier's guess (which decodes the image).
 
     INPUTS are JPEG files, or - for standard input (as the only input).
     """
@@ -731,17 +761,19 @@ def info(inputs: tuple[Path, ...], as_json: bool) -> int:
     failed = 0
     for path in inputs:
         try:
-            header = api_info(source(path))
+            data = read_bytes(source(path))
+            header = api_info(data)
         except InputError as exc:
             if len(inputs) == 1:
                 raise InputError(_naming(path, path, exc)) from None
             _err(f"{path}: {exc}")
             failed += 1
             continue
+        content = content_report(data, header)
         if as_json:
-            records.append({"file": label(path), **header.to_dict()})
+            records.append({"file": label(path), **header.to_dict(), "content": content})
         else:
-            click.echo("\n".join(_describe(path, header)))
+            click.echo("\n".join([*_describe(path, header), content_line(content)]))
     if as_json:
         click.echo(json.dumps(records[0] if len(inputs) == 1 else records, indent=2))
     return 2 if failed else 0

@@ -22,7 +22,13 @@ import numpy as np
 
 from hybrid.codec.geometry import coded_size
 from hybrid.codec.markers import MAX_XMP_BYTES
-from hybrid.codec.metadata import APP11, HybridMetadata, frame_checksum, pack_metadata
+from hybrid.codec.metadata import (
+    APP11,
+    CONTENT_CODES,
+    HybridMetadata,
+    frame_checksum,
+    pack_metadata,
+)
 from hybrid.codec.options import EncodeOptions
 from hybrid.errors import InputError, JpegDataWarning
 from hybrid.io import DEFAULT_MAX_PIXELS, METADATA_KINDS, ImageMetadata, load_image, parse_strip
@@ -50,10 +56,13 @@ class EncodeSource:
         pixels: uint8 (H, W) or (H, W, 3) original, upright.
         metadata: what the output file carries (already filtered by ``strip`` and the
             ``comment`` argument).
+        content: the content class the APP11 record carries (``photo``, ``screen``; format
+            version 3), or None for none; see :func:`with_content`.
     """
 
     pixels: np.ndarray
     metadata: ImageMetadata = ImageMetadata()
+    content: str | None = None
     _small: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -111,6 +120,30 @@ def load_source(
     return EncodeSource(pixels=loaded.pixels, metadata=metadata)
 
 
+def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> EncodeSource:
+    """``source`` recording ``content``: None (no class), ``photo``, ``screen``, or ``auto``:
+    :func:`hybrid.enhance.content.classify_content` of one baseline encode of ``source`` at
+    ``options``' quality and tables (no trellis, no scan search), read back as a decoder
+    reads it. numpy only: the classifier is no network.
+
+    Raises:
+        InputError: ``content`` is none of these.
+    """
+    if content is None or (isinstance(content, str) and content in CONTENT_CODES):
+        return replace(source, content=content)
+    if content != "auto":
+        known = ", ".join(CONTENT_CODES)
+        raise InputError(f"content must be None, auto or one of {known}, got {content!r}")
+    from hybrid.codec.encoder import image_to_frame
+    from hybrid.codec.writer import write_jpeg
+    from hybrid.enhance.content import classify_content
+    from hybrid.enhance.jpeg_input import load_planes
+
+    plain = replace(options, rdo=False, progressive=False, optimize_huffman=False)
+    data = write_jpeg(image_to_frame(source.pixels, plain), optimize_huffman=False)
+    return replace(source, content=classify_content(load_planes(data)).label)
+
+
 def file_metadata(source: EncodeSource, mode: str, scale: float, model_id: str) -> HybridMetadata:
     """The APP11 record: ``downscaled`` (default model :func:`default_sr_model`) when
     ``scale > 1``, else ``mode`` (``plain`` or ``enhance``) at scale 1."""
@@ -149,7 +182,11 @@ def encode_frame_file(
 
     pixels = source.at_scale(scale) if scale > 1.0 else source.pixels
     frame = image_to_frame(pixels, options)
-    meta = replace(file_metadata(source, mode, scale, model_id), checksum=frame_checksum(frame))
+    meta = replace(
+        file_metadata(source, mode, scale, model_id),
+        checksum=frame_checksum(frame),
+        content=source.content,
+    )
     return write_jpeg(
         frame,
         progressive=options.progressive,

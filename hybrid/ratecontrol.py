@@ -46,7 +46,7 @@ import numpy as np
 
 from hybrid.codec.geometry import check_scale, coded_size
 from hybrid.codec.options import EncodeOptions
-from hybrid.downscaled import EncodeSource, encode_frame_file, load_source
+from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
 from hybrid.targets import Target, make_target, parse_size
@@ -518,6 +518,7 @@ def plan_encode(
     target_msssim: Any = None,
     allow_downscale: bool | None = None,
     best: bool = False,
+    content: str | None = None,
 ) -> tuple[bytes, RateControlResult]:
     """Encode at a fixed ``scale`` and/or to a target; the keywords are :func:`hybrid.encode`'s.
 
@@ -546,6 +547,7 @@ def plan_encode(
     source = load_source(
         image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
     )
+    source = with_content(source, options, content)
     target = make_target(
         source.width,
         source.height,

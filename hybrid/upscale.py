@@ -137,9 +137,14 @@ def decode_resized(
     max_pixels: int | None,
     as_array: bool,
     precision: str = "auto",
+    content: str = "auto",
+    report: Any = None,
 ) -> Any:
     """Decode ``data`` to :func:`target_size` (or the coded size, see the module docstring).
-    ``precision`` is the networks' arithmetic (:func:`hybrid.api.decode`).
+    ``precision`` is the networks' arithmetic, ``content`` the enhancement model family
+    (:func:`hybrid.api.decode`); ``report`` is called with the enhancement model choice
+    (:mod:`hybrid.enhance.choice`, which passes over a downscaled file's recorded
+    super-resolution model).
 
     Raises:
         ImageTooLargeError: the output size exceeds ``max_pixels`` (a tiny file cannot ask
@@ -171,8 +176,9 @@ def decode_resized(
 
     if not resize:
         array = api._enhanced_array(
-            data, header, _enhance_model(header, model), weights, device, threads, precision
-        )
+            data, header, model, weights, device, threads, precision,
+            content=content, report=report,
+        )  # fmt: skip
         return array if as_array else api._array_to_image(array)
 
     # a damaged header can say 0 rows (it then fails in the decoder, not here)
@@ -196,8 +202,9 @@ def decode_resized(
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
     if enhancement_installed(model, weights) or not downscaled:
         array = api._enhanced_array(
-            data, header, _enhance_model(header, model), weights, device, threads, precision
-        )
+            data, header, model, weights, device, threads, precision,
+            content=content, report=report,
+        )  # fmt: skip
         if size != coded:
             warnings.warn(
                 f"super-resolution model {missing!r} is not installed: enhanced the "
@@ -228,17 +235,3 @@ def decode_resized(
 def _file_sr_model(header: JpegInfo, ratio: float) -> str:
     """The model a warning names as missing: the first of :func:`_sr_candidates`."""
     return _sr_candidates(header, ratio)[0]
-
-
-def _enhance_model(header: JpegInfo, model: str | None) -> str | None:
-    """The enhancement model for the coded image: ``model``; for a downscaled file the
-    registry default, since its metadata names a super-resolution model; else None (the
-    file's own metadata or the default, chosen by :func:`hybrid.enhance.enhance_jpeg`)."""
-    meta = header.hybrid_metadata
-    if model is not None or meta is None or meta.mode != "downscaled":
-        return model
-    try:
-        from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
-    except ImportError:
-        return None
-    return DEFAULT_ENHANCE_MODEL

@@ -33,3 +33,28 @@ def register_tiny_enhancer(directory: Path) -> None:
     entry = {"id": DEFAULT_ENHANCE_MODEL, "file": "enhance.pt", "architecture": "EnhanceNet",
              "kwargs": kwargs, "task": "enhance"}  # fmt: skip
     register(directory, [entry], {"enhance.pt": state})
+
+
+def register_content_enhancers(directory: Path, *, screen: bool = True) -> None:
+    """Untrained 1-block EnhanceNets as the photo default and (``screen``) as the screen
+    default of :data:`hybrid.enhance.registry.DEFAULT_CONTENT_MODELS`, with different
+    weights so that their outputs differ."""
+    import torch
+
+    from hybrid.enhance.nets import EnhanceNet
+    from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS
+
+    kwargs = {"channels": 8, "blocks": 1}
+    entries, files = [], {}
+    for seed, content in enumerate(("photo", "screen") if screen else ("photo",)):
+        torch.manual_seed(seed)
+        net = EnhanceNet(**kwargs)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        name = f"{content}.pt"
+        files[name] = {"model": net.state_dict(), "architecture": "EnhanceNet", "kwargs": kwargs}
+        entries.append({"id": DEFAULT_CONTENT_MODELS[content], "file": name,
+                        "architecture": "EnhanceNet", "kwargs": kwargs, "task": "enhance",
+                        "content": content})  # fmt: skip
+    register(directory, entries, files)

@@ -5,23 +5,23 @@ Importing this package imports torch; ``import hybrid`` does not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo, parse_info
-from hybrid.codec.metadata import HybridMetadata
+from hybrid.enhance.choice import ModelChoice, check_content, choose_model
 from hybrid.enhance.registry import (
     DEFAULT_ENHANCE_MODEL,
     inference_settings,
-    load_manifest,
     load_model,
     load_weights_file,
     weights_dir,
 )
 from hybrid.io import DEFAULT_MAX_PIXELS
 
-__all__ = ["enhance_jpeg", "get_network", "model_from_record"]
+__all__ = ["enhance_jpeg", "get_network"]
 
 _CACHE: dict[tuple[str, str], object] = {}
 
@@ -59,6 +59,8 @@ def enhance_jpeg(
     tile: int = 1024,
     precision: str = "auto",
     tolerate_damage: bool = False,
+    content: str = "auto",
+    report: Callable[[ModelChoice], None] | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -67,8 +69,8 @@ def enhance_jpeg(
         info: ``data``'s parsed headers (:func:`hybrid.codec.headers.parse_info`), when the
             caller has them; else parsed here. Its checked APP11 record
             (``info.hybrid_metadata``) is the only reading of the record.
-        model: registry id; default: the id recorded in the file's hybrid metadata, else
-            :data:`DEFAULT_ENHANCE_MODEL`.
+        model: registry id; default: chosen by :func:`hybrid.enhance.choice.choose_model`
+            (the content class's model: given, recorded in the file, or classified).
         weights: a user weights file (overrides ``model``).
         device: ``cpu`` or ``cuda[:N]``.
         threads: torch CPU threads for the network call (default: as found); torch's
@@ -83,6 +85,9 @@ def enhance_jpeg(
         tolerate_damage: enhance a file with damaged entropy-coded data (which the caller
             has reported) from the coefficients libjpeg fills in, instead of raising
             :class:`~hybrid.errors.CorruptJPEGError`.
+        content: ``auto``, ``photo`` or ``screen``: the model family when neither ``model``
+            nor ``weights`` is given (:mod:`hybrid.enhance.choice`).
+        report: called with the :class:`~hybrid.enhance.choice.ModelChoice` made.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
@@ -90,6 +95,7 @@ def enhance_jpeg(
 
     Raises:
         ValueError: ``precision`` is not one of :data:`~hybrid.enhance.precision.PRECISIONS`.
+        InputError: ``content`` is not one of :data:`~hybrid.enhance.choice.CONTENT_CHOICES`.
     """
     from hybrid.enhance.infer import enhance_planes
     from hybrid.enhance.jpeg_input import load_planes
@@ -97,32 +103,24 @@ def enhance_jpeg(
     from hybrid.enhance.torch_state import torch_settings
 
     check_precision(precision)
+    check_content(content)
     if info is None:
         # Pillow's own pixel limit (the same number) would refuse a larger image later
         info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
-    if model is None and weights is None:
-        model = model_from_record(info.hybrid_metadata)
+
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
+    named = bool(model or weights) or content != "auto"
+    meta = None if named else info.hybrid_metadata  # the record as the header parse checked it
+    choice = choose_model(meta, planes, model=model, weights=weights, content=content)
+    model = None if weights else choice.model
     net = get_network(model, weights, device)
     flips = (
         1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     )
-    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
     with torch_settings(threads=threads):  # restored after: torch_state.py
         out = enhance_planes(
             net, planes, tile=tile, device=device, flips=flips, precision=precision
         )
+    if report is not None:
+        report(choice)
     return out[:, :, :1] if planes.grey else out
-
-
-def model_from_record(meta: HybridMetadata | None) -> str | None:
-    """The enhancement model a file's hybrid record names, else None (the default).
-
-    ``meta`` is the record as the header parse checked it (``JpegInfo.hybrid_metadata``:
-    None when it does not describe the frame), never the raw APP11 segment. A downscaled
-    file's record names a super-resolution model (its coded image is enhanced with the
-    default, as :mod:`hybrid.upscale` does): an id the registry knows as another task is
-    not taken (it crashed the tiler)."""
-    if meta is None or not meta.model_id or meta.mode == "downscaled":
-        return None
-    entry = load_manifest().get(meta.model_id)
-    return meta.model_id if entry is None or entry.task == "enhance" else None

@@ -8,20 +8,23 @@ onnxruntime; running it imports onnxruntime (the ``[onnx]`` extra).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo, parse_info
 from hybrid.enhance.backends import ONNX_VARIANT, check_backend
+from hybrid.enhance.choice import ModelChoice, check_content, choose_model
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 from hybrid.enhance.numpy_ops import enhance_window
-from hybrid.enhance.onnx_registry import onnx_entry, read_onnx_bytes
+from hybrid.enhance.onnx_registry import load_onnx_manifest, onnx_entry, read_onnx_bytes
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir
 from hybrid.enhance.taper import residual_strength
 from hybrid.enhance.tiling import GRID, round_up
-from hybrid.errors import InputError, WeightsError
+from hybrid.errors import InputError, MissingModelWarning, WeightsError
 from hybrid.io import DEFAULT_MAX_PIXELS
 
 _SESSIONS: dict[tuple[str, str, str, int | None], Any] = {}
@@ -148,17 +151,21 @@ def enhance_jpeg_onnx(
     threads: int | None = None,
     tile: int = 1024,
     tolerate_damage: bool = False,
+    content: str = "auto",
+    report: Callable[[ModelChoice], None] | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes through the ONNX export (no torch import).
 
     Args:
         data: a baseline or progressive 8-bit JPEG (greyscale or YCbCr).
         info: ``data``'s parsed headers, as :func:`hybrid.enhance.enhance_jpeg`'s.
-        model: registry id; default: the file's recorded model, else the default.
+        model: registry id; default: chosen by :func:`hybrid.enhance.choice.choose_model`.
+            A content class's model without an ONNX export falls back to the photo model,
+            with a :class:`~hybrid.errors.MissingModelWarning`.
         backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
         threads: ONNX Runtime intra-op threads (default: its choice).
         tile: tile side for bounded-memory inference.
-        tolerate_damage: as :func:`hybrid.enhance.enhance_jpeg`.
+        tolerate_damage, content, report: as :func:`hybrid.enhance.enhance_jpeg`.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1], or (H, W, 1) for a greyscale file.
@@ -167,19 +174,31 @@ def enhance_jpeg_onnx(
         WeightsError: no verified export of the model, onnxruntime missing, or the model is
             not an enhancement network.
     """
-    from hybrid.enhance import model_from_record
-
     if check_backend(backend) == "torch":
         raise InputError("enhance_jpeg_onnx runs the onnx backends only")
+    check_content(content)
     if info is None:
         # Pillow's own pixel limit (the same number) would refuse a larger image later
         info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
-    model = model or model_from_record(info.hybrid_metadata) or DEFAULT_ENHANCE_MODEL
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
+    meta = None if model or content != "auto" else info.hybrid_metadata
+    choice = choose_model(meta, planes, model=model, content=content)
+    fallback = choice.content is not None and choice.model != DEFAULT_ENHANCE_MODEL
+    if fallback and choice.model not in load_onnx_manifest():
+        warnings.warn(
+            f"the {choice.content} enhancement model {choice.model} has no ONNX export: "
+            f"using {DEFAULT_ENHANCE_MODEL}",
+            MissingModelWarning,
+            stacklevel=2,
+        )
+        choice = replace(choice, model=DEFAULT_ENHANCE_MODEL)
+    model = choice.model
     entry = onnx_entry(model)
     if entry.architecture != "EnhanceNet":
         raise WeightsError(f"{model!r} is not an enhancement network ({entry.architecture})")
     run = session_runner(onnx_session(model, ONNX_VARIANT[backend], threads))
-    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
+    if report is not None:
+        report(choice)
     out = enhance_planes_numpy(
         run,
         planes,

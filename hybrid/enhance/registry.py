@@ -17,15 +17,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hybrid.errors import WeightsError
+from hybrid.codec.metadata import CONTENT_CODES
+from hybrid.errors import MissingModelWarning, WeightsError
 
 MANIFEST_NAME = "manifest.json"
-#: Model used when neither the caller nor the file's hybrid metadata names one.
+#: Model used when neither the caller nor the file's hybrid metadata names one, and for
+#: photographs.
 DEFAULT_ENHANCE_MODEL = "enhance-fast-v4"
+#: The enhancement model per content class (the classes of the APP11 record,
+#: :data:`hybrid.codec.metadata.CONTENT_CODES`), see :func:`default_model_for`. Each must be
+#: a manifest entry of that ``content`` when installed (a test checks).
+DEFAULT_CONTENT_MODELS: dict[str, str] = {
+    "photo": DEFAULT_ENHANCE_MODEL,
+    "screen": "enhance-screen-v1",
+}
 
 
 def weights_dir() -> Path:
@@ -54,8 +64,13 @@ class ModelEntry:
     #: Inference settings of this release, e.g. ``{"flips": 4}`` for a self-ensembled variant
     #: that shares its weights file with another entry.
     inference: dict[str, Any] = field(default_factory=dict)
+    #: The kind of image it was trained on: ``photo`` or ``screen`` (text, UI, graphics).
+    content: str = "photo"
 
     def __post_init__(self) -> None:
+        if self.content not in CONTENT_CODES:
+            known = ", ".join(CONTENT_CODES)
+            raise WeightsError(f"manifest entry {self.id!r}: content must be one of {known}")
         flips = self.inference.get("flips", 1)
         if flips not in (1, 2, 4):
             raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
@@ -82,6 +97,27 @@ def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
     except (ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"weights manifest {path} is malformed: {exc}") from None
     return {e.id: e for e in entries}
+
+
+def default_model_for(content: str, directory: Path | None = None, *, warn: bool = True) -> str:
+    """The enhancement model for images of ``content`` (a key of
+    :data:`DEFAULT_CONTENT_MODELS`): its entry there, or :data:`DEFAULT_ENHANCE_MODEL` when
+    that model is not in the manifest, then with a :class:`~hybrid.errors.MissingModelWarning`
+    if ``warn``."""
+    model = DEFAULT_CONTENT_MODELS[content]
+    if model == DEFAULT_ENHANCE_MODEL:
+        return model
+    entry = load_manifest(directory).get(model)
+    if entry is not None and entry.task == "enhance":
+        return model
+    if not warn:
+        return DEFAULT_ENHANCE_MODEL
+    warnings.warn(
+        f"the {content} enhancement model {model} is not installed: using {DEFAULT_ENHANCE_MODEL}",
+        MissingModelWarning,
+        stacklevel=2,
+    )
+    return DEFAULT_ENHANCE_MODEL
 
 
 def sha256_file(path: Path) -> str:

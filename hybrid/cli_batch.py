@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from hybrid.cli_content import decode_content_option
 from hybrid.cli_targets import (
     encode_options,
     keep_orientation_option,
@@ -327,6 +328,7 @@ def batch_transcode(**opts: Any) -> int:
     help="Fail images whose data is damaged (hybrid decode --strict) instead of decoding them "
     "with a warning in the results table.",
 )
+@decode_content_option
 @keep_orientation_option
 @max_pixels_option
 @max_scan_passes_option
@@ -350,6 +352,7 @@ def batch_decode(**opts: Any) -> int:
         apply_orientation=not opts["keep_orientation"],
         max_pixels=opts["max_pixels"] or None,
         max_scan_passes=opts["max_scan_passes"] or None,
+        content=opts["content"],
     )
     return _run(BatchJob("decode", decode=settings), _suffixes("decode"), opts, "decoding")
 

@@ -114,7 +114,7 @@ class DecodeSettings:
     own ``--strict`` is about the exit code.
 
     Raises:
-        InputError: an unknown ``format``.
+        InputError: an unknown ``format`` or ``content``.
     """
 
     enhance: bool = False
@@ -129,8 +129,12 @@ class DecodeSettings:
     apply_orientation: bool = True
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES
+    content: str = "auto"
 
     def __post_init__(self) -> None:
+        from hybrid.enhance.choice import check_content
+
+        check_content(self.content)
         if self.format not in OUTPUT_FORMATS:
             raise InputError(
                 f"format must be one of {', '.join(sorted(OUTPUT_FORMATS))}, got {self.format!r}"
@@ -156,6 +160,7 @@ class DecodeSettings:
             "scale": self.scale,
             "sr_model": self.sr_model,
             "strict": self.strict,
+            "content": self.content,
         }
 
 

@@ -160,7 +160,8 @@ def _decode(
         "bpp": 8.0 * len(data) / coded if coded else None,
         "quality": header.estimated_quality,
         "scale": width / header.width if header.width else None,
-        "model": _model_used(settings, header, (width, height) != (header.width, header.height)),
+        "model": image.info.get("hybrid_model")  # the enhancement model chosen, if one ran
+        or _model_used(settings, header, (width, height) != (header.width, header.height)),
     }
 
 

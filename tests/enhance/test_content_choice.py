@@ -404,6 +404,31 @@ def test_cli_models_lists_the_content_class(registry):
     )
 
 
+def test_batch_decode_takes_content_and_records_the_model_chosen(tmp_path, registry, classify):
+    from hybrid.batch.inputs import Item
+    from hybrid.batch.jobs import BatchJob, DecodeSettings
+    from hybrid.batch.work import process
+    from hybrid.cli import cli
+
+    with pytest.raises(InputError, match="content must be one of auto, photo, screen"):
+        DecodeSettings(content="text")
+    src = tmp_path / "page.jpg"
+    src.write_bytes(hybrid.encode(page(), quality=30))
+    rows = {}
+    for content in ("auto", "photo"):
+        job = BatchJob("decode", decode=DecodeSettings(enhance=True, content=content))
+        rows[content] = process(job, Item(str(src), str(tmp_path / f"{content}.png")))
+    assert rows["auto"]["status"] == rows["photo"]["status"] == "ok"
+    assert (rows["auto"]["model"], rows["photo"]["model"]) == (SCREEN, DEFAULT_ENHANCE_MODEL)
+    assert rows["auto"]["settings"] != rows["photo"]["settings"]
+    assert classify.calls == 1
+    decode, batch_decode = cli.commands["decode"], cli.commands["batch"].commands["decode"]
+    option = {p.name: p for p in decode.params}["content"]
+    assert {p.name: p for p in batch_decode.params}[
+        "content"
+    ].to_info_dict() == option.to_info_dict()
+
+
 def test_onnx_backend_falls_back_when_a_class_model_has_no_export(registry, monkeypatch):
     """The ONNX backend chooses as the torch one; a class's model without an ONNX export
     (``hybrid export-onnx`` not run for it yet) gives the photo model and a warning."""

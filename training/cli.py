@@ -253,8 +253,15 @@ def train_command(
 @click.option("--description", default="", help="One line saying what the model is for.")
 @click.option("--force", is_flag=True, help="Replace an existing entry with the same id.")
 @click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
+@click.option(
+    "--content",
+    type=click.Choice(["photo", "screen"]),
+    default="photo",
+    show_default=True,
+    help="The kind of image it was trained for (hybrid decode --content picks by it).",
+)
 def export_command(
-    checkpoint, model_id, out_dir, val_dir, val_images, description, force, half
+    checkpoint, model_id, out_dir, val_dir, val_images, description, force, half, content
 ) -> None:
     """Write a registry entry (weights file, sha256, metrics) from a training checkpoint.
 
@@ -274,6 +281,7 @@ def export_command(
             description=description,
             force=force,
             half=half,
+            content=content,
         )
     except (FileExistsError, ValueError, KeyError) as exc:
         click.echo(f"hybrid: error: {exc}", err=True)

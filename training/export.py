@@ -35,6 +35,7 @@ def export_checkpoint(
     inference: dict[str, Any] | None = None,
     force: bool = False,
     half: bool = False,
+    content: str = "photo",
 ) -> ModelEntry:
     """Write ``<out_dir>/<model_id>.safetensors`` (float32 tensors, the architecture in its
     metadata; see :mod:`hybrid.enhance.safetensors_file`) and its manifest entry.
@@ -46,7 +47,9 @@ def export_checkpoint(
     ``inference.scale``); ``task`` and ``inference`` given here override them. The manifest
     is rewritten atomically; an existing entry with the same id is replaced only with
     ``force``. ``half`` stores the tensors as float16 (half the file; the registry loads them
-    into the float32 network, and bf16 inference rounds weights further anyway).
+    into the float32 network, and bf16 inference rounds weights further anyway). ``content``
+    is the kind of image it was trained for (``photo`` or ``screen``; see
+    :data:`hybrid.enhance.registry.DEFAULT_CONTENT_MODELS`).
     """
     out = Path(out_dir) if out_dir else weights_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,7 @@ def export_checkpoint(
         metrics=dict(metrics or {}),
         description=description,
         inference=dict(inference or {}),
+        content=content,
     )
     entries[model_id] = entry
     manifest = {

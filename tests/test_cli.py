@@ -342,7 +342,7 @@ class _FakeEntryPoint:
 def test_extension_commands_are_lazy(monkeypatch):
     import click
 
-    from hybrid.cli import HybridGroup
+    from hybrid.cli.group import HybridGroup
 
     @click.command("hello")
     def hello():

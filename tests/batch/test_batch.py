@@ -24,7 +24,8 @@ from hybrid.batch.inputs import Item, plan_inputs
 from hybrid.batch.jobs import BatchJob, DecodeSettings, EncodeSettings
 from hybrid.batch.pipeline import WorkSplit, plan_work
 from hybrid.batch.work import process
-from hybrid.cli import IMAGE_SUFFIXES, JPEG_SUFFIXES, cli
+from hybrid.cli import cli
+from hybrid.cli.group import IMAGE_SUFFIXES, JPEG_SUFFIXES
 from hybrid.errors import InputError
 
 HYBRID = Path(sys.executable).parent / "hybrid"

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hybrid.cli_stdio import label
+from hybrid.cli.stdio import label
 from hybrid.enhance.choice import CONTENT_CHOICES
 from hybrid.enhance.choice import logger as choice_logger
 from hybrid.errors import InputError

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from hybrid.cli_content import decode_content_option
-from hybrid.cli_targets import (
+from hybrid.cli.content import decode_content_option
+from hybrid.cli.options import (
     encode_options,
     keep_orientation_option,
     max_pixels_option,
@@ -32,9 +32,9 @@ from hybrid.outputs import OUTPUT_FORMATS
 
 def _suffixes(kind: str) -> frozenset[str]:
     """What folders and globs contribute to a job (a file named on its own always counts):
-    ``hybrid encode``'s image suffixes, or its JPEG suffixes. Imported when run: hybrid.cli
-    imports this module to register the command."""
-    from hybrid.cli import IMAGE_SUFFIXES, JPEG_SUFFIXES
+    ``hybrid encode``'s image suffixes, or its JPEG suffixes. Imported when run:
+    hybrid.cli.group imports this module to register the command."""
+    from hybrid.cli.group import IMAGE_SUFFIXES, JPEG_SUFFIXES
 
     return IMAGE_SUFFIXES if kind == "encode" else JPEG_SUFFIXES
 

@@ -12,7 +12,7 @@ interrupted batch resumes where it stopped), and a summary ends the run. ``-o DI
 trailing slash) is a directory, created if needed, for a single input too.
 
 ``-`` as the only input reads standard input, ``-o -`` writes standard output
-(:mod:`hybrid.cli_stdio`). Outputs are only ever regular files (:func:`hybrid.io.atomic_write`).
+(:mod:`hybrid.cli.stdio`). Outputs are only ever regular files (:func:`hybrid.io.atomic_write`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any, TextIO
 
 import click
 
-from hybrid.cli_batch import batch
-from hybrid.cli_content import (
+from hybrid.cli.batch import batch
+from hybrid.cli.content import (
     content_line,
     content_report,
     decode_content_option,
@@ -40,18 +40,8 @@ from hybrid.cli_content import (
     model_choice_lines,
     verbose_option,
 )
-from hybrid.cli_onnx import export_onnx
-from hybrid.cli_stdio import (
-    STDIO,
-    InputPath,
-    check_output,
-    check_stdout,
-    is_stdio,
-    label,
-    source,
-    write_output,
-)
-from hybrid.cli_targets import (
+from hybrid.cli.onnx import export_onnx
+from hybrid.cli.options import (
     decode_options,
     encode_options,
     keep_orientation_option,
@@ -61,7 +51,17 @@ from hybrid.cli_targets import (
     resized_decoder,
     strip_option,
 )
-from hybrid.cli_web import web
+from hybrid.cli.stdio import (
+    STDIO,
+    InputPath,
+    check_output,
+    check_stdout,
+    is_stdio,
+    label,
+    source,
+    write_output,
+)
+from hybrid.cli.web import web
 from hybrid.enhance.backends import BACKENDS
 from hybrid.enhance.precision import PRECISIONS
 from hybrid.errors import InputError
@@ -195,13 +195,13 @@ def cli() -> None:
     """hybrid: standard JPEG files, decoded better."""
 
 
-cli.add_command(batch)  # hybrid batch (hybrid.cli_batch): a corpus on a Ray cluster
+cli.add_command(batch)  # hybrid batch (hybrid.cli.batch): a corpus on a Ray cluster
 
 
-cli.add_command(export_onnx)  # hybrid export-onnx (hybrid.cli_onnx): networks as ONNX
+cli.add_command(export_onnx)  # hybrid export-onnx (hybrid.cli.onnx): networks as ONNX
 
 
-cli.add_command(web)  # hybrid web (hybrid.cli_web): a gallery enhanced in the browser
+cli.add_command(web)  # hybrid web (hybrid.cli.web): a gallery enhanced in the browser
 
 
 # --- planning inputs and outputs ---------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from hybrid.cli_stdio import label
+from hybrid.cli.stdio import label
 from hybrid.codec.geometry import MAX_SCALE
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.errors import (

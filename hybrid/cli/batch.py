@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from hybrid.cli.content import decode_content_option
+from hybrid.cli.files import IMAGE_SUFFIXES, JPEG_SUFFIXES
 from hybrid.cli.options import (
+    decode_content_option,
     encode_options,
     keep_orientation_option,
     max_pixels_option,
@@ -32,10 +33,7 @@ from hybrid.outputs import OUTPUT_FORMATS
 
 def _suffixes(kind: str) -> frozenset[str]:
     """What folders and globs contribute to a job (a file named on its own always counts):
-    ``hybrid encode``'s image suffixes, or its JPEG suffixes. Imported when run:
-    hybrid.cli.group imports this module to register the command."""
-    from hybrid.cli.group import IMAGE_SUFFIXES, JPEG_SUFFIXES
-
+    ``hybrid encode``'s image suffixes, or its JPEG suffixes."""
     return IMAGE_SUFFIXES if kind == "encode" else JPEG_SUFFIXES
 
 

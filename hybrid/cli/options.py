@@ -1,7 +1,11 @@
-"""``hybrid encode`` rate-control/downscale options and ``hybrid decode`` resize options.
+"""Click options that several commands share, one definition each, and what they mean.
 
-Kept beside :mod:`hybrid.cli` so the commands stay thin: each command takes these options as
-``**kwargs`` and wraps its API call with :func:`planned_encoder` / :func:`resized_decoder`.
+``hybrid encode`` / ``hybrid batch encode`` take the rate-control and downscale options
+(:func:`encode_options`) as ``**kwargs`` and wrap their API call with
+:func:`planned_encoder`; ``hybrid decode`` takes the resize and damage options
+(:func:`decode_options`) and wraps its call with :func:`resized_decoder`. Here too: the
+inputs argument and ``-o`` of encode and decode, the pixel, scan and metadata limits, and
+``--content``.
 """
 
 from __future__ import annotations
@@ -12,15 +16,26 @@ from typing import Any
 
 import click
 
-from hybrid.cli.stdio import label
+from hybrid.cli.stdio import InputPath, label
 from hybrid.codec.geometry import MAX_SCALE
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
-from hybrid.errors import (
-    InputError,
-)
+from hybrid.enhance.choice import CONTENT_CHOICES
+from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
 
 TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+
+#: INPUTS of ``hybrid encode`` and ``hybrid decode``: files, directories, or - for stdin.
+inputs_argument = click.argument("inputs", nargs=-1, required=True, type=InputPath())
+# A plain string: a trailing slash ("-o newdir/") means a directory, and Path drops it.
+output_option = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Output file, or directory (a trailing slash creates it; always one for several "
+    "inputs), or - for standard output.",
+)
 
 # Options that ``hybrid encode/decode`` and ``hybrid batch encode/decode`` share, one
 # definition each.
@@ -56,6 +71,34 @@ keep_orientation_option = click.option(
     help="Keep the stored pixel orientation and the EXIF Orientation tag (default: turn the "
     "image upright as browsers and phones show it, and reset the tag to 1).",
 )
+
+# --content: what a decode chooses its model by, what an encode records (issue 18).
+decode_content_option = click.option(
+    "--content",
+    type=click.Choice(CONTENT_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Which enhancement model family (--enhance, without --model/--weights): photo, "
+    "screen (text, UI, graphics), or auto: decided from the file (its recorded class, else "
+    "a classifier of its coefficients and pixels).",
+)
+encode_content_option = click.option(
+    "--content",
+    type=click.Choice([*CONTENT_CHOICES[1:], "auto"]),
+    help="Record what the image is (photo, screen: text, UI, graphics; auto: classify it) "
+    "so an enhancing decoder picks the model made for it. Default: record nothing.",
+)
+
+
+def pixel_limit(max_pixels: int) -> int | None:
+    """``--max-pixels`` as the API takes it (0: None). Pillow's own bomb check (a fixed
+    178,956,970 pixels) is switched off when the user's limit is higher: hybrid checks the
+    size itself before any pixel is decoded."""
+    if max_pixels == 0 or max_pixels > DEFAULT_MAX_PIXELS:
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None
+    return max_pixels or None
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:

@@ -25,7 +25,7 @@ from hybrid.batch.jobs import BatchJob, DecodeSettings, EncodeSettings
 from hybrid.batch.pipeline import WorkSplit, plan_work
 from hybrid.batch.work import process
 from hybrid.cli import cli
-from hybrid.cli.group import IMAGE_SUFFIXES, JPEG_SUFFIXES
+from hybrid.cli.files import IMAGE_SUFFIXES, JPEG_SUFFIXES
 from hybrid.errors import InputError
 
 HYBRID = Path(sys.executable).parent / "hybrid"

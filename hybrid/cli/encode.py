@@ -1,0 +1,122 @@
+"""``hybrid encode``: images to standard JPEG files (thin click layer over
+:func:`hybrid.api.encode`, or :func:`hybrid.api.encode_to_target` with a target or --scale)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hybrid.cli.files import IMAGE_SUFFIXES, plan_files, run_plan
+from hybrid.cli.options import (
+    encode_content_option,
+    encode_options,
+    inputs_argument,
+    max_pixels_option,
+    output_option,
+    pixel_limit,
+    planned_encoder,
+    strip_option,
+)
+from hybrid.cli.stdio import is_stdio, source, write_output
+from hybrid.io import parse_strip
+
+
+@click.command()
+@inputs_argument
+@output_option
+@click.option(
+    "-q",
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=75,
+    show_default=True,
+    help="IJG quality 1..100.",
+)
+@click.option(
+    "--subsampling",
+    type=click.Choice(["4:4:4", "4:2:2", "4:2:0", "auto"]),
+    default="4:2:0",
+    show_default=True,
+    help="Chroma subsampling.",
+)
+@click.option("--progressive", is_flag=True, help="Progressive JPEG (SOF2).")
+@click.option("--rdo", is_flag=True, help="Trellis (rate-distortion optimised) quantization.")
+@click.option(
+    "--best",
+    is_flag=True,
+    help="Smallest file for its PSNR: RGB-weighted trellis, PSNR tables, scan search.",
+)
+@click.option(
+    "--restart",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="MCUs between restart markers (0: none).",
+)
+@click.option("--no-optimize", is_flag=True, help="Standard Huffman tables (one pass).")
+@click.option(
+    "--mode",
+    type=click.Choice(["plain", "enhance"]),
+    default="plain",
+    show_default=True,
+    help="What the file is for (recorded in its metadata).",
+)
+@encode_content_option
+@strip_option
+@max_pixels_option
+@encode_options
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into subdirectories.")
+def encode(
+    inputs: tuple[Path, ...],
+    output: str,
+    quality: int,
+    subsampling: str,
+    progressive: bool,
+    rdo: bool,
+    best: bool,
+    restart: int,
+    no_optimize: bool,
+    mode: str,
+    content: str | None,
+    strip: str | None,
+    max_pixels: int,
+    force: bool,
+    recursive: bool,
+    **planning: Any,
+) -> int:
+    """Encode images (PNG, TIFF, JPEG ...) as standard JPEG files.
+
+    INPUTS are image files, directories, or - for standard input.
+    """
+    from hybrid.api import encode as api_encode
+
+    api_encode = planned_encoder(api_encode, planning)  # --scale, --target-*
+
+    limit = pixel_limit(max_pixels)
+    parse_strip(strip)  # an unknown kind is a usage error before any work
+
+    def work(src: Path, dst: Path) -> None:
+        data = api_encode(
+            source(src),
+            None if is_stdio(dst) else dst,  # a file is written by the API, atomically
+            quality=quality,
+            subsampling=subsampling,
+            progressive=progressive,
+            rdo=rdo,
+            best=best,
+            optimize_huffman=not no_optimize,
+            restart_interval=restart,
+            force=force,
+            mode=mode,  # type: ignore[arg-type]
+            content=content,
+            strip=strip,
+            max_pixels=limit,
+        )
+        if is_stdio(dst):
+            write_output(dst, data, force)
+
+    plan = plan_files(inputs, output, ".jpg", recursive, IMAGE_SUFFIXES)
+    return run_plan(plan, work, force, "encoding")

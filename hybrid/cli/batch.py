@@ -17,6 +17,7 @@ import click
 
 from hybrid.cli.files import IMAGE_SUFFIXES, JPEG_SUFFIXES
 from hybrid.cli.options import (
+    codec_options,
     decode_content_option,
     encode_options,
     keep_orientation_option,
@@ -120,45 +121,7 @@ def _encode_job_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``hybrid encode``'s options, same names, defaults and meaning."""
     return _apply(
         [
-            click.option(
-                "-q",
-                "--quality",
-                type=click.IntRange(1, 100),
-                default=75,
-                show_default=True,
-                help="IJG quality 1..100.",
-            ),
-            click.option(
-                "--subsampling",
-                type=click.Choice(["4:4:4", "4:2:2", "4:2:0", "auto"]),
-                default="4:2:0",
-                show_default=True,
-                help="Chroma subsampling.",
-            ),
-            click.option("--progressive", is_flag=True, help="Progressive JPEG (SOF2)."),
-            click.option(
-                "--rdo", is_flag=True, help="Trellis (rate-distortion optimised) quantization."
-            ),
-            click.option(
-                "--best",
-                is_flag=True,
-                help="Smallest file for its PSNR: RGB-weighted trellis, PSNR tables, scan search.",
-            ),
-            click.option(
-                "--restart",
-                type=click.IntRange(0, 65535),
-                default=0,
-                show_default=True,
-                help="MCUs between restart markers (0: none).",
-            ),
-            click.option("--no-optimize", is_flag=True, help="Standard Huffman tables (one pass)."),
-            click.option(
-                "--mode",
-                type=click.Choice(["plain", "enhance"]),
-                default="plain",
-                show_default=True,
-                help="What the file is for (recorded in its metadata).",
-            ),
+            codec_options,
             strip_option,
             max_pixels_option,
             click.option(

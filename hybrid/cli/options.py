@@ -72,6 +72,57 @@ keep_orientation_option = click.option(
     "image upright as browsers and phones show it, and reset the tag to 1).",
 )
 
+
+def codec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add -q/--quality, --subsampling, --progressive, --rdo, --best, --restart,
+    --no-optimize and --mode: how ``hybrid encode`` and ``hybrid batch encode/transcode``
+    code a file."""
+    options = [
+        click.option(
+            "-q",
+            "--quality",
+            type=click.IntRange(1, 100),
+            default=75,
+            show_default=True,
+            help="IJG quality 1..100.",
+        ),
+        click.option(
+            "--subsampling",
+            type=click.Choice(["4:4:4", "4:2:2", "4:2:0", "auto"]),
+            default="4:2:0",
+            show_default=True,
+            help="Chroma subsampling.",
+        ),
+        click.option("--progressive", is_flag=True, help="Progressive JPEG (SOF2)."),
+        click.option(
+            "--rdo", is_flag=True, help="Trellis (rate-distortion optimised) quantization."
+        ),
+        click.option(
+            "--best",
+            is_flag=True,
+            help="Smallest file for its PSNR: RGB-weighted trellis, PSNR tables, scan search.",
+        ),
+        click.option(
+            "--restart",
+            type=click.IntRange(0, 65535),
+            default=0,
+            show_default=True,
+            help="MCUs between restart markers (0: none).",
+        ),
+        click.option("--no-optimize", is_flag=True, help="Standard Huffman tables (one pass)."),
+        click.option(
+            "--mode",
+            type=click.Choice(["plain", "enhance"]),
+            default="plain",
+            show_default=True,
+            help="What the file is for (recorded in its metadata).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 # --content: what a decode chooses its model by, what an encode records (issue 18).
 decode_content_option = click.option(
     "--content",

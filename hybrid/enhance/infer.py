@@ -16,18 +16,7 @@ from hybrid.enhance.forward import enhance_tensor
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector
 from hybrid.enhance.precision import resolve_precision
 from hybrid.enhance.taper import residual_strength
-from hybrid.enhance.tiling import GRID, round_up, tile_overlap
-
-
-def _edge_window(array: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-    """``array[y0:y1, x0:x1]``, edge-replicated where the window reaches past the array (the
-    image padded to the MCU grid, one window at a time instead of a padded copy of all of
-    it); a view when it does not."""
-    part = array[y0:y1, x0:x1]
-    pad_y, pad_x = y1 - y0 - part.shape[0], x1 - x0 - part.shape[1]
-    if pad_y == pad_x == 0:
-        return part
-    return np.pad(part, ((0, pad_y), (0, pad_x)) + ((0, 0),) * (array.ndim - 2), mode="edge")
+from hybrid.enhance.tiling import GRID, edge_window, round_up, tile_overlap, tiles
 
 
 def enhance_planes(
@@ -74,7 +63,6 @@ def enhance_planes(
             (or ``flips`` not 1, 2 or 4, once the network runs).
     """
     precision = resolve_precision(precision, device)
-    tile = round_up(max(1, tile), GRID)
     # The consistency projection reaches one MCU further: a chroma block's correction is
     # upsampled bilinearly, so it depends on the neighbouring coded block as well.
     overlap = tile_overlap(net, overlap, after=GRID)
@@ -94,35 +82,32 @@ def enhance_planes(
     out = np.empty((h, w, 3), dtype=np.float32)
     out_t = torch.from_numpy(out)  # shares memory: tiles are written with torch's (threaded) copy
     with torch.inference_mode():
-        for y0 in range(0, hp, tile):
-            for x0 in range(0, wp, tile):
-                wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
-                wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
-                pixels = _edge_window(rgb, wy0, wy1, wx0, wx1)
-                window = torch.from_numpy(pixels).permute(2, 0, 1)[None]
-                window = window.to(dev, torch.float32, memory_format=torch.contiguous_format)
-                luma = _edge_window(coeffs[0], wy0 // 8, wy1 // 8, wx0 // 8, wx1 // 8)
-                win_coeffs = [torch.from_numpy(luma.astype(np.float32))]
-                for c in coeffs[1:]:
-                    by0, by1, bx0, bx1 = wy0 // fy, wy1 // fy, wx0 // fx, wx1 // fx
-                    sl = _edge_window(c, by0 // 8, by1 // 8, bx0 // 8, bx1 // 8)
-                    win_coeffs.append(torch.from_numpy(sl.astype(np.float32)))
-                win_coeffs = [c[None].to(dev) for c in win_coeffs]
-                result = enhance_tensor(
-                    net,
-                    window,
-                    cond,
-                    win_coeffs if consistency else None,
-                    qtables if consistency else None,
-                    planes.chroma_factors,
-                    planes.grey,
-                    flips,
-                    precision,
-                )
-                if strength != 1.0:
-                    result = window + strength * (result - window)
-                ty1, tx1 = min(h, y0 + tile), min(w, x0 + tile)  # the padding is dropped
-                part = result[0, :, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
-                part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)
-                out_t[y0:ty1, x0:tx1].copy_(part)
+        for t in tiles(h, w, tile, overlap):
+            pixels = edge_window(rgb, t.wy0, t.wy1, t.wx0, t.wx1)
+            window = torch.from_numpy(pixels).permute(2, 0, 1)[None]
+            window = window.to(dev, torch.float32, memory_format=torch.contiguous_format)
+            luma = edge_window(coeffs[0], t.wy0 // 8, t.wy1 // 8, t.wx0 // 8, t.wx1 // 8)
+            win_coeffs = [torch.from_numpy(luma.astype(np.float32))]
+            for c in coeffs[1:]:
+                by0, by1, bx0, bx1 = t.wy0 // fy, t.wy1 // fy, t.wx0 // fx, t.wx1 // fx
+                sl = edge_window(c, by0 // 8, by1 // 8, bx0 // 8, bx1 // 8)
+                win_coeffs.append(torch.from_numpy(sl.astype(np.float32)))
+            win_coeffs = [c[None].to(dev) for c in win_coeffs]
+            result = enhance_tensor(
+                net,
+                window,
+                cond,
+                win_coeffs if consistency else None,
+                qtables if consistency else None,
+                planes.chroma_factors,
+                planes.grey,
+                flips,
+                precision,
+            )
+            if strength != 1.0:
+                result = window + strength * (result - window)
+            ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
+            part = result[0, :, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
+            part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)
+            out_t[t.y0 : ty1, t.x0 : tx1].copy_(part)
     return out

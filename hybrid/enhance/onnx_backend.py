@@ -23,7 +23,7 @@ from hybrid.enhance.numpy_ops import enhance_window
 from hybrid.enhance.onnx_registry import load_onnx_manifest, onnx_entry, read_onnx_bytes
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir
 from hybrid.enhance.taper import residual_strength
-from hybrid.enhance.tiling import GRID, round_up
+from hybrid.enhance.tiling import GRID, edge_window, round_up, tiles
 from hybrid.errors import InputError, MissingModelWarning, WeightsError
 from hybrid.io import DEFAULT_MAX_PIXELS
 
@@ -75,7 +75,8 @@ def enhance_planes_numpy(
     consistency: bool = True,
     taper: bool = True,
 ) -> np.ndarray:
-    """Enhance one decoded JPEG tile by tile (the torch tiler's geometry).
+    """Enhance one decoded JPEG tile by tile (:func:`hybrid.enhance.tiling.tiles`, as the
+    torch backend).
 
     Args:
         run: the network as (1, 3, h, w) YCbCr 0..255, (1, COND_DIM) -> residual, float32.
@@ -91,55 +92,42 @@ def enhance_planes_numpy(
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
     """
-    tile = round_up(max(1, tile), GRID)
-    overlap = round_up(max(0, overlap), GRID)
     h, w, _ = planes.pixels.shape
     strength = residual_strength(planes.qtables[0]) if taper else 1.0
     if strength == 0.0:
         return planes.pixels[:h, :w, :3].astype(np.float32) / np.float32(255.0)
     hp, wp = round_up(h, GRID), round_up(w, GRID)
     rgb = planes.pixels
-    if (hp, wp) != (h, w):
-        rgb = np.pad(rgb, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
     fy, fx = planes.chroma_factors
-    coeffs = [_pad_blocks(planes.coeffs[0], hp // 8, wp // 8)]
-    coeffs += [_pad_blocks(c, hp // (8 * fy), wp // (8 * fx)) for c in planes.coeffs[1:]]
+    # libjpeg's block counts may exceed the MCU grid's for chroma: crop (a view)
+    coeffs = [planes.coeffs[0][: hp // 8, : wp // 8]]
+    coeffs += [c[: hp // (8 * fy), : wp // (8 * fx)] for c in planes.coeffs[1:]]
     cond = condition_vector(planes)
     out = np.empty((h, w, 3), dtype=np.float32)
-    for y0 in range(0, hp, tile):
-        for x0 in range(0, wp, tile):
-            wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
-            wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
-            window = rgb[wy0:wy1, wx0:wx1].transpose(2, 0, 1).astype(np.float32)
-            win_coeffs = [coeffs[0][wy0 // 8 : wy1 // 8, wx0 // 8 : wx1 // 8]]
-            for c in coeffs[1:]:
-                win_coeffs.append(
-                    c[wy0 // (8 * fy) : wy1 // (8 * fy), wx0 // (8 * fx) : wx1 // (8 * fx)]
-                )
-            result = enhance_window(
-                run,
-                window,
-                cond,
-                win_coeffs if consistency else None,
-                list(planes.qtables) if consistency else None,
-                planes.chroma_factors,
-                planes.grey,
-                flips,
-            )
-            if strength != 1.0:
-                result = window + np.float32(strength) * (result - window)
-            ty1, tx1 = min(h, y0 + tile), min(w, x0 + tile)
-            part = result[:, y0 - wy0 : ty1 - wy0, x0 - wx0 : tx1 - wx0]
-            part = np.clip(part * np.float32(1.0 / 255.0), 0.0, 1.0)
-            out[y0:ty1, x0:tx1] = part.transpose(1, 2, 0)
+    for t in tiles(h, w, tile, overlap):
+        window = edge_window(rgb, t.wy0, t.wy1, t.wx0, t.wx1)
+        window = window.transpose(2, 0, 1).astype(np.float32)
+        win_coeffs = [edge_window(coeffs[0], t.wy0 // 8, t.wy1 // 8, t.wx0 // 8, t.wx1 // 8)]
+        for c in coeffs[1:]:
+            by0, by1, bx0, bx1 = t.wy0 // fy, t.wy1 // fy, t.wx0 // fx, t.wx1 // fx
+            win_coeffs.append(edge_window(c, by0 // 8, by1 // 8, bx0 // 8, bx1 // 8))
+        result = enhance_window(
+            run,
+            window,
+            cond,
+            win_coeffs if consistency else None,
+            list(planes.qtables) if consistency else None,
+            planes.chroma_factors,
+            planes.grey,
+            flips,
+        )
+        if strength != 1.0:
+            result = window + np.float32(strength) * (result - window)
+        ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
+        part = result[:, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
+        part = np.clip(part * np.float32(1.0 / 255.0), 0.0, 1.0)
+        out[t.y0 : ty1, t.x0 : tx1] = part.transpose(1, 2, 0)
     return out
-
-
-def _pad_blocks(coeffs: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """Edge-replicate (or crop) a (BH, BW, 8, 8) coefficient array to (bh, bw, 8, 8)."""
-    coeffs = coeffs[:bh, :bw]
-    pad = ((0, bh - coeffs.shape[0]), (0, bw - coeffs.shape[1]), (0, 0), (0, 0))
-    return coeffs if pad[0][1] == pad[1][1] == 0 else np.pad(coeffs, pad, mode="edge")
 
 
 def enhance_jpeg_onnx(

@@ -15,10 +15,10 @@ and named in :data:`hybrid.enhance.nets.ARCHITECTURES` plugs in through a manife
 * the output is resized (bicubic, float) from N*h x N*w to the exact requested size, which
   covers odd original sizes and non-integer scales.
 
-Inference is tiled like :mod:`hybrid.enhance.infer`: tiles of the coded image start on the
-16-pixel MCU grid (block phase and chroma siting are those of the whole image) and carry an
-overlap wider than the network's receptive field, so memory is bounded and tiled and untiled
-results agree to float rounding.
+Inference is tiled by :func:`hybrid.enhance.tiling.tiles`, as enhancement is: tiles of the
+coded image start on the 16-pixel MCU grid (block phase and chroma siting are those of the
+whole image) and carry an overlap wider than the network's receptive field, so memory is
+bounded and tiled and untiled results agree to float rounding.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 
 from hybrid.codec.headers import JpegInfo
 from hybrid.enhance.registry import ModelEntry, load_manifest
-from hybrid.enhance.tiling import GRID, round_up, tile_overlap
+from hybrid.enhance.tiling import GRID, edge_window, round_up, tile_overlap, tiles
 from hybrid.errors import WeightsError
 
 if TYPE_CHECKING:  # torch is imported only when a network runs
@@ -114,34 +114,29 @@ def upscale_planes(
 
     run = network_call(net, precision, device)
 
-    tile = round_up(max(1, tile), GRID)
     overlap = tile_overlap(net, overlap)
     h, w, _ = planes.pixels.shape
     hp, wp = round_up(h, GRID), round_up(w, GRID)
-    # edge padding = the network's own replicate padding, so whole and tiled runs see the same
-    rgb = np.pad(planes.pixels, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
     dev = torch.device(device)
     cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
     out = np.empty((factor * hp, factor * wp, 3), dtype=np.float32)
     with torch.inference_mode():
-        for y0 in range(0, hp, tile):
-            for x0 in range(0, wp, tile):
-                wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
-                wy1, wx1 = min(hp, y0 + tile + overlap), min(wp, x0 + tile + overlap)
-                window = torch.from_numpy(rgb[wy0:wy1, wx0:wx1].astype(np.float32) / 255.0)
-                window = window.permute(2, 0, 1)[None].to(dev)
-                result = mirror_average(lambda x: run(x, cond), window, flips)
-                expected = (1, 3, factor * (wy1 - wy0), factor * (wx1 - wx0))
-                if tuple(result.shape) != expected:
-                    raise WeightsError(
-                        f"super-resolution network returned shape {tuple(result.shape)}, "
-                        f"expected {expected} for its x{factor} factor"
-                    )
-                ty1, tx1 = min(hp, y0 + tile), min(wp, x0 + tile)
-                rows = slice(factor * (y0 - wy0), factor * (ty1 - wy0))
-                cols = slice(factor * (x0 - wx0), factor * (tx1 - wx0))
-                part = result[0, :, rows, cols].permute(1, 2, 0).float().cpu().numpy()
-                out[factor * y0 : factor * ty1, factor * x0 : factor * tx1] = part
+        for t in tiles(h, w, tile, overlap):
+            # edge padding = the network's own replicate padding: whole and tiled runs agree
+            pixels = edge_window(planes.pixels, t.wy0, t.wy1, t.wx0, t.wx1)
+            window = torch.from_numpy(pixels.astype(np.float32) / 255.0)
+            window = window.permute(2, 0, 1)[None].to(dev)
+            result = mirror_average(lambda x: run(x, cond), window, flips)
+            expected = (1, 3, factor * (t.wy1 - t.wy0), factor * (t.wx1 - t.wx0))
+            if tuple(result.shape) != expected:
+                raise WeightsError(
+                    f"super-resolution network returned shape {tuple(result.shape)}, "
+                    f"expected {expected} for its x{factor} factor"
+                )
+            rows = slice(factor * (t.y0 - t.wy0), factor * (t.y1 - t.wy0))
+            cols = slice(factor * (t.x0 - t.wx0), factor * (t.x1 - t.wx0))
+            part = result[0, :, rows, cols].permute(1, 2, 0).float().cpu().numpy()
+            out[factor * t.y0 : factor * t.y1, factor * t.x0 : factor * t.x1] = part
     return np.clip(out[: factor * h, : factor * w], 0.0, 1.0)
 
 

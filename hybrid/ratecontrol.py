@@ -13,9 +13,10 @@ Targets (exactly one):
   when installed, else bicubic).
 
 Search: at each candidate scale, bisection over IJG quality 1..100, then a continuous
-refinement of libjpeg's table scale factor ``S`` (quality q has ``S = 5000/q`` below 50 and
-``200 - 2q`` above; tables are ``floor((base * S + 50) / 100)`` clamped to 1..255) between the
-two neighbouring integer qualities, so size targets land within about 1% below the target.
+refinement of libjpeg's table scale factor ``S`` between the two neighbouring integer
+qualities (:func:`hybrid.codec.quant.ijg_scale_factor`, libjpeg's rule without its integer
+division; tables :func:`hybrid.codec.quant.ijg_tables_at`, exactly libjpeg's at a whole
+quality), so size targets land within about 1% below the target.
 Where the tables are coarse (integer entries, small at high quality), one step of ``S`` can
 change the size by several per cent; a size search then takes a fractional step: the
 entries in which the two bracketing table sets differ are moved one at a time from the
@@ -46,6 +47,13 @@ import numpy as np
 
 from hybrid.codec.geometry import check_scale, coded_size
 from hybrid.codec.options import EncodeOptions
+from hybrid.codec.quant import (
+    default_quant_tables,
+    ijg_quality,
+    ijg_scale_factor,
+    ijg_tables_at,
+    psnr_tables_at,
+)
 from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
@@ -119,43 +127,27 @@ class RateControlResult:
 # --- the table-scale knob --------------------------------------------------------------------
 
 
-def quality_to_factor(quality: int) -> float:
-    """libjpeg's percentage scale factor ``S`` for IJG quality 1..100."""
-    return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
-
-
 def factor_to_quality(factor: float) -> float:
-    """The (fractional) IJG quality whose scale factor is ``factor``, rounded to 0.1."""
-    quality = 5000.0 / factor if factor > 100.0 else (200.0 - factor) / 2.0
-    return round(min(max(quality, 1.0), 100.0), 1)
+    """The (fractional) IJG quality whose continuous scale factor is ``factor``
+    (:func:`hybrid.codec.quant.ijg_quality`), clamped to 1..100 and rounded to 0.1, as a
+    result reports it."""
+    return round(min(max(ijg_quality(factor), 1.0), 100.0), 1)
 
 
 def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
     """``options`` with tables scaled by ``factor``: exact IJG ``quality`` when ``factor`` is
     one of its values (so the file reports an exact IJG quality), else explicit tables; the
     best mode's PSNR tables (``tables="psnr"``) at that scale factor."""
-    from hybrid.codec.quant import psnr_tables_at
-    from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
-
     if options.tables == "psnr":
         return dataclasses.replace(options, quant_tables=psnr_tables_at(factor))
-
-    for quality in (round(factor_to_quality(factor)),):
-        if quality_to_factor(quality) == factor:
-            return dataclasses.replace(options, quality=quality, quant_tables=None)
-    tables = tuple(
-        np.clip(np.floor((base.astype(np.float64) * factor + 50.0) / 100.0), 1, 255).astype(
-            np.uint16
-        )
-        for base in (STD_LUMA_QUANT, STD_CHROMA_QUANT)
-    )
-    return dataclasses.replace(options, quant_tables=tables)
+    quality = round(factor_to_quality(factor))
+    if ijg_scale_factor(quality) == factor:
+        return dataclasses.replace(options, quality=quality, quant_tables=None)
+    return dataclasses.replace(options, quant_tables=ijg_tables_at(factor))
 
 
 def _tables_at(options: EncodeOptions, factor: float) -> tuple[np.ndarray, np.ndarray]:
     """The (luma, chroma) tables :func:`_options_at` codes with at ``factor``."""
-    from hybrid.codec.quant import default_quant_tables
-
     chosen = _options_at(options, factor)
     if chosen.quant_tables is not None:
         luma, chroma = chosen.quant_tables[:2]
@@ -244,20 +236,20 @@ def fit_size(encode: Callable[[float], bytes], limit: int) -> float | None:
 def size_bracket(encode: Callable[[float], bytes], limit: int) -> tuple[float | None, float | None]:
     """(:func:`fit_size`'s factor, the nearest finer factor tried whose file is larger
     than ``limit``; None at quality 100 or when nothing fits)."""
-    if len(encode(quality_to_factor(100))) <= limit:
-        return quality_to_factor(100), None
+    if len(encode(ijg_scale_factor(100))) <= limit:
+        return ijg_scale_factor(100), None
     ok, bad = 0, 100  # quality ok is feasible (0: not yet known), bad is not
     while bad - ok > 1:
         mid = (ok + bad) // 2
-        if len(encode(quality_to_factor(mid))) <= limit:
+        if len(encode(ijg_scale_factor(mid))) <= limit:
             ok = mid
         else:
             bad = mid
     if ok == 0:
-        if len(encode(quality_to_factor(1))) > limit:
+        if len(encode(ijg_scale_factor(1))) > limit:
             return None, None
         ok = 1
-    f_ok, f_bad = quality_to_factor(ok), quality_to_factor(bad)
+    f_ok, f_bad = ijg_scale_factor(ok), ijg_scale_factor(bad)
     for _ in range(REFINE_STEPS):
         if len(encode(f_ok)) >= (1.0 - SIZE_TOLERANCE) * limit:
             break
@@ -294,20 +286,20 @@ def fit_metric(
     Returns:
         (factor, value at quality 100): factor None when even quality 100 falls short.
     """
-    best = measure(encode(quality_to_factor(100)))
+    best = measure(encode(ijg_scale_factor(100)))
     if best < goal:
         return None, best
     bad, ok = 0, 100  # quality bad misses the goal (0: virtual), ok reaches it
     while ok - bad > 1:
         mid = (ok + bad) // 2
-        if measure(encode(quality_to_factor(mid))) >= goal:
+        if measure(encode(ijg_scale_factor(mid))) >= goal:
             ok = mid
         else:
             bad = mid
-    f_ok = quality_to_factor(ok)
+    f_ok = ijg_scale_factor(ok)
     if bad == 0:
         return f_ok, best
-    f_bad = quality_to_factor(bad)
+    f_bad = ijg_scale_factor(bad)
     for _ in range(REFINE_STEPS // 2):
         factor = math.sqrt(f_ok * f_bad) if f_ok > 0 else f_bad / 2.0
         if measure(encode(factor)) >= goal:
@@ -448,7 +440,7 @@ def search(
             limit = int(target.value)
             factor, finer = size_bracket(encode, limit)
             if factor is None:
-                misses.append(f"{_where(s)} quality 1 is {len(encode(quality_to_factor(1)))} bytes")
+                misses.append(f"{_where(s)} quality 1 is {len(encode(ijg_scale_factor(1)))} bytes")
                 continue
             data = encode(factor)
             if finer is not None and len(data) < (1.0 - SIZE_TOLERANCE) * limit:

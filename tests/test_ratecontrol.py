@@ -12,6 +12,7 @@ from PIL import Image
 
 import hybrid
 from hybrid.cli import cli
+from hybrid.codec.quant import ijg_scale_factor
 from hybrid.errors import InputError
 from hybrid.ratecontrol import (
     RateControlResult,
@@ -19,7 +20,6 @@ from hybrid.ratecontrol import (
     factor_to_quality,
     fill_gap,
     parse_size,
-    quality_to_factor,
 )
 
 
@@ -90,7 +90,7 @@ def test_parse_size_rejects(bad):
 
 def test_quality_factor_round_trip():
     for quality in range(1, 101):
-        assert factor_to_quality(quality_to_factor(quality)) == quality
+        assert factor_to_quality(ijg_scale_factor(quality)) == quality
 
 
 # --- size targets ---------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_msssim_target():
 
 def test_enhanced_decoder_in_the_loop_when_weights_are_installed(empty_registry, monkeypatch):
     import hybrid.enhance as enhance_pkg
-    from tests.registry_helpers import register_tiny_enhancer
+    from tests.helpers.registry import register_tiny_enhancer
 
     monkeypatch.setattr(enhance_pkg, "_CACHE", {})
     register_tiny_enhancer(empty_registry)

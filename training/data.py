@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 import hybrid
+from hybrid.codec.quant import ijg_scale_factor
 from hybrid.codec.tables import STD_CHROMA_QUANT, STD_LUMA_QUANT
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 
@@ -117,7 +118,7 @@ class DegradationConfig:
 
 def random_tables(rng: np.random.Generator, quality: int) -> list[list[int]]:
     """Non-IJG tables: Annex K tables with a random smooth tilt and jitter, as cameras use."""
-    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    scale = ijg_scale_factor(quality)
     u = np.add.outer(np.arange(8), np.arange(8)) / 14.0
     tables = []
     for base in (STD_LUMA_QUANT, STD_CHROMA_QUANT):

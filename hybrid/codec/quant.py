@@ -22,9 +22,32 @@ MAX_DC = 2047
 
 
 def quality_scale(quality: int) -> int:
-    """libjpeg's ``jpeg_quality_scaling``: IJG quality 1..100 -> percentage scale factor."""
+    """libjpeg's ``jpeg_quality_scaling``: IJG quality 1..100 -> percentage scale factor,
+    with libjpeg's integer division (``5000 // q`` below 50, else ``200 - 2q``). The exact
+    rule for a whole quality: the tables of :func:`scale_quant_table` and every encoder that
+    says "quality q"."""
     quality = min(max(int(quality), 1), 100)
     return 5000 // quality if quality < 50 else 200 - 2 * quality
+
+
+def ijg_scale_factor(quality: float) -> float:
+    """The same rule as :func:`quality_scale` without its integer division: the continuous
+    percentage scale factor ``S`` of a (fractional) quality, ``5000 / q`` below 50, else
+    ``200 - 2q``.
+
+    The two differ below quality 50 wherever ``q`` does not divide 5000 (q = 30: 166.67
+    against libjpeg's 166), on purpose: this one is the axis rate control searches on (one
+    smooth, invertible knob between whole qualities, :func:`ijg_quality`), the model the
+    quality estimate fits a custom table to, and the scale of training's random tables; the
+    tables of a whole quality are always :func:`quality_scale`'s.
+    """
+    return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+
+
+def ijg_quality(factor: float) -> float:
+    """The inverse of :func:`ijg_scale_factor`: the (fractional, unclamped) quality whose
+    continuous scale factor is ``factor`` (percent, > 0)."""
+    return 5000.0 / factor if factor > 100.0 else (200.0 - factor) / 2.0
 
 
 def scale_quant_table(base: np.ndarray, quality: int, force_baseline: bool = True) -> np.ndarray:
@@ -116,9 +139,27 @@ def psnr_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
     return psnr_tables_at(float(quality_scale(quality)))
 
 
+def ijg_tables_at(factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Annex K (luma, chroma) tables at a continuous scale factor ``factor`` (percent,
+    :func:`ijg_scale_factor`), by libjpeg's rounding ``floor((base * S + 50) / 100)``
+    clamped to 1..255 (8-bit DQT): :func:`default_quant_tables` between whole qualities, as
+    rate control refines a size.
+
+    Returns:
+        (luma, chroma) uint16 (8, 8) tables in natural order.
+    """
+    luma, chroma = (
+        np.clip(np.floor((base.astype(np.float64) * factor + 50.0) / 100.0), 1, 255).astype(
+            np.uint16
+        )
+        for base in (STD_LUMA_QUANT, STD_CHROMA_QUANT)
+    )
+    return luma, chroma
+
+
 def psnr_tables_at(factor: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`psnr_quant_tables` at a continuous libjpeg scale factor ``factor`` (percent,
-    the ``S`` of IJG quality q: 5000/q below 50, else 200 - 2q), as rate control uses it.
+    :func:`ijg_scale_factor`), as rate control uses it.
 
     Returns:
         (luma, chroma) uint16 (8, 8) tables in natural order, entries 1..255.
@@ -180,7 +221,7 @@ def estimate_ijg_quality(table: np.ndarray, chroma: bool = False) -> tuple[float
             if np.array_equal(scale_quant_table(base, quality, force_baseline), table):
                 return float(quality), True
     qualities = np.linspace(1.0, 100.0, 991)
-    scales = np.where(qualities < 50, 5000.0 / qualities, 200.0 - 2.0 * qualities)
+    scales = np.array([ijg_scale_factor(float(q)) for q in qualities])
     model = np.clip(base.astype(np.float64)[None] * scales[:, None, None] / 100.0, 1.0, 32767.0)
     log_table = np.log(np.clip(table, 1, None).astype(np.float64))
     errors = ((np.log(model) - log_table[None]) ** 2).sum(axis=(1, 2))

@@ -12,6 +12,10 @@ from hybrid.codec.quant import (
     default_quant_tables,
     dequantize,
     estimate_ijg_quality,
+    ijg_quality,
+    ijg_scale_factor,
+    ijg_tables_at,
+    quality_scale,
     quantize,
     scale_quant_table,
 )
@@ -85,3 +89,20 @@ def test_dequantize() -> None:
     out = dequantize(q, table)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out[2], -2.0 * table)
+
+
+def test_the_continuous_scale_factor_is_libjpegs_rule_without_integer_division() -> None:
+    """quant has two IJG scale factors, on purpose (docs/decisions.md): libjpeg's integer
+    one for whole qualities and the continuous one rate control searches on. They agree
+    wherever libjpeg's division is exact, and the continuous tables at libjpeg's factor are
+    libjpeg's tables."""
+    for quality in range(1, 101):
+        exact = quality_scale(quality)
+        continuous = ijg_scale_factor(quality)
+        assert continuous == exact if quality >= 50 or 5000 % quality == 0 else exact < continuous
+        assert abs(ijg_quality(continuous) - quality) < 1e-9
+        for table, expected in zip(
+            ijg_tables_at(exact), default_quant_tables(quality), strict=True
+        ):
+            np.testing.assert_array_equal(table, expected)
+    assert quality_scale(30) == 166 and ijg_scale_factor(30) == 5000 / 30

@@ -6,7 +6,7 @@
 
 Every input goes through hybrid.info, hybrid.read_coefficients, hybrid.decode and
 hybrid.decode(enhance=True) (a small random EnhanceNet) in a crash-isolated worker process
-with a per-input time limit and an address-space limit; see tests/robustness/harness.py.
+with a per-input time limit and an address-space limit; see tests/helpers/harness.py.
 Exit status: 0 when nothing was found, 1 otherwise.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.robustness.corpus import corpus_digest, fuzz_input, seed_corpus  # noqa: E402
-from tests.robustness.harness import FINDINGS, TARGETS, Harness, tiny_weights  # noqa: E402
+from tests.helpers.corpus import corpus_digest, fuzz_input, seed_corpus  # noqa: E402
+from tests.helpers.harness import FINDINGS, TARGETS, Harness, tiny_weights  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

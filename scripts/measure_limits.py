@@ -5,7 +5,7 @@
     .venv/bin/python scripts/measure_limits.py --cases scan-500,up-64x
     .venv/bin/python scripts/measure_limits.py --unlimited      # + the scan bomb without limit
 
-Cases (inputs built first, in this process; see tests/robustness/hostile.py):
+Cases (inputs built first, in this process; see tests/helpers/hostile.py):
 
 - ``scan-500``: a 0.4 MB progressive 13000x13000 greyscale file of 500 scans, each over the
   whole frame (a valid progression of zeros): refused by the scan-work limit.
@@ -54,7 +54,7 @@ def _textured(height: int, width: int) -> bytes:
     import numpy as np
     from PIL import Image
 
-    from tests.robustness.corpus import sample_image
+    from tests.helpers.corpus import sample_image
 
     tile = sample_image(500, 500, 1)
     pixels = np.tile(tile, (-(-height // 500), -(-width // 500), 1))[:height, :width]
@@ -66,8 +66,8 @@ def _textured(height: int, width: int) -> bytes:
 def build(name: str) -> bytes:
     """The input file of case ``name``."""
     from hybrid.codec.metadata import HybridMetadata, insert_segment, metadata_segment
-    from tests.robustness.corpus import sample_image
-    from tests.robustness.hostile import forged_upscale, progressive_scan_bomb
+    from tests.helpers.corpus import sample_image
+    from tests.helpers.hostile import forged_upscale, progressive_scan_bomb
 
     if name.startswith("scan-500"):
         return progressive_scan_bomb(13000, 500)
@@ -95,8 +95,8 @@ def child(path: str, call: str) -> None:
 
     import hybrid
     from hybrid.errors import InputError
-    from tests.robustness.corpus import sample_image
-    from tests.robustness.harness import proc_status_bytes
+    from tests.helpers.corpus import sample_image
+    from tests.helpers.harness import proc_status_bytes
 
     data = Path(path).read_bytes()
     if call in ("enhance", "upscale"):  # imports, model, thread pools: not the file's cost

@@ -8,7 +8,7 @@ channels), and writes ``tests/data/cross_decoder_limits.json`` with a small marg
 Run it from the repository root after a deliberate change of the encoder's rate or quality,
 and review the diff of the JSON file (it lists the measured values too):
 
-    .venv/bin/python tests/make_limits.py
+    .venv/bin/python scripts/record_cross_decoder_limits.py
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the repository root, for tests.helpers
 
-from tests import cross_decoder_cases as cases  # noqa: E402
-from tests import decoders  # noqa: E402
+from tests.helpers import cross_decoder_cases as cases  # noqa: E402
+from tests.helpers import decoders  # noqa: E402
 
 BPP_MARGIN = 1.02
 PSNR_MARGIN_DB = 0.1
-LIMITS_PATH = Path(__file__).parent / "data" / "cross_decoder_limits.json"
+LIMITS_PATH = ROOT / "tests" / "data" / "cross_decoder_limits.json"
 
 
 def measure() -> dict[str, dict[str, float]]:
@@ -48,7 +49,7 @@ def main() -> None:
     document = {
         "about": (
             "Ceilings and floors for tests/test_cross_decoder.py, recorded by "
-            f"tests/make_limits.py: bpp_max = bpp * {BPP_MARGIN}, "
+            f"scripts/record_cross_decoder_limits.py: bpp_max = bpp * {BPP_MARGIN}, "
             f"psnr_min = psnr - {PSNR_MARGIN_DB} dB (Pillow decode vs source, all channels)."
         ),
         "cases": table,

@@ -4,7 +4,7 @@ Each configuration in ``cross_decoder_cases.CASES`` is encoded once (cached) and
 
 - size and quality against ``tests/data/cross_decoder_limits.json`` (bits per pixel at most
   the recorded ceiling, PSNR of the Pillow decode at least the recorded floor), recorded by
-  ``python tests/make_limits.py``;
+  ``python scripts/record_cross_decoder_limits.py``;
 - Pillow, djpeg and imagecodecs (three builds of libjpeg-turbo) give identical pixels;
 - IJG libjpeg 9e gives the same pixels (to 1 in a few samples) where its algorithms are
   libjpeg-turbo's;
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import cross_decoder_cases as cases
-from tests import decoders
-from tests.cross_decoder_cases import CASES, Case
+from tests.helpers import cross_decoder_cases as cases
+from tests.helpers import decoders
+from tests.helpers.cross_decoder_cases import CASES, Case
 
 LIMITS_PATH = Path(__file__).parent / "data" / "cross_decoder_limits.json"
 
@@ -83,7 +83,10 @@ def _diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def limits() -> dict:
     if not LIMITS_PATH.exists():
-        pytest.fail(f"{LIMITS_PATH} is missing; record it with: python tests/make_limits.py")
+        pytest.fail(
+            f"{LIMITS_PATH} is missing; record it with: "
+            "python scripts/record_cross_decoder_limits.py"
+        )
     return json.loads(LIMITS_PATH.read_text())["cases"]
 
 
@@ -114,7 +117,7 @@ def test_rate_and_quality_within_recorded_limits(case: Case, limits: dict) -> No
     if entry is None:
         pytest.fail(
             f"no recorded limits for {case.id} in {LIMITS_PATH.name}; "
-            "record them with: python tests/make_limits.py"
+            "record them with: python scripts/record_cross_decoder_limits.py"
         )
     bpp = cases.bits_per_pixel(data, case)
     quality = cases.psnr(cases.case_image(case), decoders.decode_pillow(data))

@@ -31,8 +31,8 @@ from hybrid.errors import (
     WeightsError,
 )
 from hybrid.metrics import psnr
-from tests.decoders import decode_djpeg, djpeg_path
-from tests.registry_helpers import register, register_tiny_enhancer
+from tests.helpers.decoders import decode_djpeg, djpeg_path
+from tests.helpers.registry import register, register_tiny_enhancer
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from hybrid.bench.report import markdown
 from hybrid.bench.runner import load_cache, plan_bench, run_bench
 from hybrid.cli import cli
 from hybrid.errors import InputError
-from tests.bench.conftest import tiny_photos
+from tests.helpers.images import tiny_photos
 
 
 def tiny_screens(directory: Path, count: int = 2, prefix: str = "page") -> Path:

@@ -22,7 +22,7 @@ from hybrid.bench.codecs import CODECS, REFERENCE
 from hybrid.bench.report import bd_table, curves, markdown, speeds
 from hybrid.bench.variants import ENHANCE_QUALITY
 from hybrid.cli import cli
-from tests.bench.conftest import tiny_photos
+from tests.helpers.images import tiny_photos
 
 # --- curves and BD on synthetic points ----------------------------------------------------------
 
@@ -99,7 +99,7 @@ SMOKE_CODECS = [c.name for c in CODECS if c.name != "hybrid-auto"]
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    from tests.registry_helpers import register_tiny_enhancer
+    from tests.helpers.registry import register_tiny_enhancer
 
     root = tmp_path_factory.mktemp("bench")
     images = tiny_photos(root / "images")

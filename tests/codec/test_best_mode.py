@@ -18,8 +18,7 @@ from hybrid.codec.scans import search_scripts, validate_script
 from hybrid.codec.writer import write_jpeg
 from hybrid.errors import InputError
 from hybrid.metrics import psnr
-
-from .jpeg_helpers import assert_reads_back, smooth_rgb
+from tests.helpers.jpeg import assert_reads_back, smooth_rgb
 
 
 def test_psnr_tables_by_hand() -> None:

@@ -13,9 +13,8 @@ from hybrid.codec.scans import (
     sequential_script,
 )
 from hybrid.errors import InputError
-
-from .jpeg_helpers import frame_from_jpeg, pillow_jpeg, segments, smooth_rgb
-from .libjpeg_reference import reference_optimal_table
+from tests.helpers.jpeg import frame_from_jpeg, pillow_jpeg, segments, smooth_rgb
+from tests.helpers.libjpeg_reference import reference_optimal_table
 
 
 def code_of(table: HuffmanTable, symbol: int) -> str:

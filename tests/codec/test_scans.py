@@ -20,8 +20,7 @@ from hybrid.codec.scans import (
 from hybrid.codec.tables import ZIGZAG
 from hybrid.codec.writer import write_jpeg
 from hybrid.errors import InputError
-
-from .jpeg_helpers import (
+from tests.helpers.jpeg import (
     HAS_JPEGTRAN,
     SAMPLINGS,
     entropy_data,
@@ -32,7 +31,7 @@ from .jpeg_helpers import (
     segments,
     smooth_rgb,
 )
-from .libjpeg_reference import reference_scan
+from tests.helpers.libjpeg_reference import reference_scan
 
 #: A script that exercises what libjpeg's default does not: Al up to 3, three-step
 #: refinement, bands split unevenly, a DC scan of a subset of components.

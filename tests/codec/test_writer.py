@@ -13,8 +13,7 @@ from hybrid.codec.frame import Component, Frame
 from hybrid.codec.huffman import standard_tables
 from hybrid.codec.writer import write_jpeg
 from hybrid.errors import InputError
-
-from .jpeg_helpers import (
+from tests.helpers.jpeg import (
     PILLOW_SUBSAMPLING,
     SAMPLINGS,
     assert_reads_back,

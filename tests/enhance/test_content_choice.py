@@ -25,7 +25,7 @@ from hybrid.enhance.registry import (
     load_manifest,
 )
 from hybrid.errors import InputError, MissingModelWarning
-from tests.registry_helpers import register_content_enhancers
+from tests.helpers.registry import register_content_enhancers
 
 SCREEN = DEFAULT_CONTENT_MODELS["screen"]
 

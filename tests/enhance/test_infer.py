@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from skimage import data
 
 from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import condition_vector, load_planes
 from hybrid.enhance.nets import COND_DIM, EnhanceNet, block_phase
-
-
-def perturbed(net: torch.nn.Module) -> torch.nn.Module:
-    """``net`` in eval mode with N(0, 0.05) noise added to every parameter (torch's global
-    generator), so zero-initialised tails and conditioning do something."""
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return net.eval()
+from tests.helpers.jpeg import pillow_jpeg
+from tests.helpers.nets import perturbed
 
 
 def _random_net(seed: int = 0) -> EnhanceNet:
     torch.manual_seed(seed)
     return perturbed(EnhanceNet(channels=8, blocks=2))
-
-
-def _jpeg(img: np.ndarray, **kwargs) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", **kwargs)
-    return buf.getvalue()
 
 
 def test_block_phase_one_hot():
@@ -53,7 +37,7 @@ def test_network_shapes_and_identity_at_init():
 @pytest.mark.parametrize("sub", [0, 1, 2])
 def test_tiled_equals_untiled(sub):
     img = data.astronaut()[:150, :203]
-    planes = load_planes(_jpeg(img, quality=25, subsampling=sub))
+    planes = load_planes(pillow_jpeg(img, quality=25, subsampling=sub))
     net = _random_net()
     whole = enhance_planes(net, planes, tile=1024)
     tiled = enhance_planes(net, planes, tile=48, overlap=32)
@@ -64,7 +48,7 @@ def test_tiled_equals_untiled(sub):
 
 def test_greyscale_and_odd_sizes():
     img = data.camera()[:33, :17]
-    planes = load_planes(_jpeg(img, quality=40))
+    planes = load_planes(pillow_jpeg(img, quality=40))
     assert planes.grey and planes.pixels.shape == (33, 17, 3)
     out = enhance_planes(_random_net(1), planes)
     assert out.shape == (33, 17, 3)
@@ -73,21 +57,21 @@ def test_greyscale_and_odd_sizes():
 
 def test_condition_vector_reflects_tables_and_sampling():
     img = data.astronaut()[:64, :64]
-    a = condition_vector(load_planes(_jpeg(img, quality=10, subsampling=2)))
-    b = condition_vector(load_planes(_jpeg(img, quality=90, subsampling=0)))
+    a = condition_vector(load_planes(pillow_jpeg(img, quality=10, subsampling=2)))
+    b = condition_vector(load_planes(pillow_jpeg(img, quality=90, subsampling=0)))
     assert a.shape == (COND_DIM,) and a.dtype == np.float32
     assert a[:64].mean() > b[:64].mean()
     assert a[128] == 1 and a[129] == 1 and b[128] == 0 and b[129] == 0
 
 
 def test_cpu_inference_is_deterministic():
-    planes = load_planes(_jpeg(data.chelsea()[:96, :128], quality=15))
+    planes = load_planes(pillow_jpeg(data.chelsea()[:96, :128], quality=15))
     net = _random_net(2)
     assert np.array_equal(enhance_planes(net, planes), enhance_planes(net, planes))
 
 
 def test_self_ensemble_tiles_exactly_and_differs():
-    planes = load_planes(_jpeg(data.astronaut()[:100, :131], quality=20, subsampling=2))
+    planes = load_planes(pillow_jpeg(data.astronaut()[:100, :131], quality=20, subsampling=2))
     net = _random_net(3)
     one = enhance_planes(net, planes, flips=1)
     four = enhance_planes(net, planes, flips=4)
@@ -102,7 +86,7 @@ def test_near_lossless_files_keep_only_part_of_the_change():
     from hybrid.enhance.infer import residual_strength
 
     def table(quality: int) -> np.ndarray:
-        return load_planes(_jpeg(data.astronaut()[:32, :32], quality=quality)).qtables[0]
+        return load_planes(pillow_jpeg(data.astronaut()[:32, :32], quality=quality)).qtables[0]
 
     assert residual_strength(table(90)) == 1.0 and residual_strength(table(50)) == 1.0
     assert residual_strength(table(95)) == 0.0 and residual_strength(table(100)) == 0.0
@@ -110,7 +94,7 @@ def test_near_lossless_files_keep_only_part_of_the_change():
     assert residual_strength(table(93)) < residual_strength(table(92)) < 1.0
     net = _random_net(3)
     for quality, expected in ((100, 0.0), (93, residual_strength(table(93))), (80, 1.0)):
-        planes = load_planes(_jpeg(data.astronaut()[:96, :112], quality=quality))
+        planes = load_planes(pillow_jpeg(data.astronaut()[:96, :112], quality=quality))
         plain = planes.pixels[:, :, :3] / 255.0
         full = enhance_planes(net, planes, taper=False)
         kept = enhance_planes(net, planes)

@@ -12,7 +12,8 @@ from hybrid.enhance.infer import enhance_planes
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import COND_DIM, EnhanceNet, SRNet
 from hybrid.enhance.registry import architecture_of_config
-from tests.enhance.test_infer import _jpeg, perturbed
+from tests.helpers.jpeg import pillow_jpeg
+from tests.helpers.nets import perturbed
 from training.loop import TrainConfig, build_network, load_init_weights
 
 
@@ -88,7 +89,7 @@ def test_stated_receptive_radius_bounds_the_real_one(net):
 @pytest.mark.parametrize("sub", [0, 2])
 def test_branch_network_tiles_exactly_with_its_default_overlap(sub):
     img = data.astronaut()[:170, :215]
-    planes = load_planes(_jpeg(img, quality=20, subsampling=sub))
+    planes = load_planes(pillow_jpeg(img, quality=20, subsampling=sub))
     net = _low_net(3)
     whole = enhance_planes(net, planes, tile=1024)
     tiled = enhance_planes(net, planes, tile=48)

@@ -19,7 +19,7 @@ from hybrid.enhance.precision import (
 )
 from hybrid.enhance.registry import load_model
 from hybrid.enhance.superres import upscale_planes
-from tests.enhance.test_infer import _jpeg
+from tests.helpers.jpeg import pillow_jpeg
 
 #: An 8-bit step on the 0..1 scale.
 STEP = 1.0 / 255.0
@@ -80,7 +80,7 @@ def test_network_call_keeps_float32_around_the_network(enhance_net):
 
 @pytest.mark.parametrize("sub", [0, 2])
 def test_bf16_enhancement_is_close_to_fp32(enhance_net, sub):
-    planes = load_planes(_jpeg(data.astronaut()[:96, :136], quality=30, subsampling=sub))
+    planes = load_planes(pillow_jpeg(data.astronaut()[:96, :136], quality=30, subsampling=sub))
     fp32 = enhance_planes(enhance_net, planes, precision="fp32")
     bf16 = enhance_planes(enhance_net, planes, precision="bf16")
     diff = np.abs(bf16 - fp32)
@@ -91,7 +91,7 @@ def test_bf16_enhancement_is_close_to_fp32(enhance_net, sub):
 
 
 def test_bf16_enhancement_is_deterministic(enhance_net):
-    planes = load_planes(_jpeg(data.chelsea()[:80, :112], quality=20, subsampling=2))
+    planes = load_planes(pillow_jpeg(data.chelsea()[:80, :112], quality=20, subsampling=2))
     first = enhance_planes(enhance_net, planes, precision="bf16")
     assert np.array_equal(first, enhance_planes(enhance_net, planes, precision="bf16"))
 
@@ -99,14 +99,14 @@ def test_bf16_enhancement_is_deterministic(enhance_net):
 @pytest.mark.parametrize("sub", [0, 2])
 def test_bf16_enhancement_tiles_like_the_whole_image(enhance_net, sub):
     """As in fp32 (tests/enhance/test_infer.py), within 1e-3: measured 0 on this image."""
-    planes = load_planes(_jpeg(data.astronaut()[:150, :203], quality=25, subsampling=sub))
+    planes = load_planes(pillow_jpeg(data.astronaut()[:150, :203], quality=25, subsampling=sub))
     whole = enhance_planes(enhance_net, planes, tile=1024, precision="bf16")
     tiled = enhance_planes(enhance_net, planes, tile=48, precision="bf16")
     assert np.abs(whole - tiled).max() < 1e-3
 
 
 def test_bf16_super_resolution_is_close_to_fp32_and_tiles_exactly(sr_net):
-    planes = load_planes(_jpeg(data.astronaut()[:150, :203], quality=25, subsampling=2))
+    planes = load_planes(pillow_jpeg(data.astronaut()[:150, :203], quality=25, subsampling=2))
     fp32 = upscale_planes(sr_net, planes, 2, tile=1024, precision="fp32")
     bf16 = upscale_planes(sr_net, planes, 2, tile=1024, precision="bf16")
     diff = np.abs(bf16 - fp32)
@@ -117,7 +117,7 @@ def test_bf16_super_resolution_is_close_to_fp32_and_tiles_exactly(sr_net):
 
 
 def test_bad_precision_is_refused_before_any_work(enhance_net):
-    planes = load_planes(_jpeg(data.astronaut()[:32, :32], quality=95))  # no network run
+    planes = load_planes(pillow_jpeg(data.astronaut()[:32, :32], quality=95))  # no network run
     with pytest.raises(ValueError, match="precision"):
         enhance_planes(enhance_net, planes, precision="half")
     with pytest.raises(ValueError, match="precision"):
@@ -127,7 +127,7 @@ def test_bad_precision_is_refused_before_any_work(enhance_net):
 def test_super_resolved_decode_passes_precision_down():
     import hybrid
 
-    jpeg = _jpeg(data.astronaut()[:48, :64], quality=30, subsampling=2)
+    jpeg = pillow_jpeg(data.astronaut()[:48, :64], quality=30, subsampling=2)
     fp32 = hybrid.decode_array(jpeg, enhance=True, scale=2, precision="fp32")
     bf16 = hybrid.decode_array(jpeg, enhance=True, scale=2, precision="bf16")
     assert fp32.shape == bf16.shape == (96, 128, 3)

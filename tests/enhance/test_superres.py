@@ -11,7 +11,8 @@ from skimage import data
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.nets import ARCHITECTURES, COND_DIM, SRNet
 from hybrid.enhance.superres import tile_overlap, upscale_planes
-from tests.enhance.test_infer import _jpeg, perturbed
+from tests.helpers.jpeg import pillow_jpeg
+from tests.helpers.nets import perturbed
 
 
 def _random_sr_net(seed: int = 0, channels: int = 8, blocks: int = 2) -> SRNet:
@@ -63,7 +64,7 @@ def test_cond_changes_the_output():
 @pytest.mark.parametrize("sub", [0, 2])
 def test_tiled_equals_untiled(sub):
     img = data.astronaut()[:150, :203]
-    planes = load_planes(_jpeg(img, quality=25, subsampling=sub))
+    planes = load_planes(pillow_jpeg(img, quality=25, subsampling=sub))
     net = _random_sr_net()
     overlap = tile_overlap(net)
     assert overlap > net.receptive_radius and overlap % 16 == 0
@@ -85,7 +86,7 @@ def test_tiled_equals_untiled(sub):
 
 def test_short_overlap_is_visible():
     """The default overlap is needed: with none, tiles differ from the whole image."""
-    planes = load_planes(_jpeg(data.astronaut()[:96, :96], quality=30))
+    planes = load_planes(pillow_jpeg(data.astronaut()[:96, :96], quality=30))
     net = _random_sr_net(4)
     whole = upscale_planes(net, planes, 2, tile=1024)
     assert np.abs(whole - upscale_planes(net, planes, 2, tile=32, overlap=0)).max() > 1e-3
@@ -93,13 +94,13 @@ def test_short_overlap_is_visible():
 
 def test_flip_self_ensemble_is_tiled_consistently_and_averages_mirrorings():
     img = data.astronaut()[:100, :120]
-    planes = load_planes(_jpeg(img, quality=30))
+    planes = load_planes(pillow_jpeg(img, quality=30))
     net = _random_sr_net(5)
     four = upscale_planes(net, planes, 2, tile=1024, flips=4)
     assert np.abs(four - upscale_planes(net, planes, 2, tile=48, flips=4)).max() < 1e-3
     assert np.abs(four - upscale_planes(net, planes, 2, tile=1024)).max() > 1e-3
     # On a whole, 16-aligned image the ensemble is the mean of the four mirrored outputs.
-    aligned = load_planes(_jpeg(img[:96, :112], quality=30))
+    aligned = load_planes(pillow_jpeg(img[:96, :112], quality=30))
     from hybrid.enhance.jpeg_input import condition_vector
 
     rgb = torch.from_numpy(aligned.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]

@@ -9,7 +9,7 @@ import torch
 
 import hybrid
 from hybrid.enhance.torch_state import torch_settings
-from tests.registry_helpers import register
+from tests.helpers.registry import register
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Encoder configurations, test images and metrics shared by the cross-decoder test and
-``tests/make_limits.py`` (which records the bits-per-pixel and PSNR limits).
+``scripts/record_cross_decoder_limits.py`` (which records the bits-per-pixel and PSNR limits).
 
 The covering set (``CASES``), chosen so the whole tier runs in well under a minute:
 

@@ -16,7 +16,7 @@ with a small random network -- and classifies each outcome:
 * ``crash``: the worker died (signal or exit status); ``hang``: no answer within the per-input
   time limit (the worker is killed). A fresh worker then goes on with the next input.
 
-All but the first two kinds are findings. Inputs come from :mod:`tests.robustness.corpus`.
+All but the first two kinds are findings. Inputs come from :mod:`tests.helpers.corpus`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.robustness.corpus import sample_image
+from tests.helpers.corpus import sample_image
 
 TARGETS = ("info", "coefficients", "decode", "enhance")
 FINDINGS = ("crash", "hang", "memory", "escape", "warning", "inconsistent")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from hybrid.codec.metadata import SIGNATURE
-from tests.robustness.corpus import find_segments
+from tests.helpers.corpus import find_segments
 
 _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
 #: EOBn symbols (run of 2**n + n extra bits blocks, T.81 G.1.2.2), n = 0..14, all with 4-bit

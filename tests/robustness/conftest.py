@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.corpus import seed_corpus
-from tests.robustness.harness import Harness, tiny_weights
+from tests.helpers.corpus import seed_corpus
+from tests.helpers.harness import Harness, tiny_weights
 
 
 @pytest.fixture(scope="session")

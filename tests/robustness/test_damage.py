@@ -24,8 +24,8 @@ import hybrid
 from hybrid.cli import cli
 from hybrid.codec.metadata import find_metadata
 from hybrid.errors import CorruptJPEGError, InputError, JpegDataWarning
-from tests.robustness.corpus import find_segments, flip_bit, sample_image
-from tests.robustness.hostile import with_lost_scan
+from tests.helpers.corpus import find_segments, flip_bit, sample_image
+from tests.helpers.hostile import with_lost_scan
 
 JPEGTRAN = shutil.which("jpegtran")
 

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 
 import hybrid
-from tests.robustness.corpus import sample_image
-from tests.robustness.harness import result_digest
+from tests.helpers.corpus import sample_image
+from tests.helpers.harness import result_digest
 
 REPO = Path(__file__).resolve().parents[2]
 

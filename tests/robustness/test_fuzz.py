@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import hybrid
 from hybrid.codec.headers import parse_info
 from hybrid.errors import HybridError
-from tests.robustness.corpus import fuzz_input, mutate
-from tests.robustness.harness import FINDINGS, TARGETS, run_inputs
+from tests.helpers.corpus import fuzz_input, mutate
+from tests.helpers.harness import FINDINGS, TARGETS, run_inputs
 
 SHORT_RUN_SEED = 1
 SHORT_RUN_INPUTS = 2000

@@ -31,8 +31,8 @@ from hybrid.errors import (
     JpegDataWarning,
     UnsupportedImageError,
 )
-from tests.robustness.corpus import find_segments, sample_image
-from tests.robustness.hostile import forged_upscale, progressive_scan_bomb
+from tests.helpers.corpus import find_segments, sample_image
+from tests.helpers.hostile import forged_upscale, progressive_scan_bomb
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ _BOMB_SCRIPT = textwrap.dedent(
             tracemalloc.stop()
             out[f"{name}/{limit_name}"] = [outcome, peak, seconds]
     out["torch imported"] = "torch" in sys.modules
-    from tests.robustness.harness import proc_status_bytes
+    from tests.helpers.harness import proc_status_bytes
     out["maxrss"] = proc_status_bytes("VmHWM")
     print(json.dumps(out))
     """
@@ -129,7 +129,7 @@ def test_enhance_module_entry_point_refuses_bombs_with_a_typed_error(small_jpeg,
     """Regression: hybrid.enhance.enhance_jpeg (which skips hybrid.decode's header check) let
     Pillow's DecompressionBombError escape untyped."""
     from hybrid.enhance import enhance_jpeg
-    from tests.robustness.harness import tiny_weights
+    from tests.helpers.harness import tiny_weights
 
     weights = tiny_weights(tmp_path / "w.pt")
     with pytest.raises(ImageTooLargeError):
@@ -403,7 +403,7 @@ def test_enhancement_runs_tile_by_tile(tmp_path, precision):
     its working memory is bounded by the tile, not the image. In bf16 as in fp32, tiles
     agree with the whole image (measured: 7.5e-8 and 3.0e-7)."""
     from hybrid.enhance import enhance_jpeg, get_network
-    from tests.robustness.harness import tiny_weights
+    from tests.helpers.harness import tiny_weights
 
     weights = tiny_weights(tmp_path / "w.pt")
     data = hybrid.encode(sample_image(100, 150, 4), quality=60)
@@ -431,8 +431,8 @@ _ENHANCE_MEMORY_SCRIPT = textwrap.dedent(
     torch.set_num_threads(1)
     import hybrid
     import hybrid.enhance
-    from tests.robustness.corpus import sample_image
-    from tests.robustness.harness import proc_status_bytes
+    from tests.helpers.corpus import sample_image
+    from tests.helpers.harness import proc_status_bytes
     path, weights = Path(sys.argv[1]), sys.argv[2]
     # 256-pixel tiles: both images have whole interior windows, so the network's working
     # set is the same and the difference between them is what grows with the image.
@@ -457,7 +457,7 @@ def test_enhancement_memory_of_a_big_image(tmp_path):
     time and the 8-bit result is converted in bands. Measured as the difference between a
     2040x2040 and a 4080x2040 image: 21-23 B/px (before those changes 27-44: padded copies
     of the input, float temporaries of the conversion)."""
-    from tests.robustness.harness import tiny_weights
+    from tests.helpers.harness import tiny_weights
 
     weights = tiny_weights(tmp_path / "w48.pt", channels=48, blocks=2)
     results = []

@@ -27,8 +27,8 @@ import hybrid
 from hybrid.codec.headers import parse_info
 from hybrid.codec.reader import find_damage
 from hybrid.errors import CorruptJPEGError, InputError, JpegDataWarning
-from tests.robustness.corpus import sample_image
-from tests.robustness.hostile import with_icc_chunks
+from tests.helpers.corpus import sample_image
+from tests.helpers.hostile import with_icc_chunks
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 DJPEG = shutil.which("djpeg")

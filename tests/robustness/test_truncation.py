@@ -12,8 +12,8 @@ import struct
 
 import pytest
 
-from tests.robustness.corpus import Segment, find_segments, flip_bit, segments, with_length
-from tests.robustness.harness import TARGETS, Report
+from tests.helpers.corpus import Segment, find_segments, flip_bit, segments, with_length
+from tests.helpers.harness import TARGETS, Report
 
 #: One file per layout: baseline 4:2:0 with restart markers, progressive 4:4:4, greyscale,
 #: and Pillow's file with EXIF, ICC and a comment.

@@ -27,7 +27,7 @@ import hybrid
 import hybrid.io
 from hybrid.cli import cli
 from hybrid.errors import InputError, OutputExistsError
-from tests.robustness.corpus import sample_image
+from tests.helpers.corpus import sample_image
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_codec.py"
+import scripts.bench_codec as script
 
 
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("bench_codec", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_replace_section_keeps_the_other_sections(script) -> None:
+def test_replace_section_keeps_the_other_sections() -> None:
     head = "# Benchmarks\n\nintro\n\n## Other\n\nkept\n\n"
     document = head + f"{script.SECTION}\n\nold\n\n### detail\n\nold\n\n## Last\n\nkept too\n"
     assert script.replace_section(document, f"{script.SECTION}\n\nnew\n") == (
@@ -31,7 +22,7 @@ def test_replace_section_keeps_the_other_sections(script) -> None:
     assert script.replace_section("# B\n\n## Other\n", "## X\n") == "# B\n\n## Other\n\n## X\n"
 
 
-def test_small_run_end_to_end(script, photos: Path, tmp_path: Path) -> None:
+def test_small_run_end_to_end(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     section = tmp_path / "BENCHMARKS.md"
     section.write_text("# Benchmarks\n\n## Other\n\nkept\n")

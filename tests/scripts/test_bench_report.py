@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_report.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("bench_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import scripts.bench_report as script
 
 
 def test_replace_section_keeps_the_other_sections():
-    script = load_script()
     new = f"{script.SECTION}\n\nnew table\n"
     document = (
         "# Benchmarks\n\nintro\n\n## Encoder speed\n\nfast\n\n"

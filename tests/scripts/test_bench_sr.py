@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_sr.py"
-
-
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("bench_sr", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import scripts.bench_sr as script
 
 
 def linear_curve(rates, slope, offset, ms_slope=0.5, ms_offset=0.5):
@@ -25,7 +14,7 @@ def linear_curve(rates, slope, offset, ms_slope=0.5, ms_offset=0.5):
     ]
 
 
-def test_interpolation_inside_the_curve_is_piecewise_linear(script):
+def test_interpolation_inside_the_curve_is_piecewise_linear():
     rates, psnr = [0.1, 0.2, 0.4], [20.0, 24.0, 26.0]
     values = script.interpolate_at(rates, psnr, [0.1, 0.15, 0.2, 0.3, 0.4])
     assert values == pytest.approx([20.0, 22.0, 24.0, 25.0, 26.0])
@@ -35,14 +24,14 @@ def test_interpolation_inside_the_curve_is_piecewise_linear(script):
     )
 
 
-def test_interpolation_outside_the_curve_is_none(script):
+def test_interpolation_outside_the_curve_is_none():
     values = script.interpolate_at([0.1, 0.2], [20.0, 24.0], [0.05, 0.0999, 0.1, 0.2, 0.2001, 1.0])
     assert values[0] is None and values[1] is None
     assert values[2:4] == pytest.approx([20.0, 24.0])
     assert values[4] is None and values[5] is None
 
 
-def test_non_monotone_point_is_dropped(script):
+def test_non_monotone_point_is_dropped():
     # The point at 0.3 bpp is worse than the one at 0.2: dropped, so 0.25 interpolates
     # between 0.2 and 0.4.
     rates, psnr = [0.1, 0.2, 0.3, 0.4], [20.0, 24.0, 23.0, 28.0]
@@ -54,12 +43,12 @@ def test_non_monotone_point_is_dropped(script):
     ]
 
 
-def test_too_few_monotone_points_cover_nothing(script):
+def test_too_few_monotone_points_cover_nothing():
     assert script.interpolate_at([0.1, 0.2], [24.0, 20.0], [0.1, 0.15]) == [None, None]
     assert script.interpolate_at([0.1], [24.0], [0.1]) == [None]
 
 
-def test_comparison_rows_on_known_curves(script):
+def test_comparison_rows_on_known_curves():
     full = linear_curve([0.05, 0.1, 0.2, 0.3], slope=40.0, offset=20.0)
     sr = linear_curve([0.08, 0.16, 0.32, 0.5], slope=40.0, offset=21.0, ms_offset=0.49)
     rows = script.compare_at_rates(full, sr, [0.05, 0.1, 0.2, 0.3, 0.4])
@@ -73,7 +62,7 @@ def test_comparison_rows_on_known_curves(script):
         assert r["ms_ssim_diff"] == pytest.approx(-0.01)
 
 
-def test_comparison_needs_every_metric_covered(script):
+def test_comparison_needs_every_metric_covered():
     full = linear_curve([0.1, 0.2, 0.3], slope=40.0, offset=20.0)
     sr = linear_curve([0.1, 0.2, 0.3], slope=40.0, offset=21.0)
     sr[2]["ms_ssim"] = 0.0  # MS-SSIM of SR now covers only 0.1..0.2
@@ -82,7 +71,7 @@ def test_comparison_needs_every_metric_covered(script):
     assert script.compare_at_rates(full, sr[:1], [0.1]) == []
 
 
-def test_mean_curve_averages_per_quality(script):
+def test_mean_curve_averages_per_quality():
     records = [
         {"image": "a", "mode": "full", "quality": 5, "bpp": 0.1, "psnr": 20.0, "ms_ssim": 0.8},
         {"image": "b", "mode": "full", "quality": 5, "bpp": 0.3, "psnr": 24.0, "ms_ssim": 0.9},
@@ -98,7 +87,7 @@ def test_mean_curve_averages_per_quality(script):
     assert script.mean_curve(records, "sr")[0]["psnr"] == 99.0
 
 
-def test_bd_summary_sign_and_missing_overlap(script):
+def test_bd_summary_sign_and_missing_overlap():
     full = linear_curve([0.05, 0.1, 0.2, 0.3], slope=40.0, offset=20.0)
     better = linear_curve([0.05, 0.1, 0.2, 0.3], slope=40.0, offset=21.0, ms_offset=0.51)
     bd = script.bd_summary(full, better)
@@ -112,7 +101,7 @@ def test_bd_summary_sign_and_missing_overlap(script):
     }
 
 
-def test_best_of_takes_the_best_covering_mode_per_rate_and_metric(script):
+def test_best_of_takes_the_best_covering_mode_per_rate_and_metric():
     full = linear_curve([0.1, 0.2, 0.3], slope=40.0, offset=20.0)
     x2 = linear_curve([0.1, 0.2], slope=20.0, offset=23.0, ms_offset=0.6)  # good early
     x15 = linear_curve([0.1, 0.3], slope=40.0, offset=20.5)  # a little better everywhere

@@ -1,6 +1,7 @@
 """The architecture (docs/architecture.md) holds: import-linter's layer contracts
-(pyproject.toml) are kept, no module reaches into another module's private names, and the
-wheel installs every package, training/ under the name hybrid_training."""
+(pyproject.toml) are kept, no module reaches into another module's private names, the
+wheel installs every package, training/ under the name hybrid_training, and no test module
+imports another test module (shared test code is tests/helpers)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,64 @@ def test_no_private_names_across_modules():
     assert found - ALLOWED_PRIVATE_USES == set(), "private names used across modules"
     for stale in sorted(ALLOWED_PRIVATE_USES - found):
         warnings.warn(f"no longer used, remove from ALLOWED_PRIVATE_USES: {stale}", stacklevel=1)
+
+
+def imports_of_test_modules(path: Path) -> set[str]:
+    """The ``test_*`` and ``conftest`` modules of tests/ that ``path`` imports (``import``,
+    ``from ... import``, relative imports resolved), other than itself."""
+    module = _module_name(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            target = _import_target(node, module, path.name == "__init__.py")
+            imported.add(target)
+            imported.update(f"{target}.{alias.name}" for alias in node.names)
+
+    def is_test_module(name: str) -> bool:
+        last = name.rsplit(".", 1)[-1]
+        return name.split(".")[0] == "tests" and (last.startswith("test_") or last == "conftest")
+
+    return {name for name in imported if is_test_module(name) and name != module}
+
+
+def test_the_test_module_check_finds_imports(tmp_path, monkeypatch):
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    source = tmp_path / "tests" / "enhance" / "test_nets.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "import tests.cli.test_group\n"
+        "from tests.enhance.test_infer import perturbed\n"
+        "from tests.bench import conftest, test_runner\n"
+        "from .test_onnx import _jpeg\n"
+        "from . import conftest as here\n"
+        "from tests.enhance.test_nets import itself\n"
+        "from tests.helpers.jpeg import pillow_jpeg\n"
+        "from tests.helpers import nets\n"
+    )
+    assert imports_of_test_modules(source) == {
+        "tests.cli.test_group",
+        "tests.enhance.test_infer",
+        "tests.bench.conftest",
+        "tests.bench.test_runner",
+        "tests.enhance.test_onnx",
+        "tests.enhance.conftest",
+    }
+
+
+def test_tests_share_code_through_helpers_not_test_modules():
+    """Shared test code lives in tests/helpers (``tests.helpers.<module>``) and fixtures in
+    conftest.py files; no module under tests/ imports a ``test_*.py`` module or a
+    ``conftest.py`` (pytest loads those itself, and a test module imported elsewhere runs
+    its tests' setup twice and hides where a helper lives)."""
+    found = {
+        (_module_name(path), name)
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for name in imports_of_test_modules(path)
+    }
+    assert found == set(), "move the shared code into tests/helpers or a fixture"
 
 
 def test_the_wheel_lists_every_package_and_no_top_level_training():

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
+from hybrid.codec.tables import (
+    STD_AC_CHROMA_BITS,
+    STD_AC_LUMA_BITS,
+    STD_DC_CHROMA_BITS,
+    STD_DC_LUMA_BITS,
+)
 from tests.helpers.cli import assert_one_line_error, no_temp_files, run, save_png
+from tests.helpers.jpeg import segments
 
 
 def test_encode_single_file(tmp_path):
@@ -21,24 +28,58 @@ def test_encode_single_file(tmp_path):
     assert info["hybrid_metadata"]["mode"] == "plain"
 
 
+def huffman_tables(data: bytes) -> set[tuple[int, tuple[int, ...]]]:
+    """(Tc << 4 | Th, the 16 code-length counts) of every Huffman table a JPEG defines."""
+    found = set()
+    for marker, payload in segments(data):
+        pos = 0
+        while marker == 0xC4 and pos < len(payload):
+            counts = tuple(payload[pos + 1 : pos + 17])
+            found.add((payload[pos], counts))
+            pos += 17 + sum(counts)
+    return found
+
+
+#: The tables of T.81 Annex K.3: what --no-optimize writes.
+STANDARD_TABLES = {
+    (0x00, STD_DC_LUMA_BITS),
+    (0x01, STD_DC_CHROMA_BITS),
+    (0x10, STD_AC_LUMA_BITS),
+    (0x11, STD_AC_CHROMA_BITS),
+}
+
+
+# Each option against the default encode of the same image (every option here is off or 0 by
+# default): the option must change what it names, and only --best may change the tables.
 @pytest.mark.parametrize(
-    "flags, key, value",
+    "flags, changed",
     [
-        (["--progressive"], "progressive", True),
-        (["--best"], "progressive", True),
-        (["--restart", "2"], "restart_interval", 2),
-        (["--no-optimize"], "process", "baseline"),
-        (["--rdo"], "estimated_quality", 75),
-        (["--mode", "enhance"], "hybrid_metadata", "enhance"),
+        (["--progressive"], lambda f, d: f["progressive"] and not d["progressive"]),
+        (["--best"], lambda f, d: f["progressive"] and not d["progressive"]),
+        (["--restart", "2"], lambda f, d: (f["restart_interval"], d["restart_interval"]) == (2, 0)),
+        # Standard Huffman tables: a larger file than the default's optimized ones.
+        (["--no-optimize"], lambda f, d: f["file_size"] > d["file_size"] and f["standard"]),
+        # Trellis quantization: the same tables (quality 75), fewer bytes.
+        (["--rdo"], lambda f, d: f["file_size"] < d["file_size"] and not f["standard"]),
+        (["--mode", "enhance"], lambda f, d: (f["mode"], d["mode"]) == ("enhance", "plain")),
     ],
+    ids=["progressive", "best", "restart", "no-optimize", "rdo", "mode"],
 )
-def test_encode_flags(tmp_path, flags, key, value):
+def test_encode_flags(tmp_path, flags, changed):
     src = save_png(tmp_path / "a.png")
-    out = tmp_path / "a.jpg"
-    assert run("encode", src, "-o", out, *flags).exit_code == 0
-    info = json.loads(run("info", out, "--json").stdout)
-    got = info[key]["mode"] if key == "hybrid_metadata" else info[key]
-    assert got == value
+    infos = {}
+    for name, extra in (("flag", flags), ("default", [])):
+        out = tmp_path / f"{name}.jpg"
+        assert run("encode", src, "-o", out, *extra).exit_code == 0
+        info = json.loads(run("info", out, "--json").stdout)
+        info["mode"] = info["hybrid_metadata"]["mode"]
+        info["standard"] = huffman_tables(out.read_bytes()) == STANDARD_TABLES
+        infos[name] = info
+    flag, default = infos["flag"], infos["default"]
+    assert changed(flag, default), flags
+    assert not default["standard"] and default["estimated_quality"] == 75
+    if flags != ["--best"]:  # --best uses its own (PSNR) tables
+        assert flag["quant_tables"] == default["quant_tables"]
 
 
 def test_encode_into_existing_directory(tmp_path):

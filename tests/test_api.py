@@ -18,6 +18,7 @@ from hybrid.errors import (
     OutputExistsError,
     WeightsError,
 )
+from tests.helpers.jpeg import STANDARD_HUFFMAN_TABLES, huffman_tables
 
 
 def photo(h: int = 40, w: int = 56) -> np.ndarray:
@@ -62,22 +63,47 @@ def test_encode_returns_a_standard_jpeg(tmp_path):
     assert (meta.original_width, meta.original_height) == (56, 40)
 
 
+# Each option against the default encode (progressive=False, restart_interval=0,
+# subsampling="4:2:0", mode="plain", optimize_huffman=True, rdo=False): what it changes.
 @pytest.mark.parametrize(
-    "kwargs, check",
+    "kwargs, changed",
     [
-        (dict(progressive=True), lambda i: i.progressive),
-        (dict(restart_interval=2), lambda i: i.restart_interval == 2),
-        (dict(subsampling="4:4:4"), lambda i: i.subsampling == "4:4:4"),
-        (dict(subsampling="4:2:2"), lambda i: i.subsampling == "4:2:2"),
-        (dict(mode="enhance"), lambda i: i.hybrid_metadata.mode == "enhance"),
-        (dict(optimize_huffman=False), lambda i: i.baseline),
-        (dict(rdo=True), lambda i: i.estimated_quality == 75),
+        (dict(progressive=True), lambda new, old, _: new.progressive and not old.progressive),
+        (
+            dict(restart_interval=2),
+            lambda new, old, _: (new.restart_interval, old.restart_interval) == (2, 0),
+        ),
+        (dict(subsampling="4:4:4"), lambda new, old, _: new.subsampling == "4:4:4"),
+        (dict(subsampling="4:2:2"), lambda new, old, _: new.subsampling == "4:2:2"),
+        (
+            dict(mode="enhance"),
+            lambda new, old, _: (
+                (new.hybrid_metadata.mode, old.hybrid_metadata.mode) == ("enhance", "plain")
+            ),
+        ),
+        # The standard (Annex K) Huffman tables instead of optimized ones: a larger file.
+        (
+            dict(optimize_huffman=False),
+            lambda new, old, data: (
+                new.file_size > old.file_size and huffman_tables(data) == STANDARD_HUFFMAN_TABLES
+            ),
+        ),
+        # Trellis quantization: the same tables, fewer bytes.
+        (dict(rdo=True), lambda new, old, _: new.file_size < old.file_size),
     ],
 )
-def test_encode_options_show_in_info(kwargs, check):
+def test_encode_options_show_in_info(kwargs, changed):
+    default = hybrid.encode(photo(24, 24))
     data = hybrid.encode(photo(24, 24), **kwargs)
-    assert check(hybrid.info(data))
+    new, old = hybrid.info(data), hybrid.info(default)
+    assert changed(new, old, data)
     assert Image.open(io.BytesIO(data)).size == (24, 24)
+    # The default alongside: quality 75, 4:2:0, optimized tables; only the option differs.
+    assert old.estimated_quality == new.estimated_quality == 75 and old.subsampling == "4:2:0"
+    assert huffman_tables(default) != STANDARD_HUFFMAN_TABLES
+    if "subsampling" not in kwargs:
+        for index, table in old.quant_tables.items():
+            np.testing.assert_array_equal(new.quant_tables[index], table)
 
 
 def test_encode_greyscale_and_paths(tmp_path):

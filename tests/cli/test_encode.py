@@ -7,14 +7,8 @@ import json
 
 import pytest
 
-from hybrid.codec.tables import (
-    STD_AC_CHROMA_BITS,
-    STD_AC_LUMA_BITS,
-    STD_DC_CHROMA_BITS,
-    STD_DC_LUMA_BITS,
-)
 from tests.helpers.cli import assert_one_line_error, no_temp_files, run, save_png
-from tests.helpers.jpeg import segments
+from tests.helpers.jpeg import STANDARD_HUFFMAN_TABLES, huffman_tables
 
 
 def test_encode_single_file(tmp_path):
@@ -26,27 +20,6 @@ def test_encode_single_file(tmp_path):
     assert info["width"] == 32 and info["height"] == 24
     assert info["estimated_quality"] == 85 and info["subsampling"] == "4:4:4"
     assert info["hybrid_metadata"]["mode"] == "plain"
-
-
-def huffman_tables(data: bytes) -> set[tuple[int, tuple[int, ...]]]:
-    """(Tc << 4 | Th, the 16 code-length counts) of every Huffman table a JPEG defines."""
-    found = set()
-    for marker, payload in segments(data):
-        pos = 0
-        while marker == 0xC4 and pos < len(payload):
-            counts = tuple(payload[pos + 1 : pos + 17])
-            found.add((payload[pos], counts))
-            pos += 17 + sum(counts)
-    return found
-
-
-#: The tables of T.81 Annex K.3: what --no-optimize writes.
-STANDARD_TABLES = {
-    (0x00, STD_DC_LUMA_BITS),
-    (0x01, STD_DC_CHROMA_BITS),
-    (0x10, STD_AC_LUMA_BITS),
-    (0x11, STD_AC_CHROMA_BITS),
-}
 
 
 # Each option against the default encode of the same image (every option here is off or 0 by
@@ -73,7 +46,7 @@ def test_encode_flags(tmp_path, flags, changed):
         assert run("encode", src, "-o", out, *extra).exit_code == 0
         info = json.loads(run("info", out, "--json").stdout)
         info["mode"] = info["hybrid_metadata"]["mode"]
-        info["standard"] = huffman_tables(out.read_bytes()) == STANDARD_TABLES
+        info["standard"] = huffman_tables(out.read_bytes()) == STANDARD_HUFFMAN_TABLES
         infos[name] = info
     flag, default = infos["flag"], infos["default"]
     assert changed(flag, default), flags

@@ -13,6 +13,12 @@ import numpy as np
 from PIL import Image
 
 from hybrid.codec.frame import Component, Frame, ScanSpec
+from hybrid.codec.tables import (
+    STD_AC_CHROMA_BITS,
+    STD_AC_LUMA_BITS,
+    STD_DC_CHROMA_BITS,
+    STD_DC_LUMA_BITS,
+)
 
 #: (h_samp, v_samp) per component for each layout the tests cover.
 SAMPLINGS = {
@@ -166,6 +172,28 @@ def segments(data: bytes) -> list[tuple[int, bytes]]:
             out.append((-1, data[pos:end]))
             pos = end
     return out
+
+
+def huffman_tables(data: bytes) -> set[tuple[int, tuple[int, ...]]]:
+    """(Tc << 4 | Th, the 16 code-length counts) of every Huffman table a JPEG defines."""
+    found = set()
+    for marker, payload in segments(data):
+        pos = 0
+        while marker == 0xC4 and pos < len(payload):
+            counts = tuple(payload[pos + 1 : pos + 17])
+            found.add((payload[pos], counts))
+            pos += 17 + sum(counts)
+    return found
+
+
+#: The Huffman tables of T.81 Annex K.3 (what an encode without optimized tables writes), as
+#: :func:`huffman_tables` gives them.
+STANDARD_HUFFMAN_TABLES = {
+    (0x00, STD_DC_LUMA_BITS),
+    (0x01, STD_DC_CHROMA_BITS),
+    (0x10, STD_AC_LUMA_BITS),
+    (0x11, STD_AC_CHROMA_BITS),
+}
 
 
 def entropy_data(data: bytes) -> list[bytes]:

@@ -1,6 +1,13 @@
 """hybrid's public Python API, in Pillow's manner: ``encode``, ``decode``, ``info``,
 ``read_coefficients``.
 
+A thin front door: each function checks its keywords into one frozen request
+(:class:`~hybrid.pipeline.requests.EncodeRequest`,
+:class:`~hybrid.pipeline.requests.DecodeRequest`), runs the pipeline on it
+(:func:`hybrid.pipeline.decode.decode_source`, :func:`hybrid.pipeline.encode.encode_image`,
+or :func:`hybrid.ratecontrol.plan_encode` for a target or a scale) and returns or writes
+the result (atomically, for a path).
+
 Every error a caller can cause is a :class:`hybrid.errors.InputError` subclass with a
 one-line message. Nothing here imports torch: the enhancement half is imported only when
 ``decode(..., enhance=True)`` asks for it.
@@ -8,10 +15,7 @@ one-line message. Nothing here imports torch: the enhancement half is imported o
 
 from __future__ import annotations
 
-import io
 import os
-import struct
-import warnings
 from collections.abc import Iterable
 from typing import Any, BinaryIO, Literal
 
@@ -19,26 +23,11 @@ import numpy as np
 
 from hybrid.codec.frame import Frame
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES, JpegInfo, parse_info
-from hybrid.codec.options import EncodeOptions
-from hybrid.downscaled import encode_frame_file, load_source, with_content
-from hybrid.errors import (
-    CorruptJPEGError,
-    ImageTooLargeError,
-    InputError,
-    JpegDataWarning,
-    UnsupportedImageError,
-    WeightsError,
-)
-from hybrid.exif import orient_array, orient_image
-from hybrid.io import (
-    DEFAULT_MAX_PIXELS,
-    Source,
-    atomic_write,
-    check_output_path,
-    pillow_warnings_as_jpeg_data,
-    read_bytes,
-    read_metadata,
-)
+from hybrid.errors import InputError
+from hybrid.io import DEFAULT_MAX_PIXELS, Source, atomic_write, check_output_path, read_bytes
+from hybrid.pipeline.decode import decode_source
+from hybrid.pipeline.encode import encode_image
+from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
 
 __all__ = ["decode", "decode_array", "encode", "encode_to_target", "info", "read_coefficients"]
 
@@ -123,53 +112,20 @@ def encode(
         InputError: bad option, unreadable image, existing output without ``force``, a
             target that cannot be met ...
     """
-    planned = (scale, model_id, target_size, target_bpp, target_psnr, target_msssim)
-    if mode == "downscaled" or allow_downscale is not None or any(v is not None for v in planned):
-        data, _ = encode_to_target(
-            image,
-            fp,
-            quality=quality,
-            subsampling=subsampling,
-            progressive=progressive,
-            rdo=rdo,
-            optimize_huffman=optimize_huffman,
-            restart_interval=restart_interval,
-            quant_tables=quant_tables,
-            keep_metadata=keep_metadata,
-            strip=strip,
-            comment=comment,
-            force=force,
-            mode=mode,
-            max_pixels=max_pixels,
-            scale=scale,
-            model_id=model_id,
-            target_size=target_size,
-            target_bpp=target_bpp,
-            target_psnr=target_psnr,
-            target_msssim=target_msssim,
-            allow_downscale=allow_downscale,
-            best=best,
-            content=content,
-        )
-        return data
-    if mode not in ("plain", "enhance"):
-        raise InputError(f"mode must be 'plain' or 'enhance', got {mode!r}")
-    options = EncodeOptions.from_api(
-        quality=quality,
-        subsampling=subsampling,
-        quant_tables=quant_tables,
-        restart_interval=restart_interval,
-        rdo=rdo,
-        progressive=progressive,
-        optimize_huffman=optimize_huffman,
-        best=best,
-    )
+    request = EncodeRequest(
+        quality=quality, subsampling=subsampling, progressive=progressive, rdo=rdo,
+        optimize_huffman=optimize_huffman, restart_interval=restart_interval,
+        quant_tables=quant_tables, keep_metadata=keep_metadata, strip=strip, comment=comment,
+        mode=mode, max_pixels=max_pixels, scale=scale, model_id=model_id,
+        target_size=target_size, target_bpp=target_bpp, target_psnr=target_psnr,
+        target_msssim=target_msssim, allow_downscale=allow_downscale, best=best,
+        content=content,
+    )  # fmt: skip
+    if request.planned:
+        return _encode_planned(image, fp, force, request)[0]
     if isinstance(fp, (str, os.PathLike)):
         check_output_path(fp, force)  # fail before the (slow) encode; atomic_write rechecks
-    source = load_source(
-        image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
-    )
-    data = encode_frame_file(with_content(source, options, content), options, mode=mode)
+    data = encode_image(image, request)
     _write_output(fp, data, force)
     return data
 
@@ -184,11 +140,17 @@ def encode_to_target(
     """:func:`encode` that also returns what it chose, a
     :class:`hybrid.ratecontrol.RateControlResult` (quality, scale, bytes, bpp, measured
     metric, mode, iterations, seconds). Keywords are :func:`encode`'s."""
+    return _encode_planned(image, fp, force, EncodeRequest(**options))
+
+
+def _encode_planned(image: Any, fp: Any, force: bool, request: EncodeRequest) -> tuple[bytes, Any]:
+    """Rate control's encode of ``request`` (:func:`hybrid.ratecontrol.plan_encode`),
+    written to ``fp``."""
     from hybrid.ratecontrol import plan_encode
 
     if isinstance(fp, (str, os.PathLike)):
         check_output_path(fp, force)  # fail before the (slow) search
-    data, result = plan_encode(image, **options)
+    data, result = plan_encode(image, request)
     _write_output(fp, data, force)
     return data, result
 
@@ -250,13 +212,14 @@ def decode(
     :data:`~hybrid.codec.headers.DEFAULT_MAX_SCAN_PASSES`; a small progressive file of
     hundreds of whole-image scans costs minutes of CPU).
 
-    Downscaled files (and ``scale``), see :mod:`hybrid.upscale`: the plain decode of a
-    downscaled file is its small coded image (what viewers show) unless ``upscale=True``
-    (bicubic to the recorded original size). ``enhance=True`` restores the original size with
-    the super-resolution model (``sr_model``, else the file's) or, when none is installed,
-    the enhancement network plus bicubic upscale, with a ``MissingModelWarning``; without any
-    network a downscaled file still decodes (small, or upscaled with ``upscale=True``) with
-    that warning. ``scale`` resizes any JPEG by that factor the same way.
+    Downscaled files (and ``scale``), see :mod:`hybrid.pipeline.upscale`: the plain decode
+    of a downscaled file is its small coded image (what viewers show) unless
+    ``upscale=True`` (bicubic to the recorded original size). ``enhance=True`` restores the
+    original size with the super-resolution model (``sr_model``, else the file's) or, when
+    none is installed, the enhancement network plus bicubic upscale, with a
+    ``MissingModelWarning``; without any network a downscaled file still decodes (small, or
+    upscaled with ``upscale=True``) with that warning. ``scale`` resizes any JPEG by that
+    factor the same way.
 
     Damaged data (see :func:`hybrid.codec.reader.find_damage`: libjpeg's entropy decoder
     has to pad or guess, or a hybrid file's checksum does not match) decodes as viewers show
@@ -287,225 +250,13 @@ def decode(
     name), ``hybrid_model_reason`` (e.g. ``screen, classified p=0.97``) and, when a content
     class decided, ``hybrid_content``. A plain decode never runs the classifier.
     """
-    return _decode(
-        source, enhance, as_array=False, model=model, weights=weights, device=device,
-        threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
-        upscale=upscale, scale=scale,
+    request = DecodeRequest(
+        enhance=enhance, model=model, weights=weights, device=device, threads=threads,
+        max_pixels=max_pixels, max_scan_passes=max_scan_passes, upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
         apply_orientation=apply_orientation, backend=backend, content=content,
     )  # fmt: skip
-
-
-def _decode(
-    source: Source,
-    enhance: bool,
-    *,
-    as_array: bool,
-    model: str | None,
-    weights: Any,
-    device: str,
-    threads: int | None,
-    max_pixels: int | None,
-    upscale: bool | None,
-    scale: float | None,
-    sr_model: str | None,
-    strict: bool,
-    check_damage: bool = True,
-    max_scan_passes: float | None = DEFAULT_MAX_SCAN_PASSES,
-    precision: str = "auto",
-    apply_orientation: bool = True,
-    backend: str = "torch",
-    content: str = "auto",
-) -> Any:
-    """:func:`decode` (``as_array=False``) and :func:`decode_array` (``as_array=True``).
-    ``check_damage=False`` skips :func:`_damage` (rate control's decoder in the loop, for
-    files hybrid has just written itself, and callers who do not want it)."""
-    if strict and not check_damage:
-        raise InputError("strict=True needs the damage check; it cannot be switched off")
-    _check_precision(precision)
-    _check_backend(backend, enhance, weights, device)
-    _check_content(content)
-    chosen: list[Any] = []  # the ModelChoice of an enhanced decode
-    data = read_bytes(source)
-    header = parse_info(data, max_pixels=max_pixels, max_scan_passes=max_scan_passes)
-    damage = _damage(data, header, strict) if check_damage else None
-    tolerate = damage is not None or not check_damage  # reported, or not asked about
-    if _resizes(header, enhance, upscale, scale):
-        if enhance and backend != "torch":
-            raise InputError(f"backend {backend} does not resize (downscaled file or scale)")
-        from hybrid.upscale import decode_resized
-
-        result = decode_resized(
-            data, header, enhance=enhance, upscale=upscale, scale=scale, model=model,
-            weights=weights, sr_model=sr_model, device=device, threads=threads,
-            max_pixels=max_pixels, as_array=as_array, precision=precision,
-            content=content, report=chosen.append,
-        )  # fmt: skip
-    elif enhance:
-        array = _enhanced_array(
-            data, header, model, weights, device, threads, precision,
-            tolerate_damage=tolerate, backend=backend, content=content,
-            report=chosen.append,
-        )  # fmt: skip
-        result = array if as_array else _array_to_image(array)
-    else:
-        image = _plain(data, header)
-        result = _image_to_array(image, header) if as_array else image
-    carried, orientation = read_metadata(data, upright=apply_orientation)
-    if apply_orientation and orientation != 1:
-        result = (
-            np.ascontiguousarray(orient_array(result, orientation))
-            if as_array
-            else orient_image(result, orientation)
-        )
-    if as_array:
-        return result
-    result.info.pop("exif", None)
-    result.info.pop("icc_profile", None)
-    if carried.exif is not None:
-        result.info["exif"] = carried.exif
-    if carried.icc_profile is not None:
-        result.info["icc_profile"] = carried.icc_profile
-    if damage is not None:
-        result.info["hybrid_damage"] = damage
-    for choice in chosen:
-        result.info["hybrid_model"] = choice.model
-        result.info["hybrid_model_reason"] = choice.why()
-        if choice.content is not None:
-            result.info["hybrid_content"] = choice.content
-    return result
-
-
-def _check_content(content: Any) -> None:
-    """:func:`hybrid.enhance.choice.check_content` (which imports neither torch nor
-    jpeglib)."""
-    from hybrid.enhance.choice import check_content
-
-    check_content(content)
-
-
-def _check_backend(backend: Any, enhance: bool, weights: Any, device: str) -> None:
-    """InputError for an unknown ``backend``, or an onnx one asked for a user weights file
-    or a device other than the CPU."""
-    if backend == "torch":
-        return
-    from hybrid.enhance.backends import check_backend
-
-    if check_backend(backend) and enhance:
-        if weights is not None:
-            raise InputError(f"backend {backend} runs registry models only, not a weights file")
-        if device != "cpu":
-            raise InputError(f"backend {backend} runs on the CPU only, not {device}")
-
-
-def _check_precision(precision: Any) -> None:
-    """:func:`hybrid.enhance.precision.check_precision`, as an :class:`InputError` (that
-    module does not import torch)."""
-    from hybrid.enhance.precision import check_precision
-
-    try:
-        check_precision(precision)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _image_to_array(image: Any, header: JpegInfo) -> np.ndarray:
-    """A plain decode as float32 (H, W, C) in [0, 1]: C = 1 for greyscale, else RGB."""
-    pixels = np.asarray(image.convert("L" if len(header.components) == 1 else "RGB"))
-    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
-    return pixels.astype(np.float32) / 255.0
-
-
-def _damage(data: bytes, header: JpegInfo, strict: bool) -> str | None:
-    """:func:`~hybrid.codec.reader.find_damage` of a file whose headers parsed: raised as
-    :class:`CorruptJPEGError` when ``strict``, else warned about and returned."""
-    if header.unsupported_reason is not None:
-        return None  # libjpeg cannot read it; the decode itself says why
-    from hybrid.codec.reader import find_damage
-
-    damage = find_damage(data, header)
-    if damage is None:
-        return None
-    if strict:
-        raise CorruptJPEGError(f"damaged JPEG data: {damage}")
-    warnings.warn(
-        f"damaged JPEG data, the decoded image is partly invented: {damage}",
-        JpegDataWarning,
-        stacklevel=3,
-    )
-    return damage
-
-
-def _plain(data: bytes, header: JpegInfo) -> Any:
-    from PIL import Image
-
-    try:
-        with pillow_warnings_as_jpeg_data():
-            image = Image.open(io.BytesIO(data))
-            image.load()
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(str(exc)) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        reason = header.unsupported_reason
-        if reason is not None:
-            raise UnsupportedImageError(reason) from None
-        raise CorruptJPEGError(f"cannot decode: {exc}") from None
-    return image
-
-
-def _enhanced_array(
-    data: bytes,
-    header: JpegInfo,
-    model: str | None,
-    weights: Any,
-    device: str,
-    threads: int | None,
-    precision: str = "auto",
-    *,
-    tolerate_damage: bool = False,
-    backend: str = "torch",
-    content: str = "auto",
-    report: Any = None,
-) -> np.ndarray:
-    """The enhanced decode, float32 (H, W, C) in [0, 1]; ``report`` is called with the
-    :class:`~hybrid.enhance.choice.ModelChoice` made (:mod:`hybrid.enhance.choice`)."""
-    reason = header.unsupported_reason
-    if reason is not None:
-        raise UnsupportedImageError(reason)
-    if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
-        raise InputError(f"threads must be a positive integer, got {threads!r}")
-    if backend != "torch":
-        from hybrid.enhance.onnx_backend import enhance_jpeg_onnx
-
-        result = enhance_jpeg_onnx(
-            data, info=header, model=model, backend=backend, threads=threads,
-            tolerate_damage=tolerate_damage, content=content, report=report,
-        )  # fmt: skip
-        return np.asarray(result, dtype=np.float32)
-    try:
-        import hybrid.enhance as enhance_pkg
-    except ImportError as exc:
-        raise WeightsError(f"the enhancement module cannot be loaded: {exc}") from None
-    result = enhance_pkg.enhance_jpeg(
-        data, info=header, model=model, weights=weights, device=device, threads=threads,
-        precision=precision,
-        tolerate_damage=tolerate_damage, content=content, report=report,
-    )  # fmt: skip
-    return np.asarray(result, dtype=np.float32)
-
-
-def _array_to_image(array: np.ndarray) -> Any:
-    """A float (H, W, 1|3) image in [0, 1] as an 8-bit ``PIL.Image`` (``L`` or ``RGB``)."""
-    from PIL import Image
-
-    # Annotated: numpy's stubs give np.empty of an ndarray's shape a 0-d shape type.
-    pixels: np.ndarray = np.empty(array.shape, dtype=np.uint8)
-    for y in range(0, array.shape[0], 256):  # in bands: no float temporaries of the image
-        band = np.multiply(array[y : y + 256], 255.0, dtype=np.float32)
-        pixels[y : y + 256] = np.clip(np.round(band, out=band), 0, 255, out=band)
-    if pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
-    return Image.fromarray(pixels)
+    return decode_source(source, request)
 
 
 def decode_array(
@@ -539,23 +290,13 @@ def decode_array(
     ICC profile and EXIF an output of the array should carry. ``check_damage`` is
     :func:`decode`'s too.
     """
-    return _decode(
-        source, enhance, as_array=True, model=model, weights=weights, device=device,
-        threads=threads, max_pixels=max_pixels, max_scan_passes=max_scan_passes,
-        upscale=upscale, scale=scale,
+    request = DecodeRequest(
+        enhance=enhance, model=model, weights=weights, device=device, threads=threads,
+        max_pixels=max_pixels, max_scan_passes=max_scan_passes, upscale=upscale, scale=scale,
         sr_model=sr_model, strict=strict, check_damage=check_damage, precision=precision,
         apply_orientation=apply_orientation, backend=backend, content=content,
     )  # fmt: skip
-
-
-def _resizes(header: JpegInfo, enhance: bool, upscale: Any, scale: Any) -> bool:
-    """Whether the decode goes through :mod:`hybrid.upscale` (downscaled file or ``scale``)."""
-    meta = header.hybrid_metadata
-    if upscale is None and scale is None and (meta is None or meta.mode != "downscaled"):
-        return False
-    from hybrid.upscale import wants_resize
-
-    return wants_resize(header, enhance, upscale, scale)
+    return decode_source(source, request, as_array=True)
 
 
 def info(source: Source) -> JpegInfo:

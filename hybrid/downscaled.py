@@ -120,6 +120,21 @@ def load_source(
     return EncodeSource(pixels=loaded.pixels, metadata=metadata)
 
 
+def check_content_class(content: Any) -> str | None:
+    """``content`` itself if a file can be asked to record it: None (no class), ``auto``
+    (classified at encode time) or one of :data:`hybrid.codec.metadata.CONTENT_CODES`.
+
+    Raises:
+        InputError: anything else.
+    """
+    if content is None or (isinstance(content, str) and content in CONTENT_CODES):
+        return content
+    if content != "auto":
+        known = ", ".join(CONTENT_CODES)
+        raise InputError(f"content must be None, auto or one of {known}, got {content!r}")
+    return "auto"
+
+
 def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> EncodeSource:
     """``source`` recording ``content``: None (no class), ``photo``, ``screen``, or ``auto``:
     :func:`hybrid.enhance.content.classify_content` of one baseline encode of ``source`` at
@@ -129,11 +144,8 @@ def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> 
     Raises:
         InputError: ``content`` is none of these.
     """
-    if content is None or (isinstance(content, str) and content in CONTENT_CODES):
+    if check_content_class(content) != "auto":
         return replace(source, content=content)
-    if content != "auto":
-        known = ", ".join(CONTENT_CODES)
-        raise InputError(f"content must be None, auto or one of {known}, got {content!r}")
     from hybrid.codec.encoder import image_to_frame
     from hybrid.codec.writer import write_jpeg
     from hybrid.enhance.content import classify_content

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid.codec.geometry import check_scale, coded_size
+from hybrid.codec.geometry import coded_size
 from hybrid.codec.options import EncodeOptions
 from hybrid.codec.quant import (
     default_quant_tables,
@@ -54,9 +54,12 @@ from hybrid.codec.quant import (
     ijg_tables_at,
     psnr_tables_at,
 )
-from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
-from hybrid.errors import InputError
-from hybrid.io import DEFAULT_MAX_PIXELS
+from hybrid.downscaled import DEFAULT_SR_MODEL, EncodeSource, encode_frame_file
+from hybrid.errors import InputError, MissingModelWarning
+from hybrid.pipeline.decode import decode_source
+from hybrid.pipeline.encode import prepare_source
+from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
+from hybrid.pipeline.upscale import enhancement_installed
 from hybrid.targets import Target, make_target, parse_size
 
 __all__ = [
@@ -338,17 +341,11 @@ class _Decoder:
 
     def pixels(self, data: bytes, scale: float) -> np.ndarray:
         """uint8-valued float64 (H, W) or (H, W, 3) decode at the original size."""
-        from hybrid.api import _decode
-        from hybrid.errors import MissingModelWarning
-
+        # decode_array(upscale=True), minus the damage check: the candidate was just written
+        request = DecodeRequest(enhance=self._enhance(scale), upscale=True, check_damage=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingModelWarning)
-            # decode_array, minus the damage check: the candidate was written just now.
-            array = _decode(
-                data, self._enhance(scale), as_array=True, model=None, weights=None,
-                device="cpu", threads=None, max_pixels=DEFAULT_MAX_PIXELS, upscale=True,
-                scale=None, sr_model=None, strict=False, check_damage=False,
-            )  # fmt: skip
+            array = decode_source(data, request, as_array=True)
         pixels = np.round(np.clip(array, 0.0, 1.0) * 255.0)
         return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 
@@ -356,9 +353,6 @@ class _Decoder:
 def installed_decoder() -> _Decoder:
     """The decode ``hybrid.decode(enhance=True)`` would give: enhanced when the default
     enhancement model is installed, super-resolution when the default SR model is."""
-    from hybrid.downscaled import DEFAULT_SR_MODEL
-    from hybrid.upscale import enhancement_installed
-
     try:
         from hybrid.enhance.registry import load_manifest
     except ImportError:
@@ -487,81 +481,33 @@ def _where(scale: float) -> str:
     return "at full resolution" if scale == 1.0 else f"at x{scale:g}"
 
 
-def plan_encode(
-    image: Any,
-    *,
-    quality: int = 75,
-    subsampling: str = "4:2:0",
-    progressive: bool = False,
-    rdo: bool = False,
-    optimize_huffman: bool = True,
-    restart_interval: int = 0,
-    quant_tables: tuple[np.ndarray, ...] | None = None,
-    keep_metadata: bool = True,
-    strip: Any = None,
-    comment: str | bytes | None = None,
-    mode: str = "plain",
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    scale: float | None = None,
-    model_id: str | None = None,
-    target_size: Any = None,
-    target_bpp: Any = None,
-    target_psnr: Any = None,
-    target_msssim: Any = None,
-    allow_downscale: bool | None = None,
-    best: bool = False,
-    content: str | None = None,
-) -> tuple[bytes, RateControlResult]:
-    """Encode at a fixed ``scale`` and/or to a target; the keywords are :func:`hybrid.encode`'s.
+def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlResult]:
+    """Encode ``image`` at a fixed ``scale`` and/or to a target, as ``request`` (checked at
+    its construction: one target at most, no tables with a target ...) asks.
 
     Returns:
         (file bytes, what was chosen). Without a target the result reports the one encode.
     """
-    if mode not in ("plain", "enhance", "downscaled"):
-        raise InputError(f"mode must be 'plain', 'enhance' or 'downscaled', got {mode!r}")
-    fixed = check_scale(scale) if scale is not None else None
-    if mode == "downscaled" and (fixed is None or fixed == 1.0):
-        raise InputError("mode 'downscaled' needs a scale above 1 (e.g. scale=2)")
-    if model_id is not None and not isinstance(model_id, str):
-        raise InputError(f"model_id must be a string, got {type(model_id).__name__}")
-    if allow_downscale is not None and not isinstance(allow_downscale, bool):
-        raise InputError(f"allow_downscale must be True, False or None, got {allow_downscale!r}")
-    options = EncodeOptions.from_api(
-        quality=quality,
-        subsampling=subsampling,
-        quant_tables=quant_tables,
-        restart_interval=restart_interval,
-        rdo=rdo,
-        progressive=progressive,
-        optimize_huffman=optimize_huffman,
-        best=best,
-    )
-    source = load_source(
-        image, keep_metadata=keep_metadata, strip=strip, comment=comment, max_pixels=max_pixels
-    )
-    source = with_content(source, options, content)
+    source = prepare_source(image, request)
     target = make_target(
         source.width,
         source.height,
-        target_size=target_size,
-        target_bpp=target_bpp,
-        target_psnr=target_psnr,
-        target_msssim=target_msssim,
+        target_size=request.target_size,
+        target_bpp=request.target_bpp,
+        target_psnr=request.target_psnr,
+        target_msssim=request.target_msssim,
     )
+    options, mode = request.options, request.mode
     file_mode = "plain" if mode == "downscaled" else mode
     if target is None:
-        if allow_downscale is not None:
-            raise InputError(
-                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM)"
-            )
         start = time.perf_counter()
-        chosen = fixed or 1.0
+        chosen = request.scale or 1.0
         data = encode_frame_file(
-            source, options, scale=chosen, mode=file_mode, model_id=model_id or ""
+            source, options, scale=chosen, mode=file_mode, model_id=request.model_id or ""
         )
         return data, RateControlResult(
             target="none",
-            quality=float(quality) if quant_tables is None else None,
+            quality=float(request.quality) if request.quant_tables is None else None,
             scale=chosen,
             mode="downscaled" if chosen > 1.0 else file_mode,
             bytes=len(data),
@@ -572,16 +518,12 @@ def plan_encode(
             iterations=1,
             seconds=time.perf_counter() - start,
         )
-    if quant_tables is not None:
-        raise InputError("quant_tables fix the quantization; they cannot be combined with a target")
-    if fixed is not None and allow_downscale:
-        raise InputError("give a fixed scale or allow_downscale, not both")
     return search(
         source,
         options,
         target,
         mode=file_mode,
-        model_id=model_id or "",
-        scale=fixed,
-        allow_downscale=allow_downscale is not False,
+        model_id=request.model_id or "",
+        scale=request.scale,
+        allow_downscale=request.allow_downscale is not False,
     )

@@ -49,6 +49,39 @@ class Target:
     text: str
 
 
+#: The target keywords of :func:`hybrid.encode`, in the order they are checked.
+TARGET_NAMES = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+
+
+def check_targets(
+    *,
+    target_size: Any = None,
+    target_bpp: Any = None,
+    target_psnr: Any = None,
+    target_msssim: Any = None,
+) -> str | None:
+    """The name of the one target given (None for none), its value checked as far as it can
+    be without the image (:func:`make_target` converts it once the size is known).
+
+    Raises:
+        InputError: several targets, or a value that is not one (a size that cannot be read,
+            a number out of range).
+    """
+    values = (target_size, target_bpp, target_psnr, target_msssim)
+    given = [name for name, value in zip(TARGET_NAMES, values, strict=True) if value is not None]
+    if len(given) > 1:
+        raise InputError(f"give one target, not {' and '.join(given)}")
+    if target_size is not None:
+        parse_size(target_size)
+    if target_bpp is not None:
+        _number(target_bpp, "target_bpp", low=0.0, high=64.0)
+    if target_psnr is not None:
+        _number(target_psnr, "target_psnr", low=0.0, high=100.0)
+    if target_msssim is not None:
+        _number(target_msssim, "target_msssim", low=0.0, high=1.0)
+    return given[0] if given else None
+
+
 def make_target(
     width: int,
     height: int,
@@ -58,19 +91,15 @@ def make_target(
     target_psnr: Any = None,
     target_msssim: Any = None,
 ) -> Target | None:
-    """The one target given (None for none); InputError for several or a bad value."""
-    given = {
-        name: value
-        for name, value in (
-            ("target_size", target_size),
-            ("target_bpp", target_bpp),
-            ("target_psnr", target_psnr),
-            ("target_msssim", target_msssim),
-        )
-        if value is not None
-    }
-    if len(given) > 1:
-        raise InputError(f"give one target, not {' and '.join(given)}")
+    """The one target given for a ``width`` x ``height`` image (None for none);
+    InputError for several, a bad value (:func:`check_targets`) or one the image cannot
+    have (less than a byte, MS-SSIM of an image smaller than 176x176)."""
+    check_targets(
+        target_size=target_size,
+        target_bpp=target_bpp,
+        target_psnr=target_psnr,
+        target_msssim=target_msssim,
+    )
     if target_size is not None:
         size = parse_size(target_size)
         return Target("size", size, f"size <= {size} bytes")

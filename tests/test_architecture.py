@@ -6,26 +6,12 @@ imports another test module (shared test code is tests/helpers)."""
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("hybrid", "training")
-
-#: Private names used across modules today, as (importing module, module.name). They are
-#: the api <-> upscale/ratecontrol circle: upscale and rate control call the
-#: decode engine's private functions inside api.py. To do: the engine extraction makes
-#: these public functions of the pipeline and empties this list. An entry no longer used
-#: is reported as a warning, so the list does not outlive its offenders.
-ALLOWED_PRIVATE_USES = {
-    ("hybrid.ratecontrol", "hybrid.api._decode"),
-    ("hybrid.upscale", "hybrid.api._array_to_image"),
-    ("hybrid.upscale", "hybrid.api._enhanced_array"),
-    ("hybrid.upscale", "hybrid.api._image_to_array"),
-    ("hybrid.upscale", "hybrid.api._plain"),
-}
 
 
 def test_import_contracts_are_kept(capsys):
@@ -117,14 +103,12 @@ def test_the_private_name_check_finds_reach_ins(tmp_path, monkeypatch):
 
 def test_no_private_names_across_modules():
     """No module of hybrid/ or training/ imports or uses another module's ``_private``
-    names, but for :data:`ALLOWED_PRIVATE_USES`."""
+    names."""
     found: set[tuple[str, str]] = set()
     for package in FIRST_PARTY:
         for path in sorted((ROOT / package).rglob("*.py")):
             found |= private_uses(path)
-    assert found - ALLOWED_PRIVATE_USES == set(), "private names used across modules"
-    for stale in sorted(ALLOWED_PRIVATE_USES - found):
-        warnings.warn(f"no longer used, remove from ALLOWED_PRIVATE_USES: {stale}", stacklevel=1)
+    assert found == set(), "private names used across modules"
 
 
 def imports_of_test_modules(path: Path) -> set[str]:

@@ -161,7 +161,7 @@ def sr_available() -> tuple[bool, str]:
 
 def auto_encode(rgb: np.ndarray, target_bpp: float) -> bytes:
     import hybrid
-    from hybrid.upscale import enhancement_installed
+    from hybrid.pipeline.upscale import enhancement_installed
 
     if not enhancement_installed(None, None):
         data, _ = hybrid.encode_to_target(rgb, target_bpp=float(target_bpp), best=True)
@@ -176,7 +176,7 @@ def auto_encode(rgb: np.ndarray, target_bpp: float) -> bytes:
 def auto_decode(data: bytes) -> np.ndarray:
     import hybrid
     from hybrid.errors import MissingModelWarning
-    from hybrid.upscale import enhancement_installed
+    from hybrid.pipeline.upscale import enhancement_installed
 
     # What rate control assumed: enhanced where a network is installed, and a downscaled file
     # brought back to its original size.
@@ -188,7 +188,7 @@ def auto_decode(data: bytes) -> np.ndarray:
 
 
 def auto_available() -> tuple[bool, str]:
-    from hybrid.upscale import enhancement_installed
+    from hybrid.pipeline.upscale import enhancement_installed
 
     if enhancement_installed(None, None):
         return True, "decoder in the loop: enhanced"

@@ -5,6 +5,7 @@ Importing this package imports torch; ``import hybrid`` does not.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,9 @@ __all__ = ["enhance_jpeg", "get_network"]
 _CACHE: dict[tuple[str, str], object] = {}
 
 
-def get_network(model: str | None = None, weights: str | Path | None = None, device: str = "cpu"):
+def get_network(
+    model: str | None = None, weights: str | os.PathLike[str] | None = None, device: str = "cpu"
+):
     """A ready (eval-mode) network: from a user ``weights`` file, else the registry ``model``."""
     import torch
 
@@ -53,7 +56,7 @@ def enhance_jpeg(
     *,
     info: JpegInfo | None = None,
     model: str | None = None,
-    weights: str | Path | None = None,
+    weights: str | os.PathLike[str] | None = None,
     device: str = "cpu",
     threads: int | None = None,
     tile: int = 1024,

@@ -128,7 +128,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_weights(path: str | Path, *, sha256: str | None = None):
+def read_weights(path: str | os.PathLike[str], *, sha256: str | None = None):
     """The checked contents (a :class:`~hybrid.enhance.weights_schema.WeightsFile`) of a
     weights file: safetensors, or a torch zip on the bounded legacy path.
 
@@ -224,7 +224,7 @@ def architecture_of_config(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return spec.architecture, dict(spec.kwargs)
 
 
-def load_weights_file(path: str | Path):
+def load_weights_file(path: str | os.PathLike[str]):
     """Build a network from a user weights file (``hybrid export`` output, an older exported
     torch file or a training checkpoint), which records its architecture; no hash is known,
     so none is checked. Every failure is a WeightsError."""

@@ -1,12 +1,13 @@
 """Decoding to a larger size: downscaled files back to their original size, and ``scale``
 upsampling of any JPEG. The policy (which network, which fallback, which warning) lives here;
-the pixels come from :mod:`hybrid.api` (plain and enhanced decodes), :mod:`hybrid.resample`
-(bicubic) and :mod:`hybrid.enhance.superres` (the super-resolution network).
+the pixels come from :mod:`hybrid.pipeline.pixels` (plain and enhanced decodes),
+:mod:`hybrid.resample` (bicubic) and :mod:`hybrid.enhance.superres` (the super-resolution
+network).
 
 Output size:
 
 * ``scale`` given: ``round(coded size * scale)``; else a downscaled file's recorded original
-  size; else the coded size. Either factor is at most :data:`hybrid.resample.MAX_SCALE` (4)
+  size; else the coded size. Either factor is at most :data:`hybrid.codec.geometry.MAX_SCALE` (4)
   per axis (a record asking for more is ignored by :mod:`hybrid.codec.headers`), so the
   output is at most 16x the coded pixels, and it is checked against ``max_pixels`` before
   any pixel is decoded.
@@ -32,24 +33,35 @@ absent model falls back.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from hybrid.codec.geometry import check_scale, scaled_size
 from hybrid.codec.headers import JpegInfo
 from hybrid.downscaled import DEFAULT_SR_MODEL, default_sr_model
-from hybrid.errors import ImageTooLargeError, InputError, MissingModelWarning, WeightsError
+from hybrid.errors import (
+    ImageTooLargeError,
+    MissingModelWarning,
+    UnsupportedImageError,
+    WeightsError,
+)
+from hybrid.pipeline.pixels import array_to_image, enhanced_array, image_to_array, plain_image
+from hybrid.pipeline.requests import DecodeRequest
 from hybrid.resample import upscale_array, upscale_image
 
+#: ``stacklevel`` of this module's warnings: they name the line that called
+#: :func:`hybrid.decode` (decode_resized <- the engine <- the API function <- its caller).
+WARNING_STACKLEVEL = 4
 
-def wants_resize(header: JpegInfo, enhance: bool, upscale: bool | None, scale: Any) -> bool:
-    """Whether a decode needs this module (else the ordinary decode path is exact)."""
-    if upscale is not None and not isinstance(upscale, bool):
-        raise InputError(f"upscale must be True, False or None, got {upscale!r}")
-    if scale is not None:
+
+def wants_resize(header: JpegInfo, request: DecodeRequest) -> bool:
+    """Whether ``request`` decodes the file at another size (through :func:`decode_resized`):
+    a ``scale``, or a downscaled file asked for ``upscale=True`` or ``enhance``."""
+    if request.scale is not None:
         return True
     meta = header.hybrid_metadata
     downscaled = meta is not None and meta.mode == "downscaled"
-    return downscaled and (upscale is True or enhance)
+    return downscaled and (request.upscale is True or request.enhance)
 
 
 def target_size(header: JpegInfo, scale: Any) -> tuple[int, int]:
@@ -125,97 +137,73 @@ def _size_text(size: tuple[int, int]) -> str:
 def decode_resized(
     data: bytes,
     header: JpegInfo,
+    request: DecodeRequest,
     *,
-    enhance: bool,
-    upscale: bool | None,
-    scale: Any,
-    model: str | None,
-    weights: Any,
-    sr_model: str | None,
-    device: str,
-    threads: int | None,
-    max_pixels: int | None,
     as_array: bool,
-    precision: str = "auto",
-    content: str = "auto",
-    report: Any = None,
+    report: Callable[[Any], None] | None = None,
 ) -> Any:
-    """Decode ``data`` to :func:`target_size` (or the coded size, see the module docstring).
-    ``precision`` is the networks' arithmetic, ``content`` the enhancement model family
-    (:func:`hybrid.api.decode`); ``report`` is called with the enhancement model choice
+    """Decode ``data`` to :func:`target_size` (or the coded size, see the module docstring)
+    as ``request`` asks; ``report`` is called with the enhancement model choice
     (:mod:`hybrid.enhance.choice`, which passes over a downscaled file's recorded
     super-resolution model).
 
     Raises:
-        ImageTooLargeError: the output size exceeds ``max_pixels`` (a tiny file cannot ask
-            for a huge upscale).
+        ImageTooLargeError: the output size exceeds ``request.max_pixels`` (a tiny file
+            cannot ask for a huge upscale).
 
     Returns:
         A ``PIL.Image.Image`` (``as_array=False``: the plain decode's own mode, RGB or L for
         a network's output), or float32 (H, W, C) in [0, 1] (``as_array=True``).
     """
-    from hybrid import api
-
-    if scale is not None and upscale is False:
-        raise InputError(
-            "scale asks for a resized decode; it cannot be combined with upscale=False"
-        )
+    scale, upscale, max_pixels = request.scale, request.upscale, request.max_pixels
     size = target_size(header, scale)
     coded = (header.width, header.height)
     if max_pixels is not None and size[0] * size[1] > max_pixels:
         raise ImageTooLargeError(
             f"the decoded size {_size_text(size)} is more than the {max_pixels} pixels allowed"
         )
-    resize = upscale is True or (upscale is None and (enhance or scale is not None))
+    resize = upscale is True or (upscale is None and (request.enhance or scale is not None))
 
-    if not enhance:
-        image = api._plain(data, header)
+    if not request.enhance:
+        image = plain_image(data, header)
         if resize:
             image = upscale_image(image, size)
-        return api._image_to_array(image, header) if as_array else image
+        return image_to_array(image, header) if as_array else image
 
     if not resize:
-        array = api._enhanced_array(
-            data, header, model, weights, device, threads, precision,
-            content=content, report=report,
-        )  # fmt: skip
-        return array if as_array else api._array_to_image(array)
+        array = enhanced_array(data, header, request, report=report)
+        return array if as_array else array_to_image(array)
 
     # a damaged header can say 0 rows (it then fails in the decoder, not here)
     ratio = max(size[0] / max(1, coded[0]), size[1] / max(1, coded[1]))
-    sr_id = sr_model_for(header, sr_model, ratio)
+    sr_id = sr_model_for(header, request.sr_model, ratio)
     if sr_id is not None:
         reason = header.unsupported_reason
         if reason is not None:
-            from hybrid.errors import UnsupportedImageError
-
             raise UnsupportedImageError(reason)
         from hybrid.enhance.superres import upscale_jpeg
 
         array = upscale_jpeg(
-            data, size, model=sr_id, info=header, device=device, threads=threads,
-            precision=precision,
+            data, size, model=sr_id, info=header, device=request.device,
+            threads=request.threads, precision=request.precision,
         )  # fmt: skip
-        return array if as_array else api._array_to_image(array)
+        return array if as_array else array_to_image(array)
 
-    missing = sr_model or _file_sr_model(header, ratio)
+    missing = request.sr_model or _file_sr_model(header, ratio)
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
-    if enhancement_installed(model, weights) or not downscaled:
-        array = api._enhanced_array(
-            data, header, model, weights, device, threads, precision,
-            content=content, report=report,
-        )  # fmt: skip
+    if enhancement_installed(request.model, request.weights) or not downscaled:
+        array = enhanced_array(data, header, request, report=report)
         if size != coded:
             warnings.warn(
                 f"super-resolution model {missing!r} is not installed: enhanced the "
                 f"{_size_text(coded)} image and upscaled it (bicubic) to {_size_text(size)}",
                 MissingModelWarning,
-                stacklevel=3,
+                stacklevel=WARNING_STACKLEVEL,
             )
             array = upscale_array(array, size)
-        return array if as_array else api._array_to_image(array)
+        return array if as_array else array_to_image(array)
 
-    image = api._plain(data, header)
+    image = plain_image(data, header)
     if upscale is True:
         image = upscale_image(image, size)
         done = f"the plain decode upscaled (bicubic) to {_size_text(size)}"
@@ -227,9 +215,9 @@ def decode_resized(
     warnings.warn(
         f"no super-resolution ({missing!r}) or enhancement model is installed: returning {done}",
         MissingModelWarning,
-        stacklevel=3,
+        stacklevel=WARNING_STACKLEVEL,
     )
-    return api._image_to_array(image, header) if as_array else image
+    return image_to_array(image, header) if as_array else image
 
 
 def _file_sr_model(header: JpegInfo, ratio: float) -> str:

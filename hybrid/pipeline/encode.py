@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
-from hybrid.errors import InputError
 from hybrid.pipeline.requests import EncodeRequest
 
 __all__ = ["encode_image", "prepare_source"]
@@ -41,10 +40,10 @@ def encode_image(image: Any, request: EncodeRequest) -> bytes:
     APP11 record of its mode (``plain`` or ``enhance``).
 
     Raises:
-        InputError: a planned request (rate control encodes those), or
-            :func:`prepare_source`'s errors.
+        InputError: :func:`prepare_source`'s errors.
+        ValueError: a planned request (:func:`hybrid.ratecontrol.plan_encode` encodes those).
     """
     if request.planned:
-        raise InputError("a request with a target, scale or model_id is rate control's")
+        raise ValueError("a request with a target, scale or model_id is rate control's")
     source = prepare_source(image, request)
     return encode_frame_file(source, request.options, mode=request.mode)

@@ -42,7 +42,8 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
     "train_dir",
     default="../shared/data/train",
     show_default=True,
-    help="Folder of clean training images (recursive).",
+    help="Folder of clean training images (recursive); several joined by the path "
+    "separator (build/screens/train:../shared/data/train) are used together.",
 )
 @click.option(
     "--val",

@@ -7,6 +7,7 @@ same batches, which is what makes resume bit-identical.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +36,20 @@ HYBRID_MODES: dict[str, dict[str, bool]] = {
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files below ``folder`` (recursive, sorted)."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images in {root}")
+    """Image files below ``folder`` (recursive, sorted, symbolic links to files followed).
+
+    ``folder`` may name several folders joined by ``os.pathsep`` (``screens:photos``): their
+    files, each folder's sorted, one folder after the other.
+    """
+    files: list[Path] = []
+    for part in str(folder).split(os.pathsep):
+        root = Path(part)
+        if not root.is_dir():
+            raise FileNotFoundError(f"image folder not found: {root}")
+        found = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise FileNotFoundError(f"no images in {root}")
+        files += found
     return files
 
 

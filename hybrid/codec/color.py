@@ -56,3 +56,38 @@ def ycbcr_to_rgb_uint8(ycc: np.ndarray) -> np.ndarray:
         uint8 array (..., 3).
     """
     return np.clip(np.rint(ycbcr_to_rgb(ycc)), 0, 255).astype(np.uint8)
+
+
+def _libjpeg_ycc_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``jdcolor.c`` ``build_ycc_rgb_table``: 16-bit fixed point, indexed by Cb or Cr."""
+    one_half = 1 << 15
+    x = np.arange(256, dtype=np.int64) - 128
+
+    def fix(v: float) -> int:
+        return int(v * 65536 + 0.5)
+
+    cr_r = (fix(1.40200) * x + one_half) >> 16
+    cb_b = (fix(1.77200) * x + one_half) >> 16
+    cr_g = -fix(0.71414) * x
+    cb_g = -fix(0.34414) * x + one_half
+    return cr_r, cb_b, cr_g, cb_g
+
+
+_CR_R, _CB_B, _CR_G, _CB_G = _libjpeg_ycc_tables()
+
+
+def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """YCbCr -> RGB exactly as libjpeg's ``ycc_rgb_convert`` (``jdcolor.c``) makes it.
+
+    Args:
+        y, cb, cr: uint8 (H, W) planes at full size.
+
+    Returns:
+        uint8 (H, W, 3) RGB.
+    """
+    luma = y.astype(np.int64)
+    out = np.empty((*y.shape, 3), dtype=np.uint8)
+    out[..., 0] = np.clip(luma + _CR_R[cr], 0, 255)
+    out[..., 1] = np.clip(luma + ((_CB_G[cb] + _CR_G[cr]) >> 16), 0, 255)
+    out[..., 2] = np.clip(luma + _CB_B[cb], 0, 255)
+    return out

@@ -75,6 +75,10 @@ _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: no length, no payload
 #: so a small file with thousands of tiny progressive scans costs minutes of CPU; 500 is
 #: libjpeg-turbo's own limit (TJPARAM_SCANLIMIT / TJFLAG_LIMITSCANS). Real encoders write <= ~20.
 MAX_SCANS = 500
+#: libjpeg-turbo's block smoothing looks at a component's first 10 coefficients in zig-zag
+#: order (``jdcoefct.c`` SAVED_COEFS; 6 before libjpeg-turbo 2.1).
+SMOOTHED_COEFFICIENTS = 10
+
 #: Default limit of the scan work, in passes over the frame's blocks (see :func:`parse_info`).
 #: Each scan costs libjpeg one visit of every block of its components, so the decode time of
 #: a file is about (scan passes) x (frame blocks) x (a block visit, ~30 ns in libjpeg-turbo):
@@ -222,6 +226,10 @@ class JpegInfo:
         file_size: bytes in the file.
         trailing_bytes: bytes after the EOI marker.
         extraneous: garbage skipped between segments (libjpeg warns about each), in order.
+        fully_refined: False when the scans leave a coefficient among each component's
+            first :data:`SMOOTHED_COEFFICIENTS` (zig-zag order) short of its last bit: in a
+            progressive file libjpeg-turbo then smooths the blocks (``jdcoefct.c``
+            block smoothing), so its pixels are not the plain inverse DCT of the coefficients.
     """
 
     width: int
@@ -247,6 +255,7 @@ class JpegInfo:
     file_size: int
     trailing_bytes: int
     extraneous: tuple[ExtraneousBytes, ...]
+    fully_refined: bool = True
 
     @property
     def progressive(self) -> bool:
@@ -430,6 +439,7 @@ class _ParseState:
     icc_size: int = 0
     entropy_bytes: int = 0
     extraneous: list[ExtraneousBytes] = field(default_factory=list)
+    refined: dict[int, set[int]] = field(default_factory=dict)
 
 
 def parse_info(
@@ -759,6 +769,10 @@ def _check_sos(st: _ParseState, offset: int, p: bytes) -> int:
                 f"corrupt: quantization table {comp.quant_index} is used before it is defined"
             )
         st.latched[comp.ident] = (st.tables[comp.quant_index], st.precisions[comp.quant_index])
+    start, end, low_bit = p[1 + 2 * ns], p[2 + 2 * ns], p[3 + 2 * ns] & 0x0F
+    if low_bit == 0:  # the scan codes coefficients start..end down to their last bit
+        for comp in in_scan:
+            st.refined.setdefault(comp.ident, set()).update(range(start, min(end, 63) + 1))
     return _scan_blocks(st.sof, in_scan)
 
 
@@ -888,4 +902,7 @@ def _build_info(st: _ParseState, data: bytes, trailing: int) -> JpegInfo:
         file_size=len(data),
         trailing_bytes=trailing,
         extraneous=tuple(st.extraneous),
+        fully_refined=all(
+            set(range(SMOOTHED_COEFFICIENTS)) <= st.refined.get(c.ident, set()) for c in comps
+        ),
     )

@@ -1,0 +1,83 @@
+"""libjpeg's accurate integer inverse DCT (``JDCT_ISLOW``, ``jidctint.c``), bit-exactly.
+
+libjpeg-turbo decodes with it by default (Pillow among its callers). Its two passes are
+linear in integer arithmetic up to each pass's final rounding shift, so each pass is one
+integer matrix (built here by running the butterfly of ``jidctint.c`` on unit vectors)
+followed by the same shift. Every product fits a float64 exactly (|coef * q| < 2**20,
+|matrix entry| < 2**16, eight terms), which lets BLAS do the work without changing a bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONST_BITS = 13
+PASS1_BITS = 2
+
+
+def _fix(x: float) -> int:
+    return int(x * (1 << CONST_BITS) + 0.5)
+
+
+def _butterfly(v: list[int]) -> list[int]:
+    """One 1-D pass of ``jpeg_idct_islow`` on 8 integers, before its descale."""
+    z2, z3 = v[2], v[6]
+    z1 = (z2 + z3) * _fix(0.541196100)
+    tmp2 = z1 + z3 * -_fix(1.847759065)
+    tmp3 = z1 + z2 * _fix(0.765366865)
+    tmp0 = (v[0] + v[4]) << CONST_BITS
+    tmp1 = (v[0] - v[4]) << CONST_BITS
+    tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
+    t0, t1, t2, t3 = v[7], v[5], v[3], v[1]
+    z1, z2, z3, z4 = t0 + t3, t1 + t2, t0 + t2, t1 + t3
+    z5 = (z3 + z4) * _fix(1.175875602)
+    t0 *= _fix(0.298631336)
+    t1 *= _fix(2.053119869)
+    t2 *= _fix(3.072711026)
+    t3 *= _fix(1.501321110)
+    z1 *= -_fix(0.899976223)
+    z2 *= -_fix(2.562915447)
+    z3 = z3 * -_fix(1.961570560) + z5
+    z4 = z4 * -_fix(0.390180644) + z5
+    t0 += z1 + z3
+    t1 += z2 + z4
+    t2 += z2 + z3
+    t3 += z1 + z4
+    return [
+        tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0,
+        tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3,
+    ]  # fmt: skip
+
+
+# _ISLOW[k, n]: output sample k's weight of input coefficient n, in units of 2**-CONST_BITS
+_ISLOW = np.array(
+    [_butterfly([int(n == m) for m in range(8)]) for n in range(8)], dtype=np.float64
+).T
+
+
+def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
+    """Sample blocks of quantized coefficients, as libjpeg's ``jpeg_idct_islow`` makes them.
+
+    Args:
+        coeffs: int16 (BH, BW, 8, 8) quantized coefficients, natural order (row = vertical
+            frequency).
+        qtable: (8, 8) quantization table, natural order.
+
+    Returns:
+        uint8 (BH * 8, BW * 8) samples. Results outside 0..255 are clamped, as libjpeg-turbo's
+        SIMD code does (its C code wraps values beyond +-512 instead; only absurd coefficients
+        reach them).
+    """
+    bh, bw = coeffs.shape[:2]
+    dequant = coeffs.astype(np.float64) * np.asarray(qtable, dtype=np.float64)
+    # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS)
+    work = np.matmul(_ISLOW, dequant)  # (BH, BW, 8 out rows, 8 cols)
+    work = np.floor(
+        (work + (1 << (CONST_BITS - PASS1_BITS - 1))) / (1 << (CONST_BITS - PASS1_BITS))
+    )
+    # pass 2, rows: DESCALE(M @ row, CONST_BITS + PASS1_BITS + 3), then + 128 and clamp
+    shift = CONST_BITS + PASS1_BITS + 3
+    out = np.matmul(work, _ISLOW.T)
+    out = np.floor((out + (1 << (shift - 1))) / (1 << shift)) + 128.0
+    np.clip(out, 0.0, 255.0, out=out)
+    return out.astype(np.uint8).transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)

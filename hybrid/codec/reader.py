@@ -19,7 +19,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,9 @@ __all__ = [
     "read_frame",
     "read_info",
     "find_damage",
+    "DctRead",
+    "read_dct",
+    "libjpeg_read_dct",
 ]
 
 # --- coefficients through libjpeg -----------------------------------------------------------
@@ -69,6 +72,44 @@ def _damage_in(messages: list[str]) -> str | None:
     return next((m for m in messages if m.startswith(_DAMAGE_WARNINGS)), None)
 
 
+#: Scratch files are anonymous in-memory files (``memfd_create``, opened by libjpeg through
+#: ``/proc/self/fd``) where the system has them: nothing is written to any file system.
+_USE_MEMFD = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+@contextlib.contextmanager
+def _scratch_file(suffix: str) -> Iterator[tuple[int, str]]:
+    """A scratch file as (descriptor, path that C code can ``fopen``): an anonymous memfd on
+    Linux, else a temporary file (in /dev/shm where writable), removed afterwards."""
+    if _USE_MEMFD:
+        fd = os.memfd_create("hybrid" + suffix, os.MFD_CLOEXEC)
+        try:
+            yield fd, f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    fd, path = tempfile.mkstemp(suffix=suffix, dir=_TMPDIR)
+    try:
+        yield fd, path
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @contextlib.contextmanager
 def _captured_stderr() -> Iterator[list[str]]:
     """Redirect file descriptor 2 (where libjpeg prints) into a list of lines.
@@ -77,7 +118,7 @@ def _captured_stderr() -> Iterator[list[str]]:
     window lands in the list too.
     """
     lines: list[str] = []
-    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+    with _STDERR_LOCK, _scratch_file(".log") as (sink, _):
         try:
             sys.stderr.flush()
         except (AttributeError, ValueError, OSError):
@@ -88,14 +129,51 @@ def _captured_stderr() -> Iterator[list[str]]:
             yield lines
             return
         try:
-            os.dup2(sink.fileno(), 2)
+            os.dup2(sink, 2)
             yield lines
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", "replace")
+            text = _read_all(sink).decode("utf-8", "replace")
             lines.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _load_coefficients(jpeg: Any, path: str) -> None:
+    """``jpeg.load()`` of jpeglib 1.0 without its temporary file: ``DCTJPEG.load`` writes
+    the bytes it holds to a ``NamedTemporaryFile`` on disk for libjpeg to read; the same C
+    call is made here on ``path`` (the scratch file already holding them). Falls back to
+    ``load()`` where jpeglib's internals differ."""
+    import ctypes
+
+    try:
+        from jpeglib._bind import CJpegLib
+
+        alloc = jpeg._alloc_dct_component
+        names = ["Y"] + (["Cb", "Cr"] if jpeg.has_chrominance else []) + (["K"] * jpeg.has_black)
+    except (ImportError, AttributeError):
+        jpeg.load()
+        return
+    buffers = {name: alloc(i) for i, name in enumerate(names)}
+    qt = ((ctypes.c_ushort * 64) * 4)()
+    table_numbers = (ctypes.c_short * 4)()
+    CJpegLib.read_jpeg_dct(
+        srcfile=path,
+        Y=buffers["Y"],
+        Cb=buffers.get("Cb"),
+        Cr=buffers.get("Cr"),
+        K=buffers.get("K"),
+        qt=qt,
+        quant_tbl_no=table_numbers,
+    )
+
+    def blocks(buffer: Any) -> np.ndarray:
+        array = np.ctypeslib.as_array(buffer)
+        return array.reshape((*array.shape[:-1], 8, 8))
+
+    for name, buffer in buffers.items():
+        setattr(jpeg, name, blocks(buffer))
+    jpeg.quant_tbl_no = np.array([table_numbers[i] for i in range(len(names))])
+    jpeg.qt = blocks(qt)[: int(np.max(jpeg.quant_tbl_no)) + 1]
 
 
 def _libjpeg_dct(
@@ -107,28 +185,54 @@ def _libjpeg_dct(
     ``coefficients=False`` stops after jpeglib's header read, which already runs libjpeg's
     entropy decoder over every scan (to count them) and so meets every error and warning a
     full read meets, without copying the coefficients out: a third of the time.
+    jpeglib reads paths only: the bytes go through a scratch file (:func:`_scratch_file`).
     """
     import jpeglib
 
-    fd, path = tempfile.mkstemp(suffix=".jpg", dir=_TMPDIR)
     jpeg = None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+    with _scratch_file(".jpg") as (fd, path):
+        _write_all(fd, data)
         with _captured_stderr() as messages:
             try:
                 jpeg = jpeglib.read_dct(path)
                 if coefficients:
-                    jpeg.load()
+                    _load_coefficients(jpeg, path)
                 failure = None
             except (OSError, RuntimeError, ValueError, IndexError) as exc:
                 failure = exc
-    finally:
-        os.unlink(path)
     return jpeg, failure, list(dict.fromkeys(messages))  # jpeglib may parse twice: once each
 
 
-def find_damage(data: bytes, info: JpegInfo) -> str | None:
+@dataclass(frozen=True)
+class DctRead:
+    """One libjpeg pass over a file's coded image (:func:`read_dct`): what the damage check
+    (:func:`find_damage`), the coefficient reader (:func:`libjpeg_read_dct`) and the
+    enhancement input all need, so that one pass serves them all.
+
+    Attributes:
+        jpeg: jpeglib's ``DCTJPEG`` with its coefficients loaded; None if libjpeg failed.
+        failure: why libjpeg could not read the file, or None.
+        messages: libjpeg's warnings, in order, each once.
+    """
+
+    jpeg: Any
+    failure: BaseException | None
+    messages: tuple[str, ...]
+
+    @property
+    def damage(self) -> str | None:
+        """The first warning after which libjpeg invented part of the coded image, or None."""
+        return _damage_in(list(self.messages))
+
+
+def read_dct(data: bytes, info: JpegInfo | None = None) -> DctRead:
+    """libjpeg's one pass over :func:`coded_image_bytes` of ``data`` (``info``: its parsed
+    headers, else parsed here): coefficients, tables and warnings. Nothing is printed."""
+    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
+    return DctRead(jpeg, failure, tuple(messages))
+
+
+def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str | None:
     """What is wrong with the coded image of ``data`` (headers already parsed into
     ``info``), as one line, or None when nothing is found.
 
@@ -142,10 +246,15 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
     JPEG itself has no checksum, so in other encoders' files a bit flip that leaves a valid
     code sequence cannot be detected by anyone. Garbage before the frame header is not
     damage (libjpeg skips it and loses nothing; :func:`parse_info` warns about it).
+    ``read``: :func:`read_dct`'s pass over ``data``, when the caller has made it (libjpeg
+    does not run again).
     """
     meta = info.hybrid_metadata
     checked = meta is not None and meta.checksum is not None
-    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info), coefficients=checked)
+    if read is None:
+        jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info), coefficients=checked)
+    else:
+        jpeg, failure, messages = read.jpeg, read.failure, list(read.messages)
     if failure is not None:
         return messages[-1] if messages else str(failure) or type(failure).__name__
     damage = _damage_in(messages)
@@ -167,7 +276,11 @@ def find_damage(data: bytes, info: JpegInfo) -> str | None:
 
 
 def libjpeg_read_dct(
-    data: bytes, info: JpegInfo | None = None, *, tolerate_damage: bool = False
+    data: bytes,
+    info: JpegInfo | None = None,
+    *,
+    tolerate_damage: bool = False,
+    read: DctRead | None = None,
 ) -> Any:
     """jpeglib's DCT read of in-memory ``data`` (``info``: its parsed headers, else parsed
     here), libjpeg's messages mapped to hybrid's.
@@ -179,7 +292,9 @@ def libjpeg_read_dct(
     libjpeg made up, as every viewer shows them. Other warnings become
     :class:`JpegDataWarning`. Nothing is printed to stderr.
     """
-    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
+    if read is None:
+        read = read_dct(data, info)
+    jpeg, failure, messages = read.jpeg, read.failure, list(read.messages)
     if failure is not None:
         detail = messages[-1] if messages else str(failure)
         raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")

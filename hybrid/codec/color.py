@@ -74,6 +74,10 @@ def _libjpeg_ycc_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 _CR_R, _CB_B, _CR_G, _CB_G = _libjpeg_ycc_tables()
+# int16 lookup tables: R and B offsets by Cr / Cb, the G offset by (Cb, Cr) flattened
+_R_OFFSET = _CR_R.astype(np.int16)
+_B_OFFSET = _CB_B.astype(np.int16)
+_G_OFFSET = ((_CB_G[:, None] + _CR_G[None, :]) >> 16).astype(np.int16).reshape(-1)
 
 
 def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -85,9 +89,15 @@ def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.nd
     Returns:
         uint8 (H, W, 3) RGB.
     """
-    luma = y.astype(np.int64)
+    luma = y.astype(np.int16)
     out = np.empty((*y.shape, 3), dtype=np.uint8)
-    out[..., 0] = np.clip(luma + _CR_R[cr], 0, 255)
-    out[..., 1] = np.clip(luma + ((_CB_G[cb] + _CR_G[cr]) >> 16), 0, 255)
-    out[..., 2] = np.clip(luma + _CB_B[cb], 0, 255)
+    pair = cb.astype(np.intp) << 8
+    pair |= cr
+    for channel, offset in (
+        (0, np.take(_R_OFFSET, cr)),
+        (1, np.take(_G_OFFSET, pair)),
+        (2, np.take(_B_OFFSET, cb)),
+    ):
+        offset += luma
+        out[..., channel] = np.clip(offset, 0, 255, out=offset)
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.reader import DctRead
 from hybrid.enhance.choice import ModelChoice, check_content, choose_model
 from hybrid.enhance.registry import (
     DEFAULT_ENHANCE_MODEL,
@@ -64,6 +65,7 @@ def enhance_jpeg(
     tolerate_damage: bool = False,
     content: str = "auto",
     report: Callable[[ModelChoice], None] | None = None,
+    read: DctRead | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -91,6 +93,8 @@ def enhance_jpeg(
         content: ``auto``, ``photo`` or ``screen``: the model family when neither ``model``
             nor ``weights`` is given (:mod:`hybrid.enhance.choice`).
         report: called with the :class:`~hybrid.enhance.choice.ModelChoice` made.
+        read: ``data``'s :func:`~hybrid.codec.reader.read_dct` pass, when the caller has
+            made it (libjpeg then does not run again).
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
@@ -111,7 +115,7 @@ def enhance_jpeg(
         # Pillow's own pixel limit (the same number) would refuse a larger image later
         info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
 
-    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage, read=read)
     named = bool(model or weights) or content != "auto"
     meta = None if named else info.hybrid_metadata  # the record as the header parse checked it
     choice = choose_model(meta, planes, model=model, weights=weights, content=content)

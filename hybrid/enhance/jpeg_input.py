@@ -1,23 +1,36 @@
 """What the enhancement networks read from a JPEG file: pixels, coefficients, tables, sampling.
 
-Plain decoding is Pillow's (libjpeg-turbo), so the enhanced decode starts from exactly what
-every viewer shows; coefficients and tables come from :mod:`jpeglib` (libjpeg itself).
+One libjpeg pass (:func:`hybrid.codec.reader.read_dct`, through :mod:`jpeglib`) gives the
+coefficients, tables and warnings; the pixels are made from those coefficients as
+libjpeg-turbo makes them (:func:`hybrid.codec.decoder.decode_pixels`), bit-identical to
+Pillow's decode, so the enhanced decode starts from exactly what every viewer shows. Pillow
+decodes the pixels instead only where that equality is not assured: damaged data (libjpeg
+versions fill it in differently), a progressive file whose low coefficients are never fully
+refined (libjpeg-turbo smooths its blocks) and files this path does not accept (its errors).
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import warnings
 from dataclasses import dataclass
 
 import jpeglib
 import numpy as np
 from PIL import Image
 
-from hybrid.codec.headers import JpegInfo
-from hybrid.codec.reader import libjpeg_read_dct
+from hybrid.codec.decoder import decode_pixels
+from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.reader import DctRead, libjpeg_read_dct, read_dct
 from hybrid.enhance.conditioning import COND_DIM
-from hybrid.errors import CorruptJPEGError, ImageTooLargeError, UnsupportedImageError
+from hybrid.errors import (
+    CorruptJPEGError,
+    ImageTooLargeError,
+    InputError,
+    JpegDataWarning,
+    UnsupportedImageError,
+)
 from hybrid.io import pillow_warnings_as_jpeg_data
 
 
@@ -49,22 +62,8 @@ def read_dct_bytes(
     return libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage)
 
 
-def load_planes(
-    data: bytes, *, info: JpegInfo | None = None, tolerate_damage: bool = False
-) -> JpegPlanes:
-    """Decode ``data`` (a baseline or progressive 8-bit JPEG) for enhancement.
-
-    ``info``: ``data``'s parsed headers (:func:`hybrid.codec.headers.parse_info`), when the
-    caller has them: they are not parsed (nor warned about) again.
-    ``tolerate_damage``: damaged entropy-coded data (already reported by the caller) is
-    read as libjpeg and every viewer fill it in, instead of raising.
-
-    Raises:
-        CorruptJPEGError: not a decodable JPEG.
-        UnsupportedImageError: CMYK/YCCK or otherwise unsupported component layouts.
-        ImageTooLargeError: over Pillow's decompression-bomb limit (callers going through
-            :func:`hybrid.decode` are checked against ``max_pixels`` before this).
-    """
+def _pillow_pixels(data: bytes) -> tuple[str, np.ndarray]:
+    """Pillow's decode of ``data``: (its mode, uint8 (H, W, 3) RGB pixels)."""
     try:
         with pillow_warnings_as_jpeg_data(), Image.open(io.BytesIO(data)) as im:
             if im.format not in ("JPEG", "MPO"):  # MPO: the primary image, as Pillow shows
@@ -74,15 +73,95 @@ def load_planes(
                 raise UnsupportedImageError(
                     f"enhancement supports greyscale and YCbCr JPEGs, not {mode}"
                 )
-            pixels = np.array(im.convert("RGB"))  # writable: torch.from_numpy warns otherwise
+            return mode, np.array(im.convert("RGB"))  # writable: torch.from_numpy warns otherwise
     except (CorruptJPEGError, UnsupportedImageError):
         raise
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise CorruptJPEGError(f"cannot decode JPEG: {exc}") from None
-    jpeg = read_dct_bytes(data, info=info, tolerate_damage=tolerate_damage)
-    grey = mode == "L"
+
+
+def _quiet_info(data: bytes) -> JpegInfo | None:
+    """``data``'s headers without limits or warnings (the decode warns), None if unparsable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", JpegDataWarning)
+            return parse_info(data, max_scan_passes=None)
+    except InputError:
+        return None
+
+
+def _check_pillow_limit(info: JpegInfo) -> None:
+    """Pillow's decompression-bomb refusal, which its decode used to make here."""
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = info.width * info.height
+    if limit is not None and pixels > 2 * limit:
+        raise ImageTooLargeError(
+            f"Image size ({pixels} pixels) exceeds limit of {2 * limit} pixels, "
+            "could be decompression bomb DOS attack."
+        )
+
+
+def _exact_pixels(
+    data: bytes,
+    info: JpegInfo,
+    read: DctRead,
+    comps: list[np.ndarray],
+    qtables: tuple[np.ndarray, ...],
+    samp: np.ndarray,
+) -> np.ndarray:
+    """uint8 (H, W, 3): Pillow's pixels, made from the coefficients where that is bit-exact
+    (intact data, fully refined), else by Pillow."""
+    if read.damage is not None or not info.fully_refined:
+        return _pillow_pixels(data)[1]
+    sampling = [(int(v), int(h)) for v, h in samp[: len(comps)]]
+    try:
+        pixels = decode_pixels(comps, qtables, sampling, info.height, info.width)
+    except ValueError:  # a layout decode_pixels does not reproduce
+        return _pillow_pixels(data)[1]
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    return pixels
+
+
+def load_planes(
+    data: bytes,
+    *,
+    info: JpegInfo | None = None,
+    tolerate_damage: bool = False,
+    read: DctRead | None = None,
+) -> JpegPlanes:
+    """Decode ``data`` (a baseline or progressive 8-bit JPEG) for enhancement.
+
+    ``info``: ``data``'s parsed headers (:func:`hybrid.codec.headers.parse_info`), when the
+    caller has them: they are not parsed (nor warned about) again.
+    ``tolerate_damage``: damaged entropy-coded data (already reported by the caller) is
+    read as libjpeg and every viewer fill it in, instead of raising.
+    ``read``: :func:`hybrid.codec.reader.read_dct`'s pass over ``data``, when the caller
+    has made it (for the damage check): libjpeg does not run again.
+
+    Raises:
+        CorruptJPEGError: not a decodable JPEG.
+        UnsupportedImageError: CMYK/YCCK or otherwise unsupported component layouts.
+        ImageTooLargeError: over Pillow's decompression-bomb limit (callers going through
+            :func:`hybrid.decode` are checked against ``max_pixels`` before this).
+    """
+    if info is None:
+        info = _quiet_info(data)
+    mode, pixels = None, None
+    if info is None or info.unsupported_reason is not None:
+        mode, pixels = _pillow_pixels(data)  # raises, or accepts what the headers did not
+    else:
+        _check_pillow_limit(info)
+    if read is None:
+        read = read_dct(data, info)
+    jpeg = libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage, read=read)
+    if mode is None:
+        assert info is not None  # Pillow did not decode: the headers parsed and are supported
+        grey = len(info.components) == 1
+    else:
+        grey = mode == "L"
     comps = [jpeg.Y] if grey else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     tbl = np.asarray(jpeg.quant_tbl_no)
     qt = np.asarray(jpeg.qt)
@@ -103,6 +182,9 @@ def load_planes(
                 f"enhancement supports chroma subsampled at most 2x (4:2:0, 4:2:2, 4:4:0), "
                 f"not {factors[1]}x{factors[0]} (e.g. 4:1:1)"
             )
+    if pixels is None:
+        assert info is not None
+        pixels = _exact_pixels(data, info, read, comps, qtables, samp)
     return JpegPlanes(
         pixels=pixels,
         grey=grey,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo, parse_info
+from hybrid.codec.reader import DctRead
 from hybrid.enhance.backends import ONNX_VARIANT, check_backend
 from hybrid.enhance.choice import ModelChoice, check_content, choose_model
 from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
@@ -141,6 +142,7 @@ def enhance_jpeg_onnx(
     tolerate_damage: bool = False,
     content: str = "auto",
     report: Callable[[ModelChoice], None] | None = None,
+    read: DctRead | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes through the ONNX export (no torch import).
 
@@ -153,7 +155,7 @@ def enhance_jpeg_onnx(
         backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
         threads: ONNX Runtime intra-op threads (default: its choice).
         tile: tile side for bounded-memory inference.
-        tolerate_damage, content, report: as :func:`hybrid.enhance.enhance_jpeg`.
+        tolerate_damage, content, report, read: as :func:`hybrid.enhance.enhance_jpeg`.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1], or (H, W, 1) for a greyscale file.
@@ -168,7 +170,7 @@ def enhance_jpeg_onnx(
     if info is None:
         # Pillow's own pixel limit (the same number) would refuse a larger image later
         info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
-    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage)
+    planes = load_planes(data, info=info, tolerate_damage=tolerate_damage, read=read)
     meta = None if model or content != "auto" else info.hybrid_metadata
     choice = choose_model(meta, planes, model=model, content=content)
     fallback = choice.content is not None and choice.model != DEFAULT_ENHANCE_MODEL

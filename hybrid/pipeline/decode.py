@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.headers import parse_info
+from hybrid.codec.reader import read_dct
 from hybrid.errors import InputError
 from hybrid.exif import orient_array, orient_image
 from hybrid.io import Source, read_bytes, read_metadata
@@ -63,8 +64,15 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     header = parse_info(
         data, max_pixels=request.max_pixels, max_scan_passes=request.max_scan_passes
     )
+    # An enhanced decode at the coded size reads the file with libjpeg once: that pass is
+    # the damage check and the network's input (coefficients, tables, pixels made from them).
+    read = None
+    if request.enhance and header.unsupported_reason is None and not wants_resize(header, request):
+        read = read_dct(data, header)
     # stacklevel 3: the warning names the line that called hybrid.decode
-    damage = report_damage(data, header, request.strict, 3) if request.check_damage else None
+    damage = (
+        report_damage(data, header, request.strict, 3, read=read) if request.check_damage else None
+    )
     tolerate = damage is not None or not request.check_damage  # reported, or not asked about
     if wants_resize(header, request):
         if request.enhance and request.backend != "torch":
@@ -74,7 +82,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
         result = decode_resized(data, header, request, as_array=as_array, report=chosen.append)
     elif request.enhance:
         array = enhanced_array(
-            data, header, request, tolerate_damage=tolerate, report=chosen.append
+            data, header, request, tolerate_damage=tolerate, report=chosen.append, read=read
         )
         result = array if as_array else array_to_image(array)
     else:

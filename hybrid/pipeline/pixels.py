@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo
+from hybrid.codec.reader import DctRead
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
@@ -31,8 +32,11 @@ from hybrid.pipeline.requests import DecodeRequest
 __all__ = ["array_to_image", "enhanced_array", "image_to_array", "plain_image", "report_damage"]
 
 
-def report_damage(data: bytes, header: JpegInfo, strict: bool, stacklevel: int = 2) -> str | None:
-    """:func:`~hybrid.codec.reader.find_damage` of a file whose headers parsed: raised as
+def report_damage(
+    data: bytes, header: JpegInfo, strict: bool, stacklevel: int = 2, read: DctRead | None = None
+) -> str | None:
+    """:func:`~hybrid.codec.reader.find_damage` of a file whose headers parsed (``read``: its
+    :func:`~hybrid.codec.reader.read_dct` pass, when made already): raised as
     :class:`CorruptJPEGError` when ``strict``, else warned about (a
     :class:`~hybrid.errors.JpegDataWarning`, ``stacklevel`` as :func:`warnings.warn`'s,
     counted from the caller) and returned. None for undamaged data, and for a file libjpeg
@@ -41,7 +45,7 @@ def report_damage(data: bytes, header: JpegInfo, strict: bool, stacklevel: int =
         return None
     from hybrid.codec.reader import find_damage
 
-    damage = find_damage(data, header)
+    damage = find_damage(data, header, read)
     if damage is None:
         return None
     if strict:
@@ -86,6 +90,7 @@ def enhanced_array(
     *,
     tolerate_damage: bool = False,
     report: Callable[[Any], None] | None = None,
+    read: DctRead | None = None,
 ) -> np.ndarray:
     """The enhanced decode at the coded size, by ``request``'s backend, model, weights,
     device, threads, precision and content.
@@ -95,6 +100,9 @@ def enhanced_array(
             else the network's input reader raises on damaged data.
         report: called with the :class:`~hybrid.enhance.choice.ModelChoice` made
             (:mod:`hybrid.enhance.choice`).
+        read: the file's :func:`~hybrid.codec.reader.read_dct` pass, when the caller made
+            it (for the damage check): the network's input is built from it, without
+            running libjpeg again.
 
     Returns:
         float32 (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
@@ -112,7 +120,7 @@ def enhanced_array(
         result = enhance_jpeg_onnx(
             data, info=header, model=request.model, backend=request.backend,
             threads=request.threads, tolerate_damage=tolerate_damage, content=request.content,
-            report=report,
+            report=report, read=read,
         )  # fmt: skip
         return np.asarray(result, dtype=np.float32)
     try:
@@ -122,7 +130,7 @@ def enhanced_array(
     result = enhance_pkg.enhance_jpeg(
         data, info=header, model=request.model, weights=request.weights, device=request.device,
         threads=request.threads, precision=request.precision, tolerate_damage=tolerate_damage,
-        content=request.content, report=report,
+        content=request.content, report=report, read=read,
     )  # fmt: skip
     return np.asarray(result, dtype=np.float32)
 

@@ -10,8 +10,16 @@ with Pillow (Lanczos) and saved by Pillow: 4000x3000 (12 MP) at quality 85, 768x
 the 12 MP and 0.4 MP images (quality 85 / 75), whose checksum the check compares. Each time
 is the best of --repeat runs, the file already in memory.
 
+``--enhanced`` times an enhanced decode instead (``hybrid.decode_array(..., enhance=True)``)
+of the 12 MP and 0.4 MP Pillow files: the whole decode, the tile loop
+(``hybrid.enhance.infer.enhance_planes``: network, flips, consistency projection) and the
+network's forward calls alone (torch's global module hooks), and the share of the decode
+outside each; plus the pixel input alone (``load_planes``: one libjpeg pass, pixels from the
+coefficients) against Pillow's decode of the same file.
+
 Example (the command recorded in BENCHMARKS.md):
     python scripts/bench_decode_overhead.py --data ../shared/data
+    python scripts/bench_decode_overhead.py --data ../shared/data --enhanced --repeat 2
 """
 
 from __future__ import annotations
@@ -76,6 +84,87 @@ def measure(data: bytes, repeat: int) -> dict[str, float]:
         }
 
 
+class _Clock:
+    """Seconds spent inside the outermost calls it wraps (nested calls counted once)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+        self._start = 0.0
+
+    def enter(self, *args: object) -> None:
+        if self._depth == 0:
+            self._start = time.perf_counter()
+        self._depth += 1
+
+    def leave(self, *args: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.seconds += time.perf_counter() - self._start
+
+
+def measure_enhanced(data: bytes, repeat: int, device: str) -> dict[str, float]:
+    """Best-of-``repeat`` enhanced decode, with the tile loop's and the network's time in
+    that same run."""
+    import torch
+
+    import hybrid.enhance.infer as infer
+    from hybrid.enhance.jpeg_input import load_planes
+
+    def pillow() -> None:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+
+    loop, net = _Clock(), _Clock()
+    tile_loop = infer.enhance_planes
+
+    def timed_loop(*args: object, **kwargs: object) -> object:
+        loop.enter()
+        try:
+            return tile_loop(*args, **kwargs)
+        finally:
+            loop.leave()
+
+    hooks = [
+        torch.nn.modules.module.register_module_forward_pre_hook(net.enter),
+        torch.nn.modules.module.register_module_forward_hook(net.leave),
+    ]
+    infer.enhance_planes = timed_loop  # enhance_jpeg imports it at call time
+    best: dict[str, float] = {}
+    try:
+        hybrid.decode_array(data, enhance=True, device=device)  # warm: weights, caches
+        for _ in range(repeat):
+            loop.seconds = net.seconds = 0.0
+            start = time.perf_counter()
+            hybrid.decode_array(data, enhance=True, device=device)
+            total = time.perf_counter() - start
+            if not best or total < best["total"]:
+                best = {"total": total, "loop": loop.seconds, "net": net.seconds}
+    finally:
+        infer.enhance_planes = tile_loop
+        for hook in hooks:
+            hook.remove()
+    best["pillow"] = best_seconds(pillow, repeat)
+    best["planes"] = best_seconds(lambda: load_planes(data), repeat)
+    return best
+
+
+def main_enhanced(source: Image.Image, repeat: int, device: str) -> None:
+    print("| file | MP | enhanced decode s | tile loop s | network s | outside the tile loop "
+          "| outside the network | load_planes ms | Pillow decode ms |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, data in inputs(source)[:2]:
+        with Image.open(io.BytesIO(data)) as image:
+            megapixels = image.width * image.height / 1e6
+        t = measure_enhanced(data, repeat, device)
+        print(
+            f"| {name} | {megapixels:.2f} | {t['total']:.2f} | {t['loop']:.2f} "
+            f"| {t['net']:.2f} | {100 * (1 - t['loop'] / t['total']):.1f} % "
+            f"| {100 * (1 - t['net'] / t['total']):.1f} % | {1e3 * t['planes']:.0f} "
+            f"| {1e3 * t['pillow']:.0f} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,6 +174,8 @@ def main() -> None:
     )
     ap.add_argument("--image", default="102061.png", help="the val image (481x321)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs (best of)")
+    ap.add_argument("--enhanced", action="store_true", help="time enhanced decodes instead")
+    ap.add_argument("--device", default="cpu", help="device of the enhanced decodes")
     args = ap.parse_args()
 
     source = Image.open(Path(args.data) / "val" / args.image).convert("RGB")
@@ -94,6 +185,9 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}; best of {args.repeat}"
     )
     print()
+    if args.enhanced:
+        main_enhanced(source, args.repeat, args.device)
+        return
     print("| file | MP | Pillow ms | decode ms (x Pillow) | --no-damage-check ms (x Pillow) "
           "| check alone ms | decode MP/s |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -69,9 +69,24 @@ def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
         reach them).
     """
     bh, bw = coeffs.shape[:2]
+    blocks = np.empty((bh, bw, 8, 8), dtype=np.uint8)
+    # A block without AC terms is flat: both passes reduce to DESCALE(dc * q, 3) (jidctint.c's
+    # own shortcut, exact), which skips the matrices for most blocks of a low-quality file.
+    flat = ~coeffs.reshape(bh, bw, 64)[:, :, 1:].any(axis=2)
+    if flat.any():
+        dc = coeffs[:, :, 0, 0][flat].astype(np.int64) * int(np.asarray(qtable)[0, 0])
+        blocks[flat] = np.clip(((dc + 4) >> 3) + 128, 0, 255).astype(np.uint8)[:, None, None]
+    busy = ~flat
+    if busy.any():
+        blocks[busy] = _idct_blocks(coeffs[busy], qtable)
+    return blocks.transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)
+
+
+def _idct_blocks(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
+    """uint8 (N, 8, 8) samples of int16 (N, 8, 8) coefficient blocks."""
     dequant = coeffs.astype(np.float64) * np.asarray(qtable, dtype=np.float64)
     # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS)
-    work = np.matmul(_ISLOW, dequant)  # (BH, BW, 8 out rows, 8 cols)
+    work = np.matmul(_ISLOW, dequant)  # (N, 8 out rows, 8 cols)
     work = np.floor(
         (work + (1 << (CONST_BITS - PASS1_BITS - 1))) / (1 << (CONST_BITS - PASS1_BITS))
     )
@@ -80,4 +95,4 @@ def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
     out = np.matmul(work, _ISLOW.T)
     out = np.floor((out + (1 << (shift - 1))) / (1 << shift)) + 128.0
     np.clip(out, 0.0, 255.0, out=out)
-    return out.astype(np.uint8).transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)
+    return out.astype(np.uint8)

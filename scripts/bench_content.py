@@ -73,7 +73,7 @@ def image_sets(args: argparse.Namespace) -> dict[str, list[Path]]:
                 sets[f"screens/{sub}"] = files[::step][: args.limit or None]
     if args.photos:
         files = sorted(args.photos.glob("*.png"))
-        sets["photos"] = files[: args.limit or None]
+        sets["photos"] = files[: args.photo_limit or None]
     return sets
 
 
@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--screen-model", default="enhance-screen-v1")
     ap.add_argument("--screen-weights", help="a checkpoint or weights file instead")
     ap.add_argument("--qualities", type=int, nargs="+", default=list(QUALITIES))
-    ap.add_argument("--limit", type=int, default=0, help="images per set (0: all)")
+    ap.add_argument("--limit", type=int, default=0, help="images per screen set (0: all)")
+    ap.add_argument("--photo-limit", type=int, default=0, help="photos (0: all)")
     ap.add_argument("--butteraugli-images", type=int, default=8)
     ap.add_argument("--out", type=Path, help="also write the tables here")
     args = ap.parse_args(argv)

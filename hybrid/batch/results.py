@@ -152,7 +152,11 @@ def read_snapshot(output_root: str) -> Snapshot:
         try:
             if isinstance(data, BaseException):
                 raise InputError(str(data))
-            table = pa.parquet.read_table(pa.BufferReader(data))
+            # ParquetFile reads synchronously: read_table goes through the dataset scanner,
+            # whose arrow threads may drop the buffer (a Python bytes object) after the
+            # call returns, even while the interpreter shuts down, which aborts the process.
+            with pa.parquet.ParquetFile(pa.BufferReader(data)) as part:
+                table = part.read()
             tables.append(table.select(list(COLUMNS)).cast(schema()))
             parts.append(path)
         except (InputError, OSError, ValueError, KeyError, pa.ArrowException):

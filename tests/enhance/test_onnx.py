@@ -53,8 +53,8 @@ def test_onnx_decode_matches_torch(quality):
 def test_onnx_decode_of_greyscale_and_near_lossless():
     grey = np.asarray(Image.fromarray(data.camera()[:96, :136]))
     jpeg = _jpeg(grey, 30)
-    # The photo model on both sides: the screen model has no ONNX export yet, and the
-    # classifier calls this crop (sky and a coat: flat areas) a screen.
+    # One model on both sides (the classifier calls this crop, sky and a coat, a screen;
+    # the photo model is the one this test has always compared).
     a = hybrid.decode_array(jpeg, enhance=True, precision="fp32", content="photo")
     b = hybrid.decode_array(jpeg, enhance=True, backend="onnx", content="photo")
     assert a.shape == b.shape == (96, 136, 1) and np.abs(a - b).max() < 1e-3

@@ -152,11 +152,12 @@ def read_snapshot(output_root: str) -> Snapshot:
         try:
             if isinstance(data, BaseException):
                 raise InputError(str(data))
-            # ParquetFile reads synchronously: read_table goes through the dataset scanner,
-            # whose arrow threads may drop the buffer (a Python bytes object) after the
-            # call returns, even while the interpreter shuts down, which aborts the process.
-            with pa.parquet.ParquetFile(pa.BufferReader(data)) as part:
-                table = part.read()
+            # Read in this thread only (no pre-buffering, no thread pool): otherwise an
+            # arrow I/O thread may drop the last reference to the buffer (a Python bytes
+            # object) after the call returns, even while the interpreter shuts down, and
+            # taking the GIL then aborts the process.
+            with pa.parquet.ParquetFile(pa.BufferReader(data), pre_buffer=False) as part:
+                table = part.read(use_threads=False)
             tables.append(table.select(list(COLUMNS)).cast(schema()))
             parts.append(path)
         except (InputError, OSError, ValueError, KeyError, pa.ArrowException):

@@ -18,7 +18,6 @@ Example (the BENCHMARKS.md numbers):
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 import hybrid
+from hybrid.bench.codecs import get_codec
 from hybrid.enhance.content import classify_content
 from hybrid.enhance.jpeg_input import load_planes
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
@@ -37,18 +37,13 @@ from hybrid.metrics import ms_ssim, psnr
 
 QUALITIES = (20, 30, 50, 75)
 VARIANTS = ("plain", "photo", "screen", "auto")
+#: The files measured: libjpeg-turbo 4:2:0 with optimized Huffman, as the bench's anchor.
+REFERENCE = get_codec("libjpeg-turbo-420")
 
 
-def encode(img: np.ndarray, quality: int) -> bytes:
-    """uint8 (H, W, 3) -> libjpeg-turbo JPEG bytes (4:2:0, optimized Huffman)."""
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=quality, subsampling=2, optimize=True)
-    return buf.getvalue()
-
-
-def to_uint8(array: np.ndarray) -> np.ndarray:
-    """float (H, W, 3) on 0..1 -> uint8, rounded as hybrid.decode writes it."""
-    return np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
+def decode(data: bytes, **options: object) -> np.ndarray:
+    """uint8 (H, W, 3) as ``hybrid.decode`` writes it (the enhanced output rounded)."""
+    return np.asarray(hybrid.decode(data, **options))
 
 
 def butteraugli(ref: np.ndarray, test: np.ndarray, tool: str) -> float:
@@ -84,21 +79,17 @@ def measure(files: list[Path], args: argparse.Namespace, tool: str | None) -> di
         with Image.open(path) as im:
             clean = np.asarray(im.convert("RGB"))
         for q in args.qualities:
-            data = encode(clean, q)
+            data = REFERENCE.encode(clean, q)
             t0 = time.perf_counter()
             guess = classify_content(load_planes(data))
             t_classify = time.perf_counter() - t0
-            decoded = {"plain": to_uint8(hybrid.decode_array(data, enhance=False))}
-            decoded["photo"] = to_uint8(
-                hybrid.decode_array(data, enhance=True, model=args.photo_model)
-            )
-            decoded["screen"] = to_uint8(
-                hybrid.decode_array(
-                    data,
-                    enhance=True,
-                    model=None if args.screen_weights else args.screen_model,
-                    weights=args.screen_weights,
-                )
+            decoded = {"plain": decode(data)}
+            decoded["photo"] = decode(data, enhance=True, model=args.photo_model)
+            decoded["screen"] = decode(
+                data,
+                enhance=True,
+                model=None if args.screen_weights else args.screen_model,
+                weights=args.screen_weights,
             )
             decoded["auto"] = decoded["screen" if guess.label == "screen" else "photo"]
             cell = out.setdefault(q, {"screen_share": [], "classify_s": []})

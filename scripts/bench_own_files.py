@@ -4,8 +4,8 @@
 Each clean image is coded by hybrid's encoder in the modes asked for (``best``: PSNR-tuned
 tables + trellis + progressive; ``baseline``: the default encoder; ``rdo``; ``progressive``)
 and, for reference, by libjpeg-turbo (Pillow, 4:2:0, optimize=True), at each quality; then
-decoded plain and enhanced (``hybrid.decode_array``, the enhanced output rounded to 8 bits as
-``hybrid.decode`` writes it). For each mode a markdown table gives, per quality, the mean
+decoded plain and enhanced (``hybrid.decode``: the enhanced output rounded to 8 bits as it
+is written). For each mode a markdown table gives, per quality, the mean
 bits per pixel, the mean plain-decode PSNR-RGB, the mean gain (enhanced - plain, dB) and the
 worst single image's gain; the network should never make a file worse (issue 17).
 
@@ -50,11 +50,6 @@ def encode(img: np.ndarray, mode: str, quality: int) -> bytes:
     return hybrid.encode(img, quality=quality, subsampling="4:2:0", **HYBRID_MODES[mode])
 
 
-def to_uint8(array: np.ndarray) -> np.ndarray:
-    """float (H, W, 3) on 0..1 -> uint8, as hybrid.decode rounds."""
-    return np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
-
-
 def measure(files, modes, qualities, model, weights, threads, precision) -> dict:
     """{mode: {quality: {"bpp", "plain", "gains": [(gain, image name), ...]}}}"""
     results: dict = {}
@@ -65,9 +60,9 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
         for mode in modes:
             for q in qualities:
                 data = encode(clean, mode, q)
-                plain = to_uint8(hybrid.decode_array(data, enhance=False))
-                enhanced = to_uint8(
-                    hybrid.decode_array(
+                plain = np.asarray(hybrid.decode(data))
+                enhanced = np.asarray(
+                    hybrid.decode(
                         data,
                         enhance=True,
                         model=model,

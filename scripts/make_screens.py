@@ -716,11 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = sorted(args.photos.glob("*.png")) if args.photos.is_dir() else []
         for i in range(args.mixed if photos else 0):
             maker = PageMaker(args.seed * 7_919 + i, words, photos)
-            css, hidpi = maker.style()
-            text = (
-                f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head>"
-                f"<body>{maker._mixed()}</body></html>"
-            )
+            text, _ = maker.page("mixed")  # rendered at 1x: the photos keep their pixels
             name = f"mixed{i:03d}.png"
             render(pages[False], text, None, False, target("val", "mixed", name))
             shots.append(
@@ -732,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
                     "photos: see that set's README",
                 )
             )
-        docs = [(p, lic) for p, lic in doc_files(list(DOC_SOURCES))][: args.doc_pages]
+        docs = doc_files(list(DOC_SOURCES))[: args.doc_pages]
         md = sorted([ROOT / "README.md", ROOT / "BENCHMARKS.md", *(ROOT / "docs").glob("*.md")])
         for j, (path, lic) in enumerate([(p, PROJECT_LICENCE) for p in md if p.is_file()] + docs):
             key = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hybrid.codec.metadata import CONTENT_CODES
 from hybrid.enhance import content_params
 from hybrid.enhance.jpeg_input import JpegPlanes
 
-CONTENT_CLASSES = ("photo", "screen")
+#: The classes, in the APP11 record's order: ``("photo", "screen")``.
+CONTENT_CLASSES: tuple[str, ...] = tuple(CONTENT_CODES)
 
 #: At most this many luma blocks are read (spread over the image) ...
 MAX_SAMPLED_BLOCKS = 1024

@@ -42,7 +42,8 @@ def export_onnx(
 
     Writes <weights file>.fp32.onnx and .int8.onnx (opset 18, dynamic batch/height/width)
     and records each in onnx.json with its sha256 and its measured difference from torch.
-    The same inputs give the same bytes. `hybrid decode --backend onnx` runs them.
+    The same inputs give the same bytes. `hybrid decode --backend onnx` runs them
+    (super-resolution models for downscaled files and --scale).
     """
     from hybrid.enhance.onnx_export import CalibrationConfig, export_model
     from hybrid.enhance.registry import load_manifest, weights_dir

@@ -9,7 +9,10 @@ crops of the training images, drawn from a fixed seed, so an export is a pure fu
 (tests/enhance/test_onnx_export.py).
 
 Measured (enhance-fast-v3, 2-core EPYC): fp32 graph vs torch max abs diff ~6e-5 on the
-0..255 residual; see BENCHMARKS.md for speeds and the int8 variant's PSNR cost.
+0..255 residual (SR networks: ~4e-7 on 0..1 RGB); see BENCHMARKS.md for speeds and the int8
+variant's PSNR cost. What a super-resolution graph takes and returns, and the decode steps
+around it, are written down in :mod:`hybrid.enhance.onnx_superres`; the enhancement graph's
+in :mod:`hybrid.enhance.onnx_backend` and :mod:`hybrid.enhance.numpy_ops`.
 """
 
 from __future__ import annotations

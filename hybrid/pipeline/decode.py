@@ -25,7 +25,6 @@ import numpy as np
 
 from hybrid.codec.headers import parse_info
 from hybrid.codec.reader import read_dct
-from hybrid.errors import InputError
 from hybrid.exif import orient_array, orient_image
 from hybrid.io import Source, read_bytes, read_metadata
 from hybrid.pipeline.pixels import (
@@ -75,10 +74,6 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     )
     tolerate = damage is not None or not request.check_damage  # reported, or not asked about
     if wants_resize(header, request):
-        if request.enhance and request.backend != "torch":
-            raise InputError(
-                f"backend {request.backend} does not resize (downscaled file or scale)"
-            )
         result = decode_resized(data, header, request, as_array=as_array, report=chosen.append)
     elif request.enhance:
         array = enhanced_array(

@@ -28,6 +28,12 @@ Output size:
 A super-resolution model that is named explicitly (``sr_model``) or is installed but broken
 (missing file, failed hash, unknown architecture) raises :class:`WeightsError`: only an
 absent model falls back.
+
+Backends: ``torch`` runs :func:`hybrid.enhance.superres.upscale_jpeg`; ``onnx`` and
+``onnx-int8`` run the same steps with the ONNX export
+(:func:`hybrid.enhance.onnx_superres.upscale_jpeg_onnx`) and import no torch. For them a
+model counts as installed only with an entry in ``weights/onnx.json``; the fallbacks above
+(the enhancement network's export plus bicubic, then the plain decode) are the same.
 """
 
 from __future__ import annotations
@@ -74,12 +80,19 @@ def target_size(header: JpegInfo, scale: Any) -> tuple[int, int]:
     return header.width, header.height
 
 
-def _installed(model_id: str) -> bool:
+def _installed(model_id: str, backend: str = "torch") -> bool:
+    """Whether ``model_id`` is in the registry and, for an onnx backend, has an ONNX export."""
     try:
         from hybrid.enhance.registry import load_manifest
     except ImportError:
         return False
-    return model_id in load_manifest()
+    if model_id not in load_manifest():
+        return False
+    if backend == "torch":
+        return True
+    from hybrid.enhance.onnx_registry import load_onnx_manifest
+
+    return model_id in load_onnx_manifest()
 
 
 def _sr_candidates(header: JpegInfo, ratio: float) -> list[str]:
@@ -91,13 +104,16 @@ def _sr_candidates(header: JpegInfo, ratio: float) -> list[str]:
     return [*named, default_sr_model(ratio), DEFAULT_SR_MODEL]
 
 
-def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> str | None:
+def sr_model_for(
+    header: JpegInfo, sr_model: str | None, ratio: float = 2.0, backend: str = "torch"
+) -> str | None:
     """The super-resolution model to run for an upscale by ``ratio`` (output / coded size),
     or None to fall back.
 
     ``sr_model`` when named; else the first installed of: the model a downscaled file's
     metadata names, :func:`hybrid.downscaled.default_sr_model` of ``ratio``, and
-    :data:`~hybrid.downscaled.DEFAULT_SR_MODEL`.
+    :data:`~hybrid.downscaled.DEFAULT_SR_MODEL` (for an onnx ``backend``, installed means
+    exported too: listed in ``weights/onnx.json``).
 
     Raises:
         WeightsError: ``sr_model`` named but not installed, or the chosen model is not a
@@ -106,7 +122,8 @@ def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> 
     if sr_model is not None:
         chosen: str | None = sr_model
     else:
-        chosen = next((c for c in _sr_candidates(header, ratio) if _installed(c)), None)
+        candidates = _sr_candidates(header, ratio)
+        chosen = next((c for c in candidates if _installed(c, backend)), None)
     if chosen is None:
         return None
     try:
@@ -117,9 +134,10 @@ def sr_model_for(header: JpegInfo, sr_model: str | None, ratio: float = 2.0) -> 
     return chosen
 
 
-def enhancement_installed(model: str | None, weights: Any) -> bool:
+def enhancement_installed(model: str | None, weights: Any, backend: str = "torch") -> bool:
     """Whether an enhanced decode can run: a named model or weights file (whose errors then
-    surface as WeightsError), else the registry's default enhancement model is installed."""
+    surface as WeightsError), else the registry's default enhancement model is installed
+    (for an onnx ``backend``: and exported)."""
     if model is not None or weights is not None:
         return True
     try:
@@ -127,7 +145,9 @@ def enhancement_installed(model: str | None, weights: Any) -> bool:
     except ImportError:
         return False
     entry = load_manifest().get(DEFAULT_ENHANCE_MODEL)
-    return entry is not None and entry.task == "enhance"
+    if entry is None or entry.task != "enhance":
+        return False
+    return _installed(DEFAULT_ENHANCE_MODEL, backend)
 
 
 def _size_text(size: tuple[int, int]) -> str:
@@ -176,26 +196,24 @@ def decode_resized(
 
     # a damaged header can say 0 rows (it then fails in the decoder, not here)
     ratio = max(size[0] / max(1, coded[0]), size[1] / max(1, coded[1]))
-    sr_id = sr_model_for(header, request.sr_model, ratio)
+    backend = request.backend
+    sr_id = sr_model_for(header, request.sr_model, ratio, backend)
     if sr_id is not None:
         reason = header.unsupported_reason
         if reason is not None:
             raise UnsupportedImageError(reason)
-        from hybrid.enhance.superres import upscale_jpeg
-
-        array = upscale_jpeg(
-            data, size, model=sr_id, info=header, device=request.device,
-            threads=request.threads, precision=request.precision,
-        )  # fmt: skip
+        array = _super_resolved(data, header, request, size, sr_id)
         return array if as_array else array_to_image(array)
 
-    missing = request.sr_model or _file_sr_model(header, ratio)
+    missing = repr(request.sr_model or _file_sr_model(header, ratio))
+    if backend != "torch":
+        missing += f" (with an ONNX export, for backend {backend})"
     downscaled = header.hybrid_metadata is not None and header.hybrid_metadata.mode == "downscaled"
-    if enhancement_installed(request.model, request.weights) or not downscaled:
+    if enhancement_installed(request.model, request.weights, backend) or not downscaled:
         array = enhanced_array(data, header, request, report=report)
         if size != coded:
             warnings.warn(
-                f"super-resolution model {missing!r} is not installed: enhanced the "
+                f"super-resolution model {missing} is not installed: enhanced the "
                 f"{_size_text(coded)} image and upscaled it (bicubic) to {_size_text(size)}",
                 MissingModelWarning,
                 stacklevel=WARNING_STACKLEVEL,
@@ -213,11 +231,31 @@ def decode_resized(
             "upscale=True / --upscale resizes it)"
         )
     warnings.warn(
-        f"no super-resolution ({missing!r}) or enhancement model is installed: returning {done}",
+        f"no super-resolution ({missing}) or enhancement model is installed: returning {done}",
         MissingModelWarning,
         stacklevel=WARNING_STACKLEVEL,
     )
     return image_to_array(image, header) if as_array else image
+
+
+def _super_resolved(
+    data: bytes, header: JpegInfo, request: DecodeRequest, size: tuple[int, int], model: str
+) -> Any:
+    """The super-resolution network ``model``'s decode at ``size``, by ``request``'s backend
+    (torch, or the ONNX export without importing torch)."""
+    if request.backend != "torch":
+        from hybrid.enhance.onnx_superres import upscale_jpeg_onnx
+
+        return upscale_jpeg_onnx(
+            data, size, model=model, info=header, backend=request.backend,
+            threads=request.threads,
+        )  # fmt: skip
+    from hybrid.enhance.superres import upscale_jpeg
+
+    return upscale_jpeg(
+        data, size, model=model, info=header, device=request.device,
+        threads=request.threads, precision=request.precision,
+    )  # fmt: skip
 
 
 def _file_sr_model(header: JpegInfo, ratio: float) -> str:

@@ -97,8 +97,8 @@ def test_backend_errors(tmp_path, monkeypatch):
         hybrid.decode(jpeg, enhance=True, backend="tensorflow")
     with pytest.raises(InputError, match="weights file"):
         hybrid.decode(jpeg, enhance=True, backend="onnx", weights="x.safetensors")
-    with pytest.raises(InputError, match="resize"):
-        hybrid.decode(jpeg, enhance=True, backend="onnx", scale=2)
+    with pytest.raises(WeightsError, match="not super-resolution"):
+        hybrid.decode(jpeg, enhance=True, backend="onnx", scale=2, sr_model="enhance-fast-v4")
     # an export that is not installed, and one whose bytes were changed
     real = weights_dir()
     for name in ("manifest.json", f"{DEFAULT_ENHANCE_MODEL}.fp32.onnx"):

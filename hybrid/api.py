@@ -240,7 +240,8 @@ def decode(
     ONNX Runtime from the verified export in ``weights/onnx.json`` (``onnx``: float32,
     within 1e-4 of torch; ``onnx-int8``: static int8, faster, a few hundredths of a dB
     lower; :mod:`hybrid.enhance.onnx_backend`, the ``[onnx]`` extra). The onnx backends
-    enhance registry models on the CPU only (no ``weights`` file, no resizing decode).
+    run registry models on the CPU only (no ``weights`` file); a downscaled file or ``scale``
+    runs the super-resolution model's export (:mod:`hybrid.enhance.onnx_superres`).
 
     ``content`` (``auto``, ``photo``, ``screen``) picks the enhancement model family when
     neither ``model`` nor ``weights`` is given (:mod:`hybrid.enhance.choice`): a class given

@@ -6,7 +6,9 @@ Layout of the site (every file written atomically, the JPEGs copied byte for byt
                      with a plain / enhanced toggle
     web/             the browser module (hybrid/web: gallery.js, hybrid-enhance.js, ...)
     ort/             onnxruntime-web's WebAssembly build (from build/web-deps, npm)
-    weights/         onnx.json (the default model's entry only) and its verified .onnx files
+    weights/         onnx.json (the entries of the shipped models only) and their verified
+                     .onnx files: the model of each content class (photo, screen), which
+                     the browser picks per file as the Python decoder does
     images/          the JPEGs
     _headers         COOP / COEP for Netlify and Cloudflare Pages: cross-origin isolation,
                      which onnxruntime-web needs to run WebAssembly threads
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.enhance.onnx_registry import ONNX_MANIFEST_NAME, VARIANTS, onnx_entry, read_onnx_bytes
-from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS
 from hybrid.errors import InputError
 from hybrid.io import atomic_write
 
@@ -51,10 +53,12 @@ class SiteConfig:
     Attributes:
         source: folder of JPEGs (``.jpg .jpeg .jpe .jfif``, not its subfolders).
         site: output folder; must be empty or missing unless ``force``.
-        variants: ONNX variants of the default model to ship; the first is the page's
-            default (``?variant=`` picks another).
+        variants: ONNX variants of each model to ship; the first is the page's default
+            (``?variant=`` picks another).
         ort_dir: onnxruntime-web's ``dist`` folder.
         force: write into a non-empty ``site``, replacing files of the same name.
+        models: the enhancement models to ship (default: each content class's, photo
+            first); the browser chooses among them per file.
     """
 
     source: Path
@@ -62,13 +66,15 @@ class SiteConfig:
     variants: tuple[str, ...] = ("fp32",)
     ort_dir: Path = DEFAULT_ORT_DIR
     force: bool = False
-    model_id: str = DEFAULT_ENHANCE_MODEL
+    models: tuple[str, ...] = tuple(dict.fromkeys(DEFAULT_CONTENT_MODELS.values()))
 
     def __post_init__(self) -> None:
         if not self.variants or any(v not in VARIANTS for v in self.variants):
             raise InputError(f"variants must be some of {', '.join(VARIANTS)}")
         if len(set(self.variants)) != len(self.variants):
             raise InputError("each variant once")
+        if not self.models or len(set(self.models)) != len(self.models):
+            raise InputError("at least one model, each once")
 
 
 def find_jpegs(source: Path) -> list[Path]:
@@ -151,9 +157,12 @@ def headers_file() -> str:
 
 
 def _weights_manifest(config: SiteConfig) -> str:
-    entry = onnx_entry(config.model_id).as_json()
-    entry["variants"] = {v: entry["variants"][v] for v in config.variants}
-    return json.dumps({"format": 1, "models": [entry]}, indent=2) + "\n"
+    entries = []
+    for model in config.models:
+        entry = onnx_entry(model).as_json()
+        entry["variants"] = {v: entry["variants"][v] for v in config.variants}
+        entries.append(entry)
+    return json.dumps({"format": 1, "models": entries}, indent=2) + "\n"
 
 
 def build_site(config: SiteConfig) -> list[Path]:
@@ -170,8 +179,11 @@ def build_site(config: SiteConfig) -> list[Path]:
     jpegs = find_jpegs(config.source)
     _check_site(config.site, config.force)
     _check_ort(config.ort_dir)
-    entry = onnx_entry(config.model_id)
-    models = {entry.variants[v].file: read_onnx_bytes(config.model_id, v) for v in config.variants}
+    models = {
+        onnx_entry(model).variants[v].file: read_onnx_bytes(model, v)
+        for model in config.models
+        for v in config.variants
+    }
     web_files = sorted(WEB_DIR.glob("*.js"))
     files: dict[str, bytes] = {
         "index.html": gallery_html([p.name for p in jpegs], config.variants[0]).encode(),

@@ -27,8 +27,8 @@ from hybrid.errors import InputError
     "variants",
     type=click.Choice(VARIANTS),
     multiple=True,
-    help="ONNX variant(s) of the default model to ship; the first is the page's default "
-    "(default: fp32; ?variant=int8 in the URL picks another shipped one).",
+    help="ONNX variant(s) of the models to ship (photo and screen); the first is the page's "
+    "default (default: fp32; ?variant=int8 in the URL picks another shipped one).",
 )
 @click.option(
     "--ort-dir",
@@ -54,8 +54,9 @@ def web(
     port: int,
 ) -> int:
     """Write a static site for the JPEGs in SOURCE: a gallery whose images are enhanced in
-    the browser (onnxruntime-web), the JS module, the model and the JPEGs (copied as they
-    are), and a _headers file with the COOP / COEP headers that let the WebAssembly runtime
+    the browser (onnxruntime-web), the JS module, the photo and screen models (the page picks
+    one per image, as the Python decoder does), the JPEGs (copied as they are), and a
+    _headers file with the COOP / COEP headers that let the WebAssembly runtime
     use threads.
 
     With --serve, preview it on 127.0.0.1 with those headers; without SOURCE, --serve

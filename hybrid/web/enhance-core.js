@@ -4,109 +4,11 @@
 // jpeg_input.condition_vector); tests/web/test_browser.py checks that the enhanced pixels
 // equal the Python ONNX decoder's within 1/255. Arrays are planar Float32Array (C, H, W).
 
-// T.81 Figure A.6: natural index of the k-th zig-zag coefficient (DQT stores zig-zag order).
-export const ZIGZAG = [
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-  20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-  59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
-
 // hybrid.enhance.taper: share of the change kept, by the mean luma quantizer step.
 export const TAPER_STEPS = [6.0, 10.0];
 export const TAPER_STRENGTHS = [0.0, 1.0];
 // hybrid.enhance.tiling.GRID: tile origins and the padded size snap to one 4:2:0 MCU.
 export const GRID = 16;
-const SOF_MARKERS = new Set([0xc0, 0xc1, 0xc2]); // baseline, extended, progressive Huffman
-const APP11_SIGNATURE = "HYBRIDJPG\0";
-const MODES = ["plain", "enhance", "downscaled"];
-
-export class UnsupportedJpeg extends Error {}
-
-/** The headers enhancement needs, from JPEG bytes (Uint8Array): quantization tables (natural
- * order, per component), size, chroma factors [fy, fx], greyscale flag and hybrid's APP11
- * record ({mode, modelId} or null). Throws UnsupportedJpeg for anything else. */
-export function parseJpeg(bytes) {
-  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new UnsupportedJpeg("not a JPEG");
-  const tables = {};
-  let frame = null;
-  let record = null;
-  let pos = 2;
-  while (pos + 4 <= bytes.length) {
-    if (bytes[pos] !== 0xff) throw new UnsupportedJpeg("bad marker");
-    const marker = bytes[pos + 1];
-    if (marker === 0xff) { pos += 1; continue; }
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { pos += 2; continue; }
-    const length = (bytes[pos + 2] << 8) | bytes[pos + 3];
-    const seg = bytes.subarray(pos + 4, pos + 2 + length);
-    if (marker === 0xdb) parseDqt(seg, tables);
-    else if (SOF_MARKERS.has(marker)) frame = parseSof(seg);
-    else if ((marker >= 0xc3 && marker <= 0xcf) && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      throw new UnsupportedJpeg("lossless, hierarchical or arithmetic JPEG");
-    } else if (marker === 0xeb && record === null) record = parseApp11(seg);
-    else if (marker === 0xda) break; // tables that come later (between scans) are not read
-    pos += 2 + length;
-  }
-  if (frame === null) throw new UnsupportedJpeg("no frame header");
-  const comps = frame.components;
-  if (comps.length !== 1 && comps.length !== 3) throw new UnsupportedJpeg("not greyscale or YCbCr");
-  const qtables = comps.map((c) => {
-    if (!tables[c.tq]) throw new UnsupportedJpeg("missing quantization table");
-    return tables[c.tq];
-  });
-  if (qtables.some((q) => q.some((v) => v === 0))) throw new UnsupportedJpeg("zero quantizer");
-  let factors = [1, 1];
-  if (comps.length === 3) {
-    const [y, cb, cr] = comps;
-    if (cb.h !== cr.h || cb.v !== cr.v || y.v % cb.v || y.h % cb.h) {
-      throw new UnsupportedJpeg("unsupported chroma sampling");
-    }
-    factors = [y.v / cb.v, y.h / cb.h];
-    if (Math.max(...factors) > 2) throw new UnsupportedJpeg("chroma subsampled more than 2x");
-  }
-  return {
-    width: frame.width, height: frame.height, grey: comps.length === 1,
-    qtables, factors, record,
-  };
-}
-
-function parseDqt(seg, tables) {
-  let i = 0;
-  while (i < seg.length) {
-    const precision = seg[i] >> 4;
-    const id = seg[i] & 15;
-    i += 1;
-    const table = new Float32Array(64);
-    for (let k = 0; k < 64; k++) {
-      table[ZIGZAG[k]] = precision ? (seg[i + 2 * k] << 8) | seg[i + 2 * k + 1] : seg[i + k];
-    }
-    i += precision ? 128 : 64;
-    tables[id] = table;
-  }
-}
-
-function parseSof(seg) {
-  if (seg[0] !== 8) throw new UnsupportedJpeg("not 8-bit");
-  const height = (seg[1] << 8) | seg[2];
-  const width = (seg[3] << 8) | seg[4];
-  const components = [];
-  for (let c = 0; c < seg[5]; c++) {
-    const o = 6 + 3 * c;
-    components.push({ id: seg[o], h: seg[o + 1] >> 4, v: seg[o + 1] & 15, tq: seg[o + 2] });
-  }
-  return { width, height, components };
-}
-
-function parseApp11(seg) {
-  for (let i = 0; i < APP11_SIGNATURE.length; i++) {
-    if (seg[i] !== APP11_SIGNATURE.charCodeAt(i)) return null;
-  }
-  const body = seg.subarray(APP11_SIGNATURE.length);
-  // version, mode, width (4), height (4), scale (8), model id length, id, [crc (4)]
-  if (body.length < 19 || (body[0] !== 1 && body[0] !== 2)) return null;
-  const len = body[18];
-  const modelId = new TextDecoder().decode(body.subarray(19, 19 + len));
-  return { mode: MODES[body[1]] ?? "unknown", modelId };
-}
 
 /** float32 (131,) conditioning vector: log2(luma / chroma tables) / 8, chroma flags, grey. */
 export function conditionVector(info) {
@@ -399,8 +301,9 @@ async function enhanceWindow(run, window, h, w, cond, coeffs, info, by0, bx0, cb
 
 /** The whole enhanced decode (onnx_backend.enhance_planes_numpy): tiles of ``tile`` pixels with
  * ``overlap`` context, self-ensemble of ``flips``, projection, fade-out, clip. Returns
- * Float32Array (height * width * 3) RGB in [0, 1], interleaved. ``progress(done, total)``. */
-export async function enhancePlanes(run, rgba, width, height, info, { overlap, tile = 1024, flips = 1, progress = null }) {
+ * Float32Array (height * width * 3) RGB in [0, 1], interleaved. ``planes``: preparePlanes'
+ * result when the caller has it already; ``progress(done, total)``. */
+export async function enhancePlanes(run, rgba, width, height, info, { overlap, tile = 1024, flips = 1, planes = null, progress = null }) {
   tile = roundUp(Math.max(1, tile), GRID);
   overlap = roundUp(Math.max(0, overlap), GRID);
   const out = new Float32Array(height * width * 3);
@@ -411,7 +314,7 @@ export async function enhancePlanes(run, rgba, width, height, info, { overlap, t
     }
     return out;
   }
-  const { rgb, hp, wp, coeffs } = preparePlanes(rgba, width, height, info);
+  const { rgb, hp, wp, coeffs } = planes ?? preparePlanes(rgba, width, height, info);
   const [fy, fx] = info.factors;
   const cbws = [wp / 8, wp / (8 * fx)];
   const cond = conditionVector(info);

@@ -5,10 +5,10 @@
 //   import { enhanceGallery } from "./web/gallery.js";
 //   enhanceGallery({ weightsBase: "weights/", ortUrl: "ort/ort.wasm.min.mjs", wasmPaths: "ort/" });
 //
-// The page's query string may override ?variant=int8 and ?threads=N. Each enhanced <img>
-// fires a bubbling "hybrid-enhanced" event whose detail is enhanceImage's result;
-// window.hybridGallery holds { isolated, finished, results: { name: { enhanced, reason,
-// threads, ms } } }.
+// The page's query string may override ?variant=int8, ?threads=N and ?content=photo|screen.
+// Each enhanced <img> fires a bubbling "hybrid-enhanced" event whose detail is enhanceImage's
+// result; window.hybridGallery holds { isolated, finished, results: { name: { enhanced,
+// reason, threads, ms, model, why } } }.
 import { enhanceImage } from "./hybrid-enhance.js";
 
 function overrides(options) {
@@ -16,6 +16,7 @@ function overrides(options) {
   const out = { ...options };
   if (query.get("variant")) out.variant = query.get("variant");
   if (query.get("threads")) out.threads = Number(query.get("threads"));
+  if (query.get("content")) out.content = query.get("content");
   return out;
 }
 
@@ -47,10 +48,15 @@ export async function enhanceGallery(options = {}, root = document) {
     });
     const ms = performance.now() - start;
     const name = img.dataset.name || plain;
-    state.results[name] = { enhanced: result.enhanced, reason: result.reason, threads: result.threads, ms };
+    const model = result.model || {};
+    state.results[name] = {
+      enhanced: result.enhanced, reason: result.reason, threads: result.threads, ms,
+      model: model.model, why: model.why,
+    };
     if (result.enhanced) {
       const threads = `${result.threads} thread${result.threads === 1 ? "" : "s"}`;
-      status.textContent = `enhanced in ${(ms / 1000).toFixed(1)} s (${threads})`;
+      const seconds = (ms / 1000).toFixed(1);
+      status.textContent = `enhanced by ${model.model} (${model.why}) in ${seconds} s (${threads})`;
       figure.dataset.showing = "enhanced";
       showToggle(img, button, plain, img.src);
       img.dispatchEvent(new CustomEvent("hybrid-enhanced", { bubbles: true, detail: result }));

@@ -5,12 +5,18 @@
 //     weightsBase: "/weights/",                        // folder with onnx.json and .onnx files
 //     ortUrl: "/ort/ort.wasm.min.mjs", wasmPaths: "/ort/",  // onnxruntime-web (npm)
 //     threads: 2,  // optional; default min(cores, 4) when crossOriginIsolated, else always 1
+//     variant: "fp32",  // or "int8", where the site ships it
+//     content: "auto",  // or "photo" / "screen"; modelId: "enhance-screen-v1" names one
 //   });
 //
 // The plain decode stays on screen while a Web Worker parses the headers (DQT, SOF, APP11),
-// recovers the quantized coefficients from the decoded pixels, runs the network tile by tile
-// with onnxruntime-web, applies the quantization-consistency projection and the near-lossless
-// fade-out as hybrid's Python decoder does, and the enhanced image replaces it. Anything that
+// recovers the quantized coefficients from the decoded pixels, picks the network as hybrid's
+// Python decoder does (the model or content class the file's record names, else the photo /
+// screen classifier), runs it tile by tile with onnxruntime-web, applies the
+// quantization-consistency projection and the near-lossless fade-out as the Python decoder
+// does, turns the result upright by the EXIF orientation and tags it with the file's ICC
+// profile (so it shows as the browser shows the plain decode), and it replaces the plain
+// image. Anything that
 // fails (no worker, no WebAssembly, an unsupported JPEG, a missing model) leaves the plain
 // image and resolves with { enhanced: false, reason }.
 
@@ -39,8 +45,10 @@ function getWorker() {
 }
 
 /** Enhance the JPEG shown by ``img``. Resolves with { enhanced: true, width, height, pixels,
- * threads } (pixels: Float32Array, RGB in [0, 1], interleaved; threads: onnxruntime-web's
- * WebAssembly threads) or { enhanced: false, reason }. */
+ * threads, model } (pixels: Float32Array, RGB in [0, 1], interleaved, upright; threads:
+ * onnxruntime-web's WebAssembly threads; model: { model, reason, content,
+ * screenProbability, missing, why, variant }, the network and why it was chosen) or
+ * { enhanced: false, reason }. */
 export async function enhanceImage(img, options = {}) {
   try {
     if (typeof Worker === "undefined" || typeof WebAssembly === "undefined") {
@@ -58,7 +66,7 @@ export async function enhanceImage(img, options = {}) {
     img.dataset.hybridEnhanced = "true";
     return {
       enhanced: true, width: result.width, height: result.height, pixels: result.pixels,
-      threads: result.threads,
+      threads: result.threads, model: result.choice,
     };
   } catch (err) {
     return { enhanced: false, reason: String(err && err.message ? err.message : err) };
@@ -75,7 +83,7 @@ function resolveUrls(options) {
   return out;
 }
 
-async function swapIn(img, { width, height, pixels }) {
+async function swapIn(img, { width, height, pixels, icc }) {
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
@@ -88,7 +96,46 @@ async function swapIn(img, { width, height, pixels }) {
     image.data[j + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  let blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  if (icc) blob = await withIccProfile(blob, icc);
   img.src = URL.createObjectURL(blob);
   await img.decode().catch(() => {});
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** The PNG ``blob`` with an iCCP chunk for ``icc`` after IHDR (PNG 1.2 section 4.2.2.4, as
+ * hybrid.outputs writes it): the browser colour-manages the enhanced image as it does the
+ * JPEG, whose pixels were read without colour conversion. */
+async function withIccProfile(blob, icc) {
+  const png = new Uint8Array(await blob.arrayBuffer());
+  const compressed = new Uint8Array(
+    await new Response(new Blob([icc]).stream().pipeThrough(new CompressionStream("deflate"))).arrayBuffer(),
+  );
+  const name = new TextEncoder().encode("ICC Profile\0\0"); // keyword, NUL, method 0
+  const body = new Uint8Array(4 + name.length + compressed.length);
+  body.set([0x69, 0x43, 0x43, 0x50]); // "iCCP"
+  body.set(name, 4);
+  body.set(compressed, 4 + name.length);
+  const chunk = new Uint8Array(body.length + 8);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(0, body.length - 4);
+  chunk.set(body, 4);
+  view.setUint32(chunk.length - 4, crc32(body));
+  const ihdrEnd = 8 + 12 + 13; // signature, IHDR (length, type, 13 bytes, CRC)
+  return new Blob([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)], { type: "image/png" });
 }

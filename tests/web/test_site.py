@@ -30,11 +30,13 @@ from PIL import Image
 from skimage import data
 
 from hybrid.cli import cli
-from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS, DEFAULT_ENHANCE_MODEL
 from hybrid.web_serve import make_server, site_url
 from hybrid.web_site import DEFAULT_ORT_DIR, ORT_FILES, WEB_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The models a site ships by default: each content class's, the photo model first.
+SHIPPED = (DEFAULT_ENHANCE_MODEL, DEFAULT_CONTENT_MODELS["screen"])
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_ort = pytest.mark.skipif(
     not (DEFAULT_ORT_DIR / ORT_FILES[0]).is_file(), reason="scripts/fetch_web_deps.sh"
@@ -67,10 +69,11 @@ def test_site_files(photos, tmp_path):
     code, _ = _web(str(photos), "-o", str(site))
     assert code == 0
     files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
-    model = f"{DEFAULT_ENHANCE_MODEL}.fp32.onnx"
+    models = [f"{model}.fp32.onnx" for model in SHIPPED]
     assert files == sorted(
         ["_headers", "index.html", "images/q20.jpg", "images/coffee & q50.jpeg",
-         "weights/onnx.json", f"weights/{model}"]
+         "weights/onnx.json"]
+        + [f"weights/{name}" for name in models]
         + [f"ort/{name}" for name in ORT_FILES]
         + [f"web/{p.name}" for p in WEB_DIR.glob("*.js")]
     )  # fmt: skip
@@ -81,10 +84,11 @@ def test_site_files(photos, tmp_path):
         "  Cross-Origin-Embedder-Policy: require-corp\n"
     )
     manifest = json.loads((site / "weights/onnx.json").read_text())
-    [entry] = manifest["models"]
-    assert entry["id"] == DEFAULT_ENHANCE_MODEL and list(entry["variants"]) == ["fp32"]
-    digest = hashlib.sha256((site / "weights" / model).read_bytes()).hexdigest()
-    assert digest == entry["variants"]["fp32"]["sha256"]
+    assert [entry["id"] for entry in manifest["models"]] == list(SHIPPED)
+    for entry, name in zip(manifest["models"], models, strict=True):
+        assert list(entry["variants"]) == ["fp32"]
+        digest = hashlib.sha256((site / "weights" / name).read_bytes()).hexdigest()
+        assert digest == entry["variants"]["fp32"]["sha256"]
     page = (site / "index.html").read_text()
     assert page.count("data-hybrid>") == 2
     assert 'src="images/coffee%20%26%20q50.jpeg"' in page and "coffee &amp; q50.jpeg" in page
@@ -264,7 +268,10 @@ def test_gallery_isolated_uses_threads(built_site):
     for name, result in state["results"].items():
         assert result["enhanced"], (name, result)
         assert result["threads"] == cores, result
-    assert all(s.startswith("enhanced in ") for s in state["status"]), state["status"]
+    assert all(
+        s.startswith("enhanced by enhance-fast-v4 (photo, classified p=1.00) in ")
+        for s in state["status"]
+    ), state["status"]
     assert state["toggled"].endswith("/images/coffee%20%26%20q50.jpeg")  # back to the plain one
     share = _agreement(built_site, "q20.jpg", state["pixels"]["q20.jpg"])
     print(f"q20 4:2:0, {cores} threads: {share:.5f} of pixels within 1/255")

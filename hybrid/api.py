@@ -55,6 +55,7 @@ def encode(
     target_bpp: float | None = None,
     target_psnr: float | None = None,
     target_msssim: float | None = None,
+    target_butteraugli: float | None = None,
     allow_downscale: bool | None = None,
     best: bool = False,
     content: str | None = None,
@@ -90,9 +91,11 @@ def encode(
             the original size and ``model_id``; see :mod:`hybrid.downscaled`.
         model_id: the model the file is made for, recorded in its metadata (default: the
             super-resolution model ``sr-fast-v1`` for downscaled files, else none).
-        target_size, target_bpp, target_psnr, target_msssim: at most one; ``quality`` is then
-            chosen by :mod:`hybrid.ratecontrol` (size/bpp never exceeded, PSNR/MS-SSIM of
-            the decode reached). :func:`encode_to_target` also returns what was chosen.
+        target_size, target_bpp, target_psnr, target_msssim, target_butteraugli: at most
+            one; ``quality`` is then chosen by :mod:`hybrid.ratecontrol` (size/bpp never
+            exceeded, PSNR/MS-SSIM of the decode reached, its butteraugli 3-norm distance --
+            libjxl's ``butteraugli_main``, which must be installed -- not exceeded).
+            :func:`encode_to_target` also returns what was chosen.
         allow_downscale: with a target and no ``scale``, let rate control pick a downscaled
             mode when that decodes better or is the only way to meet it (default True).
         best: the smallest file for its PSNR (:meth:`EncodeOptions.best`): PSNR-tuned
@@ -118,7 +121,8 @@ def encode(
         quant_tables=quant_tables, keep_metadata=keep_metadata, strip=strip, comment=comment,
         mode=mode, max_pixels=max_pixels, scale=scale, model_id=model_id,
         target_size=target_size, target_bpp=target_bpp, target_psnr=target_psnr,
-        target_msssim=target_msssim, allow_downscale=allow_downscale, best=best,
+        target_msssim=target_msssim, target_butteraugli=target_butteraugli,
+        allow_downscale=allow_downscale, best=best,
         content=content,
     )  # fmt: skip
     if request.planned:

@@ -1,6 +1,13 @@
 """Rate-control targets: parsing ``--target-size`` text and checking that exactly one target
-(size, bits per pixel, PSNR, MS-SSIM) is given. The search itself is
+(size, bits per pixel, PSNR, MS-SSIM, butteraugli) is given. The search itself is
 :mod:`hybrid.ratecontrol`'s.
+
+The butteraugli target is the 3-norm distance of libjxl's ``butteraugli_main``
+(:mod:`hybrid.perceptual`): smoother in the quality than the max-norm, which follows the one
+worst region of the image and jumps about from one quality to the next, so a search on it
+would be less predictable; the 3-norm is also the butteraugli figure the benchmarks report
+first. It is an upper bound (a distance: lower is better), the other quality targets lower
+bounds.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.errors import InputError
+from hybrid.perceptual import MIN_SIDE, require_butteraugli
 
 _UNITS = {"": 1, "k": 1000, "ki": 1024, "m": 1000**2, "mi": 1024**2, "g": 1000**3, "gi": 1024**3}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmg]i?)?(?:b|bytes?)?\s*$", re.IGNORECASE)
@@ -41,16 +49,24 @@ def parse_size(value: Any) -> int:
 
 @dataclass(frozen=True)
 class Target:
-    """One rate-control goal: ``kind`` ``"size"`` (``value`` bytes, an upper bound) or a
-    metric ``"psnr"`` (dB) / ``"ms-ssim"`` (``value`` a lower bound)."""
+    """One rate-control goal: ``kind`` ``"size"`` (``value`` bytes, an upper bound), a
+    metric ``"psnr"`` (dB) / ``"ms-ssim"`` (``value`` a lower bound) or ``"butteraugli"``
+    (the 3-norm distance, ``value`` an upper bound)."""
 
     kind: str
     value: float
     text: str
 
+    @property
+    def upper_bound(self) -> bool:
+        """Whether ``value`` bounds the measure from above (size, butteraugli)."""
+        return self.kind in ("size", "butteraugli")
+
 
 #: The target keywords of :func:`hybrid.encode`, in the order they are checked.
-TARGET_NAMES = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+TARGET_NAMES = ("target_size", "target_bpp", "target_psnr", "target_msssim", "target_butteraugli")
+#: The largest butteraugli target accepted (distances of 15 and more are images in ruins).
+MAX_BUTTERAUGLI = 100.0
 
 
 def check_targets(
@@ -59,15 +75,16 @@ def check_targets(
     target_bpp: Any = None,
     target_psnr: Any = None,
     target_msssim: Any = None,
+    target_butteraugli: Any = None,
 ) -> str | None:
     """The name of the one target given (None for none), its value checked as far as it can
     be without the image (:func:`make_target` converts it once the size is known).
 
     Raises:
-        InputError: several targets, or a value that is not one (a size that cannot be read,
-            a number out of range).
+        InputError: several targets, a value that is not one (a size that cannot be read,
+            a number out of range), or a butteraugli target without ``butteraugli_main``.
     """
-    values = (target_size, target_bpp, target_psnr, target_msssim)
+    values = (target_size, target_bpp, target_psnr, target_msssim, target_butteraugli)
     given = [name for name, value in zip(TARGET_NAMES, values, strict=True) if value is not None]
     if len(given) > 1:
         raise InputError(f"give one target, not {' and '.join(given)}")
@@ -79,6 +96,9 @@ def check_targets(
         _number(target_psnr, "target_psnr", low=0.0, high=100.0)
     if target_msssim is not None:
         _number(target_msssim, "target_msssim", low=0.0, high=1.0)
+    if target_butteraugli is not None:
+        _number(target_butteraugli, "target_butteraugli", low=0.0, high=MAX_BUTTERAUGLI)
+        require_butteraugli()  # before any image is read or encoded
     return given[0] if given else None
 
 
@@ -90,15 +110,18 @@ def make_target(
     target_bpp: Any = None,
     target_psnr: Any = None,
     target_msssim: Any = None,
+    target_butteraugli: Any = None,
 ) -> Target | None:
     """The one target given for a ``width`` x ``height`` image (None for none);
     InputError for several, a bad value (:func:`check_targets`) or one the image cannot
-    have (less than a byte, MS-SSIM of an image smaller than 176x176)."""
+    have (less than a byte, MS-SSIM of an image smaller than 176x176, butteraugli of one
+    smaller than 8x8)."""
     check_targets(
         target_size=target_size,
         target_bpp=target_bpp,
         target_psnr=target_psnr,
         target_msssim=target_msssim,
+        target_butteraugli=target_butteraugli,
     )
     if target_size is not None:
         size = parse_size(target_size)
@@ -119,6 +142,14 @@ def make_target(
                 f"target_msssim needs an image of at least 176x176, got {width}x{height}"
             )
         return Target("ms-ssim", value, f"MS-SSIM >= {value:g}")
+    if target_butteraugli is not None:
+        distance = _number(target_butteraugli, "target_butteraugli", low=0.0, high=MAX_BUTTERAUGLI)
+        if min(width, height) < MIN_SIDE:
+            raise InputError(
+                f"target_butteraugli needs an image of at least {MIN_SIDE}x{MIN_SIDE}, "
+                f"got {width}x{height}"
+            )
+        return Target("butteraugli", distance, f"butteraugli 3-norm <= {distance:g}")
     return None
 
 

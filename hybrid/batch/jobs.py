@@ -20,10 +20,14 @@ from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
 from hybrid.outputs import OUTPUT_FORMATS
+from hybrid.perceptual import require_butteraugli
 
 JobKind = Literal["encode", "decode", "transcode"]
 JOB_KINDS: tuple[str, ...] = ("encode", "decode", "transcode")
-TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim", "target_butteraugli")
+#: Settings added after results tables existed: left out of the fingerprint while unset, so
+#: the rows of earlier runs (made without them) still count as made with the same settings.
+_LATER_SETTINGS = ("target_butteraugli",)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class EncodeSettings:
     target_bpp: float | None = None
     target_psnr: float | None = None
     target_msssim: float | None = None
+    target_butteraugli: float | None = None
     allow_downscale: bool | None = None
     measure_psnr: bool = False
 
@@ -67,6 +72,8 @@ class EncodeSettings:
             )
         if self.allow_downscale is False and not targets:
             raise InputError("--no-downscale applies only with a --target-* option")
+        if self.target_butteraugli is not None:
+            require_butteraugli()  # once for the job, not once per image
 
     @property
     def target(self) -> str | None:
@@ -201,15 +208,21 @@ class BatchJob:
     @property
     def uses_network(self) -> bool:
         """Whether each image runs a network: an enhanced decode, or rate control that
-        measures PSNR / MS-SSIM of the enhanced decode."""
+        measures PSNR / MS-SSIM / butteraugli of the enhanced decode."""
         if self.decode is not None:
             return self.decode.uses_network
         assert self.encode is not None
-        return self.encode.target in ("target_psnr", "target_msssim")
+        return self.encode.target in ("target_psnr", "target_msssim", "target_butteraugli")
 
     def fingerprint(self) -> str:
-        """The job and every setting as compact JSON (sorted keys): equal for equal jobs."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """The job and every setting as compact JSON (sorted keys): equal for equal jobs.
+        A setting of ``_LATER_SETTINGS`` appears only when it is set."""
+        settings = asdict(self)
+        if settings.get("encode") is not None:
+            for name in _LATER_SETTINGS:
+                if settings["encode"][name] is None:
+                    del settings["encode"][name]
+        return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
 __all__ = ["JOB_KINDS", "BatchJob", "DecodeSettings", "EncodeSettings", "JobKind"]

@@ -157,6 +157,7 @@ def _encode_job(kind: str, opts: dict[str, Any]) -> Any:
         target_bpp=opts["target_bpp"],
         target_psnr=opts["target_psnr"],
         target_msssim=opts["target_msssim"],
+        target_butteraugli=opts["target_butteraugli"],
         allow_downscale=False if opts["no_downscale"] else None,
         measure_psnr=opts["measure_psnr"],
     )

@@ -23,7 +23,7 @@ from hybrid.enhance.choice import CONTENT_CHOICES
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS
 
-TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim")
+TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim", "target_butteraugli")
 
 #: INPUTS of ``hybrid encode`` and ``hybrid decode``: files, directories, or - for stdin.
 inputs_argument = click.argument("inputs", nargs=-1, required=True, type=InputPath())
@@ -164,7 +164,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
 
 
 def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --scale, --model-id, --target-size/-bpp/-psnr/-msssim and --no-downscale."""
+    """Add --scale, --model-id, --target-size/-bpp/-psnr/-msssim/-butteraugli and
+    --no-downscale."""
     options = [
         click.option(
             "--scale",
@@ -201,6 +202,14 @@ def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(0.0, 1.0, min_open=True),
             metavar="V",
             help="Smallest file whose decode reaches this MS-SSIM.",
+        ),
+        click.option(
+            "--target-butteraugli",
+            type=click.FloatRange(0.0, 100.0, min_open=True),
+            metavar="D",
+            help="Smallest file whose decode has a butteraugli distance of at most D: the "
+            "3-norm (not the max-norm) of libjxl's butteraugli_main (package "
+            "libjxl-devtools); about 1 is barely visible, 3 clearly.",
         ),
         click.option(
             "--no-downscale",

@@ -156,8 +156,8 @@ class EncodeRequest:
         max_pixels: refuse larger images (None: no limit).
         scale, model_id: code the image downscaled by ``scale`` (kept as the float
             :func:`~hybrid.codec.geometry.check_scale` gives), for model ``model_id``.
-        target_size, target_bpp, target_psnr, target_msssim: at most one rate-control
-            target (:func:`hybrid.targets.check_targets`).
+        target_size, target_bpp, target_psnr, target_msssim, target_butteraugli: at most
+            one rate-control target (:func:`hybrid.targets.check_targets`).
         allow_downscale: with a target and no ``scale``, let rate control choose a
             downscaled mode (None: the default, True).
         content: ``photo``, ``screen``, ``auto`` or None, the class the file records.
@@ -185,6 +185,7 @@ class EncodeRequest:
     target_bpp: float | None = None
     target_psnr: float | None = None
     target_msssim: float | None = None
+    target_butteraugli: float | None = None
     allow_downscale: bool | None = None
     best: bool = False
     content: str | None = None
@@ -221,10 +222,11 @@ class EncodeRequest:
             target_bpp=self.target_bpp,
             target_psnr=self.target_psnr,
             target_msssim=self.target_msssim,
+            target_butteraugli=self.target_butteraugli,
         )
         if target is None and self.allow_downscale is not None:
             raise InputError(
-                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM)"
+                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM, butteraugli)"
             )
         if target is not None and self.quant_tables is not None:
             raise InputError(
@@ -244,6 +246,7 @@ class EncodeRequest:
             self.target_bpp,
             self.target_psnr,
             self.target_msssim,
+            self.target_butteraugli,
             self.allow_downscale,
         )
         return self.mode == "downscaled" or any(value is not None for value in planning)

@@ -3,7 +3,10 @@
 The graph is traced by torch's TorchScript-based exporter (``dynamo=False``, opset 18) with
 a batch of two, so the traced FiLM blocks are the batched ones (the one-image path folds
 FiLM into the convolution weights, which would leave no constant weights to quantize), and
-with dynamic batch, height and width. The int8 graph is calibrated (MinMax) on JPEG-coded
+with dynamic batch, height and width. An SRNet graph's bicubic ``Resize`` is then rewritten
+as the same arithmetic in Pad + depthwise Conv + DepthToSpace
+(:func:`hybrid.enhance.onnx_graph.cubic_resize_as_conv`: ONNX Runtime's cubic Resize was
+half of the network's time). The int8 graph is calibrated (MinMax) on JPEG-coded
 crops of the training images, drawn from a fixed seed, so an export is a pure function of
 (weights, training images, library versions): exporting twice gives the same bytes
 (tests/enhance/test_onnx_export.py).
@@ -32,7 +35,9 @@ from PIL import Image
 
 from hybrid.enhance.conditioning import COND_DIM
 from hybrid.enhance.jpeg_input import condition_vector, load_planes
+from hybrid.enhance.nets import SRNet
 from hybrid.enhance.numpy_ops import rgb_to_ycbcr
+from hybrid.enhance.onnx_graph import BICUBIC_CONV, cubic_resize_as_conv
 from hybrid.enhance.onnx_registry import (
     OnnxEntry,
     OnnxFile,
@@ -118,9 +123,13 @@ def calibration_inputs(cfg: CalibrationConfig, architecture: str) -> list[dict[s
 def export_fp32(net: torch.nn.Module, path: Path) -> None:
     """Write ``net`` (an EnhanceNet or SRNet) as an opset-18 ONNX graph with inputs ``x``
     (N, 3, H, W), ``cond`` (N, COND_DIM), output ``y``; N, H, W dynamic (SRNet: H, W
-    multiples of 16)."""
+    multiples of 16; its bicubic upsample rewritten by
+    :func:`~hybrid.enhance.onnx_graph.cubic_resize_as_conv`)."""
+    import onnx
+
     side = 64  # a multiple of 16: SRNet's traced padding is then none at any such size
-    scale = 1.0 if type(net).__name__ == "SRNet" else 255.0
+    sr = isinstance(net, SRNet)
+    scale = 1.0 if sr else 255.0
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, side, side, generator=gen) * scale
     cond = torch.rand(2, COND_DIM, generator=gen)
@@ -141,13 +150,20 @@ def export_fp32(net: torch.nn.Module, path: Path) -> None:
             dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "cond": {0: "n"},
                           "y": {0: "n", 2: "oh", 3: "ow"}},
         )  # fmt: skip
+    if sr:
+        graph = onnx.load(str(tmp))
+        if not isinstance(net, SRNet) or cubic_resize_as_conv(graph, net.scale) != 1:
+            tmp.unlink()
+            raise RuntimeError("the traced SRNet graph has no single bicubic Resize to rewrite")
+        onnx.save(graph, str(tmp))
     os.replace(tmp, path)
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.ndarray]]) -> None:
     """Write a static int8 QDQ version of the graph at ``fp32_path`` (per-channel int8
     weights, uint8 activations calibrated by MinMax on ``inputs``; only convolutions are
-    quantized, and of them not the first; ``cond`` and the FiLM MLP stay float)."""
+    quantized, and of them not the first nor SRNet's bicubic upsample; ``cond``, the FiLM
+    MLP and the image path stay float)."""
     from onnxruntime.quantization import (  # type: ignore[import-untyped]
         CalibrationDataReader,
         CalibrationMethod,
@@ -165,7 +181,9 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
 
     import onnx
 
-    convs = [n.name for n in onnx.load(str(fp32_path)).graph.node if n.op_type == "Conv"]
+    nodes = onnx.load(str(fp32_path)).graph.node
+    convs = [n.name for n in nodes if n.op_type == "Conv" and n.name != BICUBIC_CONV]
+    keep_float = [convs[0]] + [n.name for n in nodes if n.name == BICUBIC_CONV]
     tmp = int8_path.with_name(f".{int8_path.name}.{os.getpid()}.tmp")
     # onnxruntime's quantizer logs a pre-processing hint on the root logger: not for users.
     logging.disable(logging.WARNING)
@@ -185,7 +203,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, inputs: list[dict[str, np.nd
             # the first convolution stays float: quantizing the colour planes it reads cost
             # enhance-fast-v3 0.06 / 0.11 dB at q20 / q50 (6 val images), 0.03 / 0.05 with
             # it in float; the network alone runs 2.5x fp32's speed (1 thread, 768x512)
-            nodes_to_exclude=[convs[0]],
+            nodes_to_exclude=keep_float,
         )
         os.replace(tmp, int8_path)
     finally:

@@ -17,6 +17,9 @@ The SR graph (``weights/onnx.json`` entries with ``"architecture": "SRNet"``; fi
 * output ``y``: float32 (N, 3, s*h, s*w) RGB on the 0..1 scale, not clipped, s the entry's
   ``inference.scale`` (2 for every released SR model; the x1.5 models are x2 networks
   whose output is resized down, see step 6).
+* operators: Conv, Gemm, Pad (edge), DepthToSpace, elementwise and shape ops; no Resize
+  (the bicubic base is a fixed depthwise Conv, :mod:`hybrid.enhance.onnx_graph`). The int8
+  graph is QDQ (QuantizeLinear / DequantizeLinear around the trunk's convolutions).
 
 The decode around it, step by step (a browser mirroring it must do the same):
 

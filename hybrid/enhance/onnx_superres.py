@@ -43,7 +43,8 @@ The decode around it, step by step (a browser mirroring it must do the same):
    out``; kernel support widened by ``in / out`` when shrinking, as for the x1.5 models'
    x2 output; taps outside the image dropped and the weights renormalised; horizontal pass
    first), clipped to [0, 1]; no resize when the sizes already agree.
-7. Rounded to 8 bits (``round(v * 255)``); a greyscale file keeps one channel.
+7. Rounded to 8 bits (``round(v * 255)``); a greyscale file keeps the first (R) channel
+   of the network's output.
 
 Nothing else differs from the torch path: no consistency projection and no near-lossless
 fade-out (the SR networks are trained to take the decode as it is).

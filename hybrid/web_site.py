@@ -8,7 +8,8 @@ Layout of the site (every file written atomically, the JPEGs copied byte for byt
     ort/             onnxruntime-web's WebAssembly build (from build/web-deps, npm)
     weights/         onnx.json (the entries of the shipped models only) and their verified
                      .onnx files: the model of each content class (photo, screen), which
-                     the browser picks per file as the Python decoder does
+                     the browser picks per file as the Python decoder does, and the
+                     super-resolution models that downscaled files among the JPEGs need
     images/          the JPEGs
     _headers         COOP / COEP for Netlify and Cloudflare Pages: cross-origin isolation,
                      which onnxruntime-web needs to run WebAssembly threads
@@ -21,9 +22,11 @@ from __future__ import annotations
 import html
 import json
 import urllib.parse
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from hybrid.codec.headers import parse_info
 from hybrid.enhance.onnx_registry import ONNX_MANIFEST_NAME, VARIANTS, onnx_entry, read_onnx_bytes
 from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS
 from hybrid.errors import InputError
@@ -156,9 +159,34 @@ def headers_file() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _weights_manifest(config: SiteConfig) -> str:
+def sr_models_for(jpegs: list[Path]) -> list[str]:
+    """The super-resolution models the downscaled hybrid files among ``jpegs`` decode with:
+    the Python ONNX decoder's choice (:func:`hybrid.pipeline.upscale.sr_model_for`: the
+    record's model, else the default for the file's ratio, among the ONNX exports), in order
+    of first use. Files whose headers do not parse are left to the browser's plain decode."""
+    from hybrid.pipeline.upscale import sr_model_for
+
+    found: dict[str, None] = {}
+    for path in jpegs:
+        with warnings.catch_warnings():  # a bad record is the decoder's to report
+            warnings.simplefilter("ignore")
+            try:
+                info = parse_info(path.read_bytes())
+            except InputError:
+                continue
+        meta = info.hybrid_metadata
+        if meta is None or meta.mode != "downscaled" or not info.width or not info.height:
+            continue
+        ratio = max(meta.original_width / info.width, meta.original_height / info.height)
+        model = sr_model_for(info, None, ratio, "onnx")
+        if model is not None:
+            found[model] = None
+    return list(found)
+
+
+def _weights_manifest(models: list[str], config: SiteConfig) -> str:
     entries = []
-    for model in config.models:
+    for model in models:
         entry = onnx_entry(model).as_json()
         entry["variants"] = {v: entry["variants"][v] for v in config.variants}
         entries.append(entry)
@@ -179,16 +207,17 @@ def build_site(config: SiteConfig) -> list[Path]:
     jpegs = find_jpegs(config.source)
     _check_site(config.site, config.force)
     _check_ort(config.ort_dir)
+    shipped = list(config.models) + [m for m in sr_models_for(jpegs) if m not in config.models]
     models = {
         onnx_entry(model).variants[v].file: read_onnx_bytes(model, v)
-        for model in config.models
+        for model in shipped
         for v in config.variants
     }
     web_files = sorted(WEB_DIR.glob("*.js"))
     files: dict[str, bytes] = {
         "index.html": gallery_html([p.name for p in jpegs], config.variants[0]).encode(),
         "_headers": headers_file().encode(),
-        f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(config).encode(),
+        f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(shipped, config).encode(),
         **{f"weights/{name}": data for name, data in models.items()},
         **{f"web/{p.name}": p.read_bytes() for p in web_files},
         **{f"ort/{name}": (config.ort_dir / name).read_bytes() for name in ORT_FILES},

@@ -1,8 +1,10 @@
 // Module worker: decodes a JPEG's pixels, recovers its coefficients, runs the ONNX network
-// tile by tile with onnxruntime-web and posts the enhanced image back (see hybrid-enhance.js).
+// tile by tile with onnxruntime-web and posts the enhanced image back (see hybrid-enhance.js);
+// a downscaled hybrid file comes back at its original size (superres.js).
 import { chooseModel, contentFeatures, screenProbability } from "./content.js";
 import { enhancePlanes, preparePlanes } from "./enhance-core.js";
 import { orientPixels, parseJpeg, withoutExif } from "./jpeg-headers.js";
+import { chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
 
 let ortPromise = null;
 const sessions = new Map();
@@ -45,14 +47,12 @@ function loadManifest(weightsBase) {
   return manifests.get(weightsBase);
 }
 
-async function loadModel(ort, weightsBase, manifest, modelId, variant) {
+async function loadModel(ort, weightsBase, manifest, modelId, variant, architecture) {
   const key = `${weightsBase}|${modelId}|${variant}`;
   if (!sessions.has(key)) {
     sessions.set(key, (async () => {
       const entry = manifest.models.find((m) => m.id === modelId);
-      if (!entry || entry.architecture !== "EnhanceNet" || !entry.variants[variant]) {
-        throw new Error(`no ${variant} ONNX export of ${modelId}`);
-      }
+      if (!entry || !entry.variants[variant]) throw new Error(`no ${variant} ONNX export of ${modelId}`);
       const item = entry.variants[variant];
       const bytes = new Uint8Array(await (await fetch(new URL(item.file, weightsBase))).arrayBuffer());
       if ((await sha256Hex(bytes)) !== item.sha256) throw new Error(`${item.file} fails its sha256 check`);
@@ -60,7 +60,22 @@ async function loadModel(ort, weightsBase, manifest, modelId, variant) {
       return { session, entry };
     })());
   }
-  return sessions.get(key);
+  const loaded = await sessions.get(key);
+  if (loaded.entry.architecture !== architecture) {
+    throw new Error(`${modelId} is not an ${architecture} network (${loaded.entry.architecture})`);
+  }
+  return loaded;
+}
+
+/** The network as (x planar float32 (3, h, w), h, w, cond) -> Promise of its output data. */
+function runner(ort, session) {
+  return async (x, h, w, cond) => {
+    const feeds = {
+      x: new ort.Tensor("float32", x, [1, 3, h, w]),
+      cond: new ort.Tensor("float32", cond, [1, cond.length]),
+    };
+    return (await session.run(feeds)).y.data;
+  };
 }
 
 /** RGBA pixels (Uint8ClampedArray) of the browser's own decode, in the stored orientation. */
@@ -77,53 +92,85 @@ async function decodePixels(bytes, info) {
   return ctx.getImageData(0, 0, width, height).data;
 }
 
+/** The enhancement network's decode of the coded image (onnx_backend.enhance_jpeg_onnx):
+ * interleaved float (height, width, 3) in the stored orientation, and the model choice. */
+async function enhanceCoded(ctx) {
+  const { ort, manifest, info, rgba, options, variant, progress } = ctx;
+  const { width, height } = info;
+  let planes = null;
+  const prepared = () => (planes ??= preparePlanes(rgba, width, height, info));
+  const choice = chooseModel({
+    record: info.record, manifest, modelId: options.modelId, content: options.content,
+    classify: () => {
+      const { wp, coeffs } = prepared();
+      const features = contentFeatures(
+        coeffs[0], Math.ceil(height / 8), Math.ceil(width / 8), wp / 8, info.qtables[0],
+        rgba, width, height,
+      );
+      return screenProbability(features);
+    },
+  });
+  if (choice.missing && choice.reason !== "classified") {
+    console.warn(`hybrid: the ${choice.content} model ${choice.missing} is not on the site: using ${choice.model}`);
+  }
+  const { session, entry } = await loadModel(ort, options.weightsBase, manifest, choice.model, variant, "EnhanceNet");
+  const pixels = await enhancePlanes(runner(ort, session), rgba, width, height, info, {
+    overlap: entry.receptive_radius + 1 + 16,
+    tile: options.tile || 1024,
+    flips: (entry.inference && entry.inference.flips) || 1,
+    planes,
+    progress,
+  });
+  return { pixels, width, height, choice };
+}
+
+/** A downscaled file at its recorded original size (pipeline.upscale.decode_resized with
+ * enhance): the super-resolution network (onnx_superres.upscale_jpeg_onnx) when the site has
+ * one, else the enhancement network on the coded image and a bicubic upscale (with a console
+ * warning), as the Python ONNX decoder falls back. */
+async function superResolved(ctx) {
+  const { ort, manifest, info, rgba, options, variant, progress } = ctx;
+  const { width, height, record } = info;
+  const size = [record.width, record.height];
+  const ratio = Math.max(size[0] / width, size[1] / height);
+  const srId = chooseSrModel(record, manifest, ratio);
+  if (srId === null) {
+    const coded = await enhanceCoded(ctx);
+    console.warn(`hybrid: no super-resolution model on the site: enhanced the ${width}x${height} image and upscaled it (bicubic)`);
+    const pixels = resizeBicubic(coded.pixels, width, height, 3, size[0], size[1]);
+    return { pixels, width: size[0], height: size[1], choice: coded.choice };
+  }
+  const { session, entry } = await loadModel(ort, options.weightsBase, manifest, srId, variant, "SRNet");
+  const factor = (entry.inference && entry.inference.scale) || 2;
+  const native = await upscalePlanes(runner(ort, session), rgba, width, height, info, {
+    factor, overlap: entry.receptive_radius + 1,
+    flips: (entry.inference && entry.inference.flips) || 1,
+    progress,
+  });
+  const pixels = resizeBicubic(native, factor * width, factor * height, 3, size[0], size[1]);
+  const why = `super-resolution, ${width}x${height} to ${size[0]}x${size[1]}`;
+  const choice = { model: srId, reason: "super-resolution", content: null, why };
+  return { pixels, width: size[0], height: size[1], choice };
+}
+
 self.onmessage = async (event) => {
   const { id, bytes, options } = event.data;
   try {
     const info = parseJpeg(bytes);
-    if (info.record && info.record.mode === "downscaled") throw new Error("a downscaled hybrid file");
     const ort = await loadOrt(options.ortUrl, options.wasmPaths, options.threads);
-    const manifest = await loadManifest(options.weightsBase);
-    const { width, height } = info;
-    const rgba = await decodePixels(bytes, info);
-    let planes = null;
-    const prepared = () => (planes ??= preparePlanes(rgba, width, height, info));
-    const choice = chooseModel({
-      record: info.record, manifest, modelId: options.modelId, content: options.content,
-      classify: () => {
-        const { wp, coeffs } = prepared();
-        const features = contentFeatures(
-          coeffs[0], Math.ceil(height / 8), Math.ceil(width / 8), wp / 8, info.qtables[0],
-          rgba, width, height,
-        );
-        return screenProbability(features);
-      },
-    });
-    if (choice.missing && choice.reason !== "classified") {
-      console.warn(`hybrid: the ${choice.content} model ${choice.missing} is not on the site: using ${choice.model}`);
-    }
-    const variant = options.variant || "fp32";
-    const { session, entry } = await loadModel(ort, options.weightsBase, manifest, choice.model, variant);
-    const run = async (ycc, h, w, cond) => {
-      const feeds = {
-        x: new ort.Tensor("float32", ycc, [1, 3, h, w]),
-        cond: new ort.Tensor("float32", cond, [1, cond.length]),
-      };
-      const out = await session.run(feeds);
-      return out.y.data;
-    };
-    const stored = await enhancePlanes(run, rgba, width, height, info, {
-      overlap: entry.receptive_radius + 1 + 16,
-      tile: options.tile || 1024,
-      flips: (entry.inference && entry.inference.flips) || 1,
-      planes,
+    const ctx = {
+      ort, info, options,
+      manifest: await loadManifest(options.weightsBase),
+      rgba: await decodePixels(bytes, info),
+      variant: options.variant || "fp32",
       progress: (done, total) => self.postMessage({ id, progress: [done, total] }),
-    });
-    const [pixels, w, h] = orientPixels(stored, width, height, 3, info.orientation);
-    const threads = ort.env.wasm.numThreads;
+    };
+    const downscaled = info.record && info.record.mode === "downscaled";
+    const result = await (downscaled ? superResolved(ctx) : enhanceCoded(ctx));
+    const [pixels, w, h] = orientPixels(result.pixels, result.width, result.height, 3, info.orientation);
     self.postMessage({
-      id, width: w, height: h, pixels, grey: info.grey, threads, icc: info.icc,
-      orientation: info.orientation, choice: { ...choice, variant },
+      id, width: w, height: h, pixels, grey: info.grey, threads: ort.env.wasm.numThreads,
+      icc: info.icc, orientation: info.orientation, choice: { ...result.choice, variant: ctx.variant },
     }, [pixels.buffer]);
   } catch (err) {
     self.postMessage({ id, error: String(err && err.message ? err.message : err) });

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,8 @@ import hybrid
 from hybrid.codec.headers import parse_info
 from hybrid.enhance.choice import choose_model
 from hybrid.enhance.jpeg_input import load_planes
+from hybrid.pipeline.upscale import sr_model_for
+from hybrid.resample import upscale_array
 from hybrid.web_site import WEB_DIR, SiteConfig, build_site
 from tests.helpers.screens import text_page, ui_boxes
 from tests.web.browser import CHROMIUM, FLOAT32_TO_BASE64, pixels_of, require, serve, sync_api
@@ -143,6 +147,12 @@ CASES = {
     "orient6.jpg": Case(lambda: _oriented(ASTRONAUT[20:140, 180:356], 6)),
     "orient3.jpg": Case(lambda: _oriented(ASTRONAUT[20:140, 180:356], 3)),
     "adobe-rgb.jpg": Case(_adobe_rgb),
+    # downscaled hybrid files, shown at their original size by the super-resolution network
+    # (x1.5: an x2 network's output resized down; x2 of an odd size: resized up by one pixel)
+    "downscaled-x2.jpg": Case(lambda: hybrid.encode(ASTRONAUT[:201, :251], quality=30, scale=2.0)),
+    "downscaled-x1.5.jpg": Case(
+        lambda: hybrid.encode(ASTRONAUT[:201, :251], quality=30, scale=1.5)
+    ),
 }
 
 
@@ -197,14 +207,20 @@ def test_browser_matches_python_onnx_decoder(site, name):
 
     # the same network, for the same reason
     info = parse_info(jpeg)
-    meta = None if case.py else info.hybrid_metadata
-    choice = choose_model(meta, load_planes(jpeg, info=info), **case.py)
+    meta = info.hybrid_metadata
     model = result["model"]
-    assert (model["model"], model["reason"], model["content"]) == (
-        choice.model, choice.reason, choice.content
-    )  # fmt: skip
-    if choice.screen_probability is not None:
-        assert abs(model["screenProbability"] - choice.screen_probability) < 0.01
+    if name.startswith("downscaled"):
+        ratio = max(meta.original_width / info.width, meta.original_height / info.height)
+        assert model["model"] == sr_model_for(info, None, ratio, "onnx") == meta.model_id
+        assert model["reason"] == "super-resolution"
+    else:
+        meta = None if case.py else meta
+        choice = choose_model(meta, load_planes(jpeg, info=info), **case.py)
+        assert (model["model"], model["reason"], model["content"]) == (
+            choice.model, choice.reason, choice.content
+        )  # fmt: skip
+        if choice.screen_probability is not None:
+            assert abs(model["screenProbability"] - choice.screen_probability) < 0.01
 
     # the same pixels
     ref = hybrid.decode_array(jpeg, enhance=True, backend="onnx", **case.py)
@@ -215,15 +231,18 @@ def test_browser_matches_python_onnx_decoder(site, name):
     print(f"{name}: {model['model']} ({model['why']}); {share:.5f} within 1/255")
     assert share >= case.floor, share
     assert steps.mean() < 0.2
-    plain = hybrid.decode_array(jpeg, enhance=False)
+    plain = hybrid.decode_array(jpeg, upscale=True)  # bicubic to the original size
     assert np.abs(ours - plain).mean() > 1e-3  # it did enhance
 
     # shown as the plain decode is shown: same size and orientation, same colour management
-    assert result["shown"]["size"] == result["plain"]["size"] == [ours.shape[1], ours.shape[0]]
+    # (a downscaled file's plain decode is its small coded image)
+    assert result["shown"]["size"] == [ours.shape[1], ours.shape[0]]
     shown = _rgba(result["shown"]["drawn"], result["shown"]["size"]).astype(np.float64)
-    plain_shown = _rgba(result["plain"]["drawn"], result["plain"]["size"]).astype(np.float64)
-    change = np.abs(np.round(ours * 255) - np.round(plain * 255)).mean()
-    assert np.abs(shown - plain_shown).mean() <= change + 0.5
+    if not name.startswith("downscaled"):
+        assert result["plain"]["size"] == result["shown"]["size"]
+        plain_shown = _rgba(result["plain"]["drawn"], result["plain"]["size"]).astype(np.float64)
+        change = np.abs(np.round(ours * 255) - np.round(plain * 255)).mean()
+        assert np.abs(shown - plain_shown).mean() <= change + 0.5
     expected = np.round(ours * 255)
     if name == "adobe-rgb.jpg":  # as the file's profile maps the pixels to the screen's sRGB
         assert np.abs(shown - expected).mean() > 5.0  # the browser did colour-manage
@@ -243,6 +262,38 @@ def test_browser_degrades_gracefully(site):
     cmyk.save(images / "cmyk.jpg", "JPEG", quality=50)
     result = page.evaluate("() => window.enhance('images/cmyk.jpg', {})")
     assert result == {"enhanced": False, "reason": "not greyscale or YCbCr"}
+
+
+def test_downscaled_file_without_super_resolution_model(site):
+    """A site without the SR model: the enhancement network on the coded image, then Pillow's
+    bicubic to the original size, as the Python ONNX decoder falls back; a console warning,
+    no error."""
+    images, page, errors = site
+    weights = images.parent / "weights"
+    manifest = json.loads((weights / "onnx.json").read_text())
+    manifest["models"] = [m for m in manifest["models"] if m["architecture"] != "SRNet"]
+    (weights.parent / "weights-no-sr").mkdir(exist_ok=True)
+    for entry in manifest["models"]:
+        for variant in entry["variants"].values():
+            shutil.copy(weights / variant["file"], weights.parent / "weights-no-sr")
+    (weights.parent / "weights-no-sr" / "onnx.json").write_text(json.dumps(manifest))
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    result = page.evaluate(
+        "() => window.enhance('images/downscaled-x2.jpg', {weightsBase: './weights-no-sr/'})"
+    )
+    assert result["enhanced"], result
+    assert result["model"]["model"] == "enhance-fast-v4"
+    ours = pixels_of(result["pixels"], result["width"], result["height"])
+    jpeg = (images / "downscaled-x2.jpg").read_bytes()
+    coded = hybrid.decode_array(jpeg, enhance=True, upscale=False, backend="onnx")
+    ref = upscale_array(coded, (result["width"], result["height"]))
+    assert (result["width"], result["height"]) == (251, 201)
+    steps = np.abs(ours * 255 - ref * 255)
+    # 99.28 % measured: the upscale spreads each differing coded pixel over several
+    assert (steps <= 1.0).mean() >= 0.99 and steps.mean() < 0.2
+    assert [w for w in warnings if "no super-resolution model" in w] != []
+    assert errors == []
 
 
 def _js_array(source: str, name: str) -> list[float]:

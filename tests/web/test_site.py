@@ -25,9 +25,10 @@ from click.testing import CliRunner
 from PIL import Image
 from skimage import data
 
+import hybrid
 from hybrid.cli import cli
 from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS, DEFAULT_ENHANCE_MODEL
-from hybrid.web_site import ORT_FILES, WEB_DIR
+from hybrid.web_site import ORT_FILES, WEB_DIR, find_jpegs, sr_models_for
 from tests.web.browser import require_ort
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +90,18 @@ def test_site_files(ort_installed, photos, tmp_path):
     assert page.count("data-hybrid>") == 2
     assert 'src="images/coffee%20%26%20q50.jpeg"' in page and "coffee &amp; q50.jpeg" in page
     assert not list(site.rglob(".*.tmp"))
+
+
+def test_site_ships_the_super_resolution_models_its_downscaled_files_need(tmp_path):
+    """A downscaled file brings the SR model the Python ONNX decoder would run (here its
+    record's); ordinary files bring none."""
+    image = data.astronaut()[:96, :128]
+    (tmp_path / "x2.jpg").write_bytes(hybrid.encode(image, quality=30, scale=2.0))
+    (tmp_path / "x1.5.jpg").write_bytes(hybrid.encode(image, quality=30, scale=1.5))
+    (tmp_path / "plain.jpg").write_bytes(hybrid.encode(image, quality=30))
+    jpegs = find_jpegs(tmp_path)
+    assert sr_models_for(jpegs) == ["sr-fast-x1.5-v1", "sr-fast-v1"]
+    assert sr_models_for([tmp_path / "plain.jpg"]) == []
 
 
 def test_site_refusals(ort_installed, photos, tmp_path):

@@ -4,23 +4,27 @@ first-enhancement latency and bytes transferred.
 
 A site is built (hybrid.web_site, fp32 and int8 shipped) for one 768x512 (0.39 MP) q30
 4:2:0 JPEG (the first --data val image resized, as scripts/bench_onnx.py does) and served by
-hybrid.web_serve on 127.0.0.1, cross-origin isolated. Per variant and thread count, a fresh
-browser context (empty cache) opens ``index.html?variant=V&threads=T``:
+hybrid.web_serve on 127.0.0.1, cross-origin isolated; with ``--downscaled``, a second site
+for the same image as a downscaled hybrid file (x2, q30: coded 384x256, shown at 768x512 by
+the super-resolution network; MP/s of output pixels). Per site, variant and thread count, a
+fresh browser context (empty cache) opens ``index.html?variant=V&threads=T``:
 
 * first: seconds from the gallery's call to enhanceImage to the enhanced image (worker
   start, onnxruntime-web import and WebAssembly compile, model download and sha256 check,
   the network), and from navigation start to the same moment;
 * bytes: the sum of every http response's headers and body up to that moment (page, module,
   runtime, model, JPEG), as Chromium counts them;
+* gzip: what a host that compresses would send of the same files (gzip -6 of each body);
 * MP/s: --repeat further enhancements of the same image in that page (runtime warm), best.
 
 Example (the command recorded in BENCHMARKS.md):
-    python scripts/bench_web.py --data ../shared/data
+    python scripts/bench_web.py --data ../shared/data --downscaled
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -53,7 +57,7 @@ AGAIN = """async ([src, variant, threads]) => {
 }"""
 
 
-def test_image(data: Path, size: tuple[int, int]) -> bytes:
+def test_image(data: Path, size: tuple[int, int], downscaled: bool = False) -> bytes:
     vals = sorted((data / "val").glob("*.png"))
     if vals:
         src = Image.open(vals[0]).convert("RGB")
@@ -61,9 +65,21 @@ def test_image(data: Path, size: tuple[int, int]) -> bytes:
         from skimage import data as samples
 
         src = Image.fromarray(samples.coffee())
+    src = src.resize(size, Image.LANCZOS)
+    if downscaled:
+        import hybrid
+
+        return hybrid.encode(src, quality=30, scale=2.0)
     buf = io.BytesIO()
-    src.resize(size, Image.LANCZOS).save(buf, "JPEG", quality=30, subsampling=2)
+    src.save(buf, "JPEG", quality=30, subsampling=2)
     return buf.getvalue()
+
+
+def gzipped_size(site: Path, files: list[str]) -> int:
+    """Bytes of gzip -6 of each named file of the site (found by name, each once: the JPEG's
+    second request, enhanceImage's fetch of the shown image, is a cache hit), summed."""
+    paths = {p.name: p for p in site.rglob("*") if p.is_file()}
+    return sum(len(gzip.compress(paths[n].read_bytes(), 6)) for n in set(files) if n in paths)
 
 
 def measure(pw, chromium: str, url: str, variant: str, threads: int, repeat: int) -> dict:
@@ -96,6 +112,7 @@ def measure(pw, chromium: str, url: str, variant: str, threads: int, repeat: int
             "bytes": transferred,
             "responses": len(sizes),
             "files": sorted(r.url.rsplit("/", 1)[1].split("?")[0] for r in loaded),
+            "model": result["model"],
             "best_s": best,
         }
     finally:
@@ -108,6 +125,7 @@ def main() -> None:
     ap.add_argument("--size", default="768x512")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--downscaled", action="store_true", help="also a downscaled x2 file")
     opts = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -115,42 +133,46 @@ def main() -> None:
     if chromium is None:
         raise SystemExit("needs the system chromium")
     w, h = (int(v) for v in opts.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        photos = Path(tmp) / "photos"
-        photos.mkdir()
-        (photos / "photo.jpg").write_bytes(test_image(opts.data, (w, h)))
-        site = Path(tmp) / "site"
-        build_site(SiteConfig(source=photos, site=site, variants=("fp32", "int8")))
-        server = make_server(site, 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        rows = []
-        load_before = os.getloadavg()
-        started = time.time()
-        try:
-            with sync_playwright() as pw:
+    kinds = ["photo", "downscaled"] if opts.downscaled else ["photo"]
+    rows = []
+    load_before = os.getloadavg()
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        for kind in kinds:
+            photos = Path(tmp) / kind
+            photos.mkdir()
+            (photos / "photo.jpg").write_bytes(test_image(opts.data, (w, h), kind == "downscaled"))
+            site = Path(tmp) / f"site-{kind}"
+            build_site(SiteConfig(source=photos, site=site, variants=("fp32", "int8")))
+            server = make_server(site, 0)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            try:
                 for variant in ("fp32", "int8"):
                     for threads in opts.threads:
                         row = measure(pw, chromium, site_url(server), variant, threads, opts.repeat)
+                        row["kind"] = kind
                         row["mp_per_s"] = w * h / 1e6 / row["best_s"]
+                        row["gzip_bytes"] = gzipped_size(site, row["files"])
                         rows.append(row)
                         print(json.dumps(row), flush=True)
-        finally:
-            server.shutdown()
-            server.server_close()
+            finally:
+                server.shutdown()
+                server.server_close()
     load_after = os.getloadavg()
     print(
         f"\n{w}x{h} q30 4:2:0; load average {load_before[0]:.2f} before, {load_after[0]:.2f} "
         f"after ({time.time() - started:.0f} s); {os.cpu_count()} cores\n"
     )
     print(
-        "| variant | threads | MP/s | first enhancement (s) | since navigation (s) | bytes "
-        "| responses |"
+        "| file | model | variant | threads | MP/s | first enhancement (s) | since navigation (s) "
+        "| bytes | gzip bytes | responses |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
-            f"| {r['variant']} | {r['threads']} | {r['mp_per_s']:.3f} | {r['first_s']:.2f} | "
-            f"{r['first_since_navigation_s']:.2f} | {r['bytes']:,} | {r['responses']} |"
+            f"| {r['kind']} | {r['model']} | {r['variant']} | {r['threads']} | "
+            f"{r['mp_per_s']:.3f} | {r['first_s']:.2f} | {r['first_since_navigation_s']:.2f} | "
+            f"{r['bytes']:,} | {r['gzip_bytes']:,} | {r['responses']} |"
         )
 
 

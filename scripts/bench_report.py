@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Peer comparison (hybrid bench)"
 PLOTS = ("rd_psnr.png", "rd_ms_ssim.png", "speed.png")
+#: Plots copied and linked when the run made them (butteraugli: where the tool is installed).
+OPTIONAL_PLOTS = ("rd_butteraugli.png",)
 
 
 def replace_section(document: str, section: str) -> str:
@@ -71,20 +73,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N images (trial runs)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-resume", action="store_true", help="measure every point again")
+    parser.add_argument(
+        "--butteraugli",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure butteraugli distances (libjxl's butteraugli_main; default: when installed)",
+    )
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
 
     from hybrid.bench.report import markdown
-    from hybrid.bench.runner import load_cache, plan_bench, progress_printer, run_bench
+    from hybrid.bench.runner import (
+        butteraugli_note,
+        has_butteraugli,
+        load_cache,
+        plan_bench,
+        progress_printer,
+        run_bench,
+    )
     from hybrid.bench.write import write_all
     from hybrid.io import atomic_write
 
     out = args.out or ROOT / "runs" / ("bench-val-quick" if args.quick else "bench-val")
-    plan = plan_bench(args.data, quick=args.quick, limit=args.limit)
+    plan = plan_bench(args.data, quick=args.quick, limit=args.limit, butteraugli=args.butteraugli)
     for name, why in plan.skipped:
         print(f"skipping {name}: {why}", file=sys.stderr)
-    cached = set() if args.no_resume else set(load_cache(out / "points.jsonl"))
+    note = butteraugli_note(plan)
+    if note:
+        print(note, file=sys.stderr)
+    old = {} if args.no_resume else load_cache(out / "points.jsonl")
+    cached = {
+        key
+        for key, point in old.items()
+        if not plan.butteraugli or has_butteraugli(point, plan.butteraugli_version)
+    }
     start = time.perf_counter()
     with progress_printer(plan) as bar:
         points = run_bench(
@@ -96,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     flags = (["--quick"] if args.quick else []) + (
         [f"--limit {args.limit}"] if args.limit else []
     ) + [f"--jobs {args.jobs}"]  # fmt: skip
+    if args.butteraugli is not None:
+        flags.append("--butteraugli" if args.butteraugli else "--no-butteraugli")
     command = " ".join([".venv/bin/python scripts/bench_report.py", *flags])
     summary = write_all(out, plan, points, command=command)
     total_s = time.perf_counter() - start
@@ -115,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 
     docs = ROOT / "docs" / "bench"
     docs.mkdir(parents=True, exist_ok=True)
-    for name in PLOTS:
+    plots = [name for name in (*PLOTS, *OPTIONAL_PLOTS) if (out / name).exists()]
+    for name in plots:
         shutil.copyfile(out / name, docs / name)
     data = args.data.resolve()
     shown = data.relative_to(ROOT.parent) if data.is_relative_to(ROOT.parent) else data
@@ -129,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{_timing_text(timing, command, fresh, len(points))} Machine: {summary['machine']}. "
         f"Speeds are wall-clock times of single-threaded codec calls {sharing}: "
         f"read them as ratios.\n\n"
-        f"{markdown(summary)}\n" + "".join(f"![{name}](docs/bench/{name})\n" for name in PLOTS)
+        f"{markdown(summary)}\n" + "".join(f"![{name}](docs/bench/{name})\n" for name in plots)
     )
     document = args.markdown.read_text() if args.markdown.exists() else ""
     atomic_write(args.markdown, replace_section(document, section).encode(), force=True)

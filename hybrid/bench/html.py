@@ -295,8 +295,9 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[Cr
 <p class="muted">Command: <code>{command}</code>. {_esc(summary["machine"])}.</p>
 <h2>BD-rate and speed</h2>
 <p>BD-rate: mean bit-rate change at equal quality against {reference}
-over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB); against WebP and AVIF, when
-they ran, over their own {lo:g}-{hi:g} bpp ranges. BD-PSNR: mean PSNR change at equal rate.
+over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB; butteraugli distances, where
+measured, as -20 log10(distance)); against WebP and AVIF, when they ran, over their own
+{lo:g}-{hi:g} bpp ranges. BD-PSNR: mean PSNR change at equal rate.
 Speeds: median megapixels per second, one thread.{_esc(classes)}</p>
 {_summary_tables(summary)}
 <ul>{note_items}</ul>

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from hybrid.bench.report import METRICS
+from hybrid.bench.report import METRICS, shown_metrics
 
 __all__ = ["CLASS_METRICS", "all_plots", "rd_plot", "speed_plot"]
 
@@ -125,10 +125,11 @@ CLASS_METRICS = ("psnr", "ms_ssim")
 
 
 def all_plots(summary: dict[str, Any]) -> dict[str, bytes]:
-    """File name -> PNG bytes: ``rd_<metric>.png`` for every metric and ``speed.png``; when
+    """File name -> PNG bytes: ``rd_<metric>.png`` for every metric the run measured
+    (:func:`~hybrid.bench.report.shown_metrics`) and ``speed.png``; when
     the run holds several content classes, ``rd_<metric>_<class>.png`` for each class and
     each of :data:`CLASS_METRICS` too."""
-    plots = {f"rd_{metric}.png": rd_plot(summary, metric) for metric in METRICS}
+    plots = {f"rd_{metric}.png": rd_plot(summary, metric) for metric in shown_metrics(summary)}
     by_content = summary.get("by_content") or {}
     if len(by_content) > 1:
         for content in by_content:

@@ -11,6 +11,15 @@ when those codecs were in the run. SSIM and MS-SSIM enter BD-rate in dB,
 ``-10 log10(1 - value)``, where equal steps mean comparable visual changes across the range
 (as AOM's reports do).
 
+Butteraugli (3-norm and max-norm, when the run measured them) is a distance: lower is
+better. It enters BD-rate as ``-20 log10(distance)``, a quality that rises with the rate
+like PSNR (whose MSE it replaces: a distance roughly proportional to the quantizer step, so
+halving it is about +6 "dB" as halving the RMS error is), and the usual BD-rate follows: log
+rate interpolated against that quality over the interval both curves span, negative = fewer
+bits at equal distance. Taking the logarithm weighs each halving of the distance alike across
+the range instead of letting the low-rate end, where distances are large, dominate the mean.
+Only the metrics a run measured are shown (``summary["metrics"]``).
+
 Content classes: curves, BD tables and speeds are given for all images and, when a run
 holds more than one class (photos and screenshots, :mod:`hybrid.bench.runner`), for the
 images of each class alone (``by_content``); each such set of results is a *scope*
@@ -31,29 +40,40 @@ from typing import Any
 from hybrid.bench.codecs import REFERENCE, get_codec
 
 __all__ = [
+    "AGAINST_METRICS",
     "BD_REFERENCES",
     "CONTENT_LABELS",
+    "DISTANCE_METRICS",
     "METRICS",
     "RATE_RANGE",
     "bd_table",
     "cell",
     "curves",
     "markdown",
+    "measured_metrics",
     "reference_rows",
     "scope",
     "scopes",
+    "shown_metrics",
     "speeds",
     "summarize",
     "summary_rows",
 ]
 
-#: Quality metrics: key -> (label, unit shown in tables).
+#: Quality metrics: key -> (label, unit shown in tables). The butteraugli distances are
+#: measured only where libjxl's tool is installed (:mod:`hybrid.bench.runner`).
 METRICS: dict[str, tuple[str, str]] = {
     "psnr": ("PSNR-RGB", "dB"),
     "psnr_y": ("PSNR-Y", "dB"),
     "ms_ssim": ("MS-SSIM", ""),
     "ssim": ("SSIM", ""),
+    "butteraugli": ("butteraugli 3-norm", ""),
+    "butteraugli_max": ("butteraugli max-norm", ""),
 }
+#: Distances (lower is better); BD-rate takes them as ``-20 log10(distance)``.
+DISTANCE_METRICS = ("butteraugli", "butteraugli_max")
+#: The metrics of the BD-rate tables against WebP and AVIF, each where it was measured.
+AGAINST_METRICS = ("psnr", "ms_ssim", "butteraugli")
 RATE_RANGE = (0.15, 1.0)
 #: The anchors of BD-rate tables, each used when it was measured: libjpeg-turbo 4:2:0 (always)
 #: and the modern codecs a JPEG must be compared with.
@@ -65,6 +85,25 @@ _FIELDS = ("bpp", *METRICS, "encode_s", "decode_s")
 
 def _db(value: float) -> float:
     return -10.0 * math.log10(max(1.0 - value, 1e-12))
+
+
+def _distance_db(value: float) -> float:
+    """A distance as a quality that rises with the rate: ``-20 log10(distance)``."""
+    return -20.0 * math.log10(max(value, 1e-9))
+
+
+def measured_metrics(points: list[dict[str, Any]]) -> list[str]:
+    """The keys of :data:`METRICS` a report shows, in table order: PSNR-RGB, PSNR-Y, MS-SSIM
+    and SSIM always; the butteraugli distances when some point holds one."""
+    return [
+        m for m in METRICS if m not in DISTANCE_METRICS or any(p.get(m) is not None for p in points)
+    ]
+
+
+def shown_metrics(summary: dict[str, Any]) -> list[str]:
+    """The metrics of a summary (a ``results.json`` from before butteraugli: the four
+    others)."""
+    return list(summary.get("metrics") or [m for m in METRICS if m not in DISTANCE_METRICS])
 
 
 def curves(points: list[dict[str, Any]], images: int) -> dict[str, list[dict[str, Any]]]:
@@ -102,6 +141,8 @@ def _bd_value(fn: Any, ref: list[dict[str, Any]], test: list[dict[str, Any]], me
         values = [r[metric] for r in rows]
         if metric in ("ssim", "ms_ssim"):
             values = [_db(v) for v in values]
+        elif metric in DISTANCE_METRICS:
+            values = [_distance_db(v) for v in values]
         return [r["bpp"] for r in rows], values
 
     ref_series, test_series = series(ref), series(test)
@@ -114,18 +155,21 @@ def _bd_value(fn: Any, ref: list[dict[str, Any]], test: list[dict[str, Any]], me
 
 
 def bd_table(
-    curve_map: dict[str, list[dict[str, Any]]], reference: str = REFERENCE
+    curve_map: dict[str, list[dict[str, Any]]],
+    reference: str = REFERENCE,
+    metrics: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per codec: ``bd_rate_<metric>`` (percent, negative = fewer bits) for every metric and
-    ``bd_psnr`` / ``bd_psnr_y`` (dB, positive = better) against ``reference``; a string
-    ``"n/a (why)"`` where the curves do not overlap in the range."""
+    """Per codec: ``bd_rate_<metric>`` (percent, negative = fewer bits) for every metric of
+    ``metrics`` (default: all of :data:`METRICS`) and ``bd_psnr`` / ``bd_psnr_y`` (dB,
+    positive = better) against ``reference``; a string ``"n/a (why)"`` where the curves do
+    not overlap in the range."""
     from hybrid.bench.bd import bd_metric, bd_rate
 
     ref = curve_map.get(reference, [])
     table: dict[str, dict[str, Any]] = {}
     for codec, rows in curve_map.items():
         entry: dict[str, Any] = {}
-        for metric in METRICS:
+        for metric in METRICS if metrics is None else metrics:
             entry[f"bd_rate_{metric}"] = _bd_value(bd_rate, ref, rows, metric)
         entry["bd_psnr"] = _bd_value(bd_metric, ref, rows, "psnr")
         entry["bd_psnr_y"] = _bd_value(bd_metric, ref, rows, "psnr_y")
@@ -150,18 +194,23 @@ def speeds(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     }
 
 
-def scope(points: list[dict[str, Any]], images: list[str], references: list[str]) -> dict[str, Any]:
+def scope(
+    points: list[dict[str, Any]],
+    images: list[str],
+    references: list[str],
+    metrics: list[str] | None = None,
+) -> dict[str, Any]:
     """The results over ``images`` (names) alone: ``images``, ``curves``, ``bd`` (against
     :data:`~hybrid.bench.codecs.REFERENCE`), ``bd_against`` (reference -> BD table, for each
-    of ``references``) and ``speed``."""
+    of ``references``) and ``speed``; BD-rates in ``metrics`` (default: every metric)."""
     names = set(images)
     mine = [p for p in points if p["image"] in names]
     curve_map = curves(mine, len(images))
-    against = {ref: bd_table(curve_map, ref) for ref in references}
+    against = {ref: bd_table(curve_map, ref, metrics) for ref in references}
     return {
         "images": list(images),
         "curves": curve_map,
-        "bd": against.get(REFERENCE) or bd_table(curve_map),
+        "bd": against.get(REFERENCE) or bd_table(curve_map, metrics=metrics),
         "bd_against": against,
         "speed": speeds(mine),
     }
@@ -177,9 +226,12 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
     from hybrid.bench.runner import BENCH_VERSION
 
     references = [r for r in BD_REFERENCES if r in plan.codecs]
-    overall = scope(points, [i.name for i in plan.images], references)
+    metrics = measured_metrics([p for p in points if p.get("error") is None])
+    overall = scope(points, [i.name for i in plan.images], references, metrics)
     by_content = {
-        content: scope(points, [i.name for i in plan.images if i.content == content], references)
+        content: scope(
+            points, [i.name for i in plan.images if i.content == content], references, metrics
+        )
         for content in plan.classes
     }
     return {
@@ -194,6 +246,7 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
         "reference": REFERENCE,
         "references": references,
         "rate_range_bpp": list(RATE_RANGE),
+        "metrics": metrics,
         "codecs": [
             {
                 "name": name,
@@ -250,8 +303,9 @@ def scopes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def summary_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str]]:
     """The main table of a scope ``part`` of ``summary``: a header row, then one row per
     codec (label, bpp range, BD-rate per metric and BD-PSNR against the reference, speeds)."""
+    metrics = shown_metrics(summary)
     rows = [
-        ["codec", "bpp range", *[f"BD-rate {METRICS[m][0]}" for m in METRICS], "BD-PSNR-RGB",
+        ["codec", "bpp range", *[f"BD-rate {METRICS[m][0]}" for m in metrics], "BD-PSNR-RGB",
          "encode MP/s", "decode MP/s"],
     ]  # fmt: skip
     for entry in summary["codecs"]:
@@ -262,7 +316,7 @@ def summary_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str
         rows.append([
             entry["label"],
             f"{curve[0]['bpp']:.2f}-{curve[-1]['bpp']:.2f}" if curve else "–",
-            *[cell(bd.get(f"bd_rate_{m}"), 1, "%") for m in METRICS],
+            *[cell(bd.get(f"bd_rate_{m}"), 1, "%") for m in metrics],
             cell(bd.get("bd_psnr"), 2, " dB"),
             cell(speed.get("encode_mp_s")),
             cell(speed.get("decode_mp_s")),
@@ -271,15 +325,16 @@ def summary_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str
 
 
 def reference_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[str]]:
-    """BD-rate (PSNR-RGB, MS-SSIM) of every codec against each reference of the run other
-    than libjpeg-turbo (WebP, AVIF): a header row, then one row per codec; no rows at all
-    when the run had none of them."""
+    """BD-rate (PSNR-RGB, MS-SSIM, and butteraugli's 3-norm where measured) of every codec
+    against each reference of the run other than libjpeg-turbo (WebP, AVIF): a header row,
+    then one row per codec; no rows at all when the run had none of them."""
     others = [r for r in summary.get("references", []) if r != summary["reference"]]
     if not others:
         return []
     labels = {e["name"]: e["label"] for e in summary["codecs"]}
+    metrics = [m for m in AGAINST_METRICS if m in shown_metrics(summary)]
     head = ["codec"] + [
-        f"vs {labels.get(ref, ref)} {METRICS[m][0]}" for ref in others for m in ("psnr", "ms_ssim")
+        f"vs {labels.get(ref, ref)} {METRICS[m][0]}" for ref in others for m in metrics
     ]
     rows = [head]
     for entry in summary["codecs"]:
@@ -289,7 +344,7 @@ def reference_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[s
             + [
                 cell(against[ref].get(entry["name"], {}).get(f"bd_rate_{m}"), 1, "%")
                 for ref in others
-                for m in ("psnr", "ms_ssim")
+                for m in metrics
             ]
         )
     return rows
@@ -314,9 +369,15 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
         + (f" in {len(classes)} content classes ({', '.join(classes)})" if len(classes) > 1 else "")
         + f", {'quick' if summary['quick'] else 'full'} sweep. "
         f"BD-rate: mean bit-rate change at equal quality against {ref_label} over its "
-        f"{lo:g}-{hi:g} bpp range (negative = fewer bits; SSIM and MS-SSIM in dB); "
-        f"BD-PSNR: mean PSNR-RGB change at equal rate. Speeds: median megapixels per second, "
-        f"one thread, on {summary['machine']}."
+        f"{lo:g}-{hi:g} bpp range (negative = fewer bits; SSIM and MS-SSIM in dB"
+        + (
+            "; butteraugli, a distance, as -20 log10(distance): libjxl's butteraugli_main, "
+            "3-norm and max-norm"
+            if "butteraugli" in shown_metrics(summary)
+            else ""
+        )
+        + f"); BD-PSNR: mean PSNR-RGB change at equal rate. Speeds: median megapixels per "
+        f"second, one thread, on {summary['machine']}."
         + (
             f" BD-rates against {' and '.join(others)} likewise, over each one's own "
             f"{lo:g}-{hi:g} bpp range."
@@ -349,13 +410,20 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Decimals of each metric in the per-setting table.
+_DIGITS = {"psnr": 2, "psnr_y": 2, "ms_ssim": 4, "ssim": 4, "butteraugli": 3, "butteraugli_max": 3}
+
+
 def _detail_table(summary: dict[str, Any], part: dict[str, Any], heading: str) -> list[str]:
     title = "Mean RD points per codec and setting" + (f": {heading}" if heading else "")
+    metrics = shown_metrics(summary)
     lines = [
         f"<details><summary>{title}</summary>",
         "",
-        "| codec | setting | bpp | PSNR-RGB | PSNR-Y | MS-SSIM | SSIM | encode ms | decode ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| codec | setting | bpp | "
+        + " | ".join(METRICS[m][0] for m in metrics)
+        + " | encode ms | decode ms |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in metrics) + " | ---: | ---: |",
     ]
     for entry in summary["codecs"]:
         for row in part["curves"].get(entry["name"], []):
@@ -363,9 +431,9 @@ def _detail_table(summary: dict[str, Any], part: dict[str, Any], heading: str) -
                 f"{1000 * row[k]:.1f}" if row.get(k) is not None else "–"
                 for k in ("encode_s", "decode_s")
             ]
+            values = " | ".join(cell(row.get(m), _DIGITS[m]) for m in metrics)
             lines.append(
                 f"| {entry['label']} | {entry['setting']} {row['setting']:g} | {row['bpp']:.3f} "
-                f"| {cell(row['psnr'])} | {cell(row['psnr_y'])} | {cell(row['ms_ssim'], 4)} "
-                f"| {cell(row['ssim'], 4)} | {ms[0]} | {ms[1]} |"
+                f"| {values} | {ms[0]} | {ms[1]} |"
             )
     return [*lines, "", "</details>"]

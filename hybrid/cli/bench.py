@@ -52,6 +52,12 @@ def _codec_list(value: str | None) -> list[str] | None:
     help="Reuse points cached in OUTDIR/points.jsonl by an earlier run.",
 )
 @click.option(
+    "--butteraugli/--no-butteraugli",
+    default=None,
+    help="Measure butteraugli distances (3-norm and max-norm, libjxl's butteraugli_main, "
+    "package libjxl-devtools; about 0.1 s of CPU per point at 481x321). Default: when installed.",
+)
+@click.option(
     "--crops",
     type=click.IntRange(min=0),
     default=2,
@@ -68,26 +74,31 @@ def _codec_list(value: str | None) -> list[str] | None:
 )
 def bench(
     directory: Path, outdir: Path, screens: tuple[Path, ...], quick: bool, limit: int | None,
-    jobs: int, codecs: str | None, resume: bool, crops: int,
+    jobs: int, codecs: str | None, resume: bool, butteraugli: bool | None, crops: int,
 ) -> int:  # fmt: skip
     """Measure hybrid against its peers on the images of DIRECTORY (and of --screens).
 
     Every image is encoded at a sweep of settings by every installed codec (libjpeg-turbo,
     mozjpeg, jpegqs, WebP, AVIF, JPEG XL, hybrid's plain, enhanced, SR and automatic modes);
-    bits per pixel, PSNR, PSNR-Y, SSIM, MS-SSIM and speeds go to OUTDIR with BD-rates against
+    bits per pixel, PSNR, PSNR-Y, SSIM, MS-SSIM, butteraugli (where libjxl's tool is
+    installed) and speeds go to OUTDIR with BD-rates against
     libjpeg-turbo 4:2:0, and against WebP and AVIF when they ran. hybrid's enhanced modes
     decode with the default model choice (content auto). With --screens, every table is
     given for all images and for each content class (photo, screen). Codecs that are not
     installed are skipped with a note.
     """
-    from hybrid.bench.runner import plan_bench, progress_printer, run_bench
+    from hybrid.bench.runner import butteraugli_note, plan_bench, progress_printer, run_bench
     from hybrid.bench.write import write_all
 
     plan = plan_bench(
-        directory, codecs=_codec_list(codecs), quick=quick, limit=limit, screens=screens
-    )
+        directory, codecs=_codec_list(codecs), quick=quick, limit=limit, screens=screens,
+        butteraugli=butteraugli,
+    )  # fmt: skip
     for name, why in plan.skipped:
         click.echo(f"hybrid: note: skipping {name}: {why}", err=True)
+    note = butteraugli_note(plan)
+    if note:
+        click.echo(f"hybrid: note: {note}", err=True)
     with progress_printer(plan) as bar:
         points = run_bench(
             plan,
@@ -103,6 +114,7 @@ def bench(
         + ([f"--limit {limit}"] if limit else [])
         + ([f"--jobs {jobs}"] if jobs != 1 else [])
         + ([f"--codecs {codecs}"] if codecs else [])
+        + ([] if butteraugli is None else ["--butteraugli" if butteraugli else "--no-butteraugli"])
     )
     summary = write_all(outdir, plan, points, command=command, crops=crops)
     failed = len(summary["failures"])

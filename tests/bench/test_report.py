@@ -22,6 +22,7 @@ from hybrid.bench.codecs import CODECS, REFERENCE
 from hybrid.bench.report import bd_table, curves, markdown, speeds
 from hybrid.bench.variants import ENHANCE_QUALITY
 from hybrid.cli import cli
+from hybrid.perceptual import butteraugli_tool
 from tests.helpers.images import tiny_photos
 
 # --- curves and BD on synthetic points ----------------------------------------------------------
@@ -148,6 +149,12 @@ def test_smoke_bench_writes_every_output(smoke):
     for name in ("rd_psnr.png", "rd_psnr_y.png", "rd_ms_ssim.png", "rd_ssim.png", "speed.png"):
         with Image.open(out / name) as image:
             assert image.format == "PNG" and image.width > 300
+    if butteraugli_tool() is not None or os.environ.get("CI", "").lower() == "true":
+        # Measured by default wherever libjxl's tool is installed (.ci/run installs it).
+        assert all(p["butteraugli"] > 0 for p in summary["points"])
+        assert "| BD-rate butteraugli 3-norm |" in report
+        with Image.open(out / "rd_butteraugli.png") as image:
+            assert image.format == "PNG"
     page = (out / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # self-contained
     assert page.count("data:image/png;base64,") >= 5 + 2 * len(measured)

@@ -116,7 +116,7 @@ def test_cache_resumes_and_remeasures_what_changed(photos, tmp_path, monkeypatch
     monkeypatch.setattr(
         runner,
         "measure_image",
-        lambda image, tasks: measured.append(len(tasks)) or real(image, tasks),
+        lambda image, tasks, *rest: measured.append(len(tasks)) or real(image, tasks, *rest),
     )
     third = run_bench(plan, cache)
     assert measured == [1] and [p["key"] for p in third] == [p["key"] for p in first]

@@ -35,6 +35,14 @@ from hybrid.codec.headers import (
     read_info,
 )
 from hybrid.codec.metadata import frame_checksum
+from hybrid.codec.turbo_pass import (
+    TurboPass,
+    probe_accepted,
+    probe_bytes,
+    sequential_layout,
+    turbo_library,
+    turbo_pass,
+)
 from hybrid.errors import CorruptJPEGError, JpegDataWarning, UnsupportedImageError
 from hybrid.io import DEFAULT_MAX_PIXELS, Source, read_bytes
 
@@ -237,8 +245,8 @@ def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str
     ``info``), as one line, or None when nothing is found.
 
     Runs libjpeg's own Huffman decoding of every scan (no inverse DCT) over
-    :func:`coded_image_bytes` of ``data``; the coefficients are copied out only to check a
-    hybrid checksum. Damage is: a file libjpeg cannot read; a warning after which libjpeg
+    :func:`coded_image_bytes` of ``data``; for hybrid's checksum the coefficients are
+    read as well. Damage is: a file libjpeg cannot read; a warning after which libjpeg
     pads or guesses (premature end of data, bad Huffman code, corrupt restart sequence,
     extraneous bytes inside the entropy-coded data, i.e. skipped scan data), so that the
     image a viewer shows is partly invented; and, for files whose hybrid metadata carries a
@@ -248,10 +256,20 @@ def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str
     damage (libjpeg skips it and loses nothing; :func:`parse_info` warns about it).
     ``read``: :func:`read_dct`'s pass over ``data``, when the caller has made it (libjpeg
     does not run again).
+
+    A one-scan sequential file is checked by one in-memory libjpeg-turbo pass
+    (:mod:`hybrid.codec.turbo_pass`: no file, the checksum computed over libjpeg's own
+    arrays); any other file by jpeglib's libjpeg 6b as :func:`read_dct` reads it.
     """
     meta = info.hybrid_metadata
     checked = meta is not None and meta.checksum is not None
     if read is None:
+        fast = _turbo_check(data, info, checked)
+        if fast is not None:
+            damage = _damage_in(list(fast.messages))
+            if damage is not None or meta is None or meta.checksum is None:
+                return damage
+            return None if fast.checksum == meta.checksum else _CHECKSUM_MISMATCH
         jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info), coefficients=checked)
     else:
         jpeg, failure, messages = read.jpeg, read.failure, list(read.messages)
@@ -264,15 +282,43 @@ def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str
         frame = _frame_from_libjpeg(jpeg, info)
     except CorruptJPEGError as exc:
         return str(exc)
-    missing = {c.quant_index for c in frame.components} - set(frame.quant_tables)
+    missing = _missing_tables(info)
     if missing:
         return f"quantization table {min(missing)} is used but was never defined before its scan"
     if frame_checksum(frame) != meta.checksum:
-        return (
-            "the coded image does not match the CRC-32 hybrid recorded when encoding it "
-            "(damaged data, or pixels changed by another tool)"
-        )
+        return _CHECKSUM_MISMATCH
     return None
+
+
+_CHECKSUM_MISMATCH = (
+    "the coded image does not match the CRC-32 hybrid recorded when encoding it "
+    "(damaged data, or pixels changed by another tool)"
+)
+
+
+def _missing_tables(info: JpegInfo) -> set[int]:
+    return {c.quant_index for c in info.components} - set(info.quant_tables)
+
+
+def _turbo_check(data: bytes, info: JpegInfo, checksum: bool) -> TurboPass | None:
+    """:func:`~hybrid.codec.turbo_pass.turbo_pass` over ``data`` when that path takes the
+    file: a one-scan sequential layout whose headers libjpeg accepts (checked on a
+    one-line copy through jpeglib's exception-safe call), every table it uses defined. None:
+    use jpeglib's Python API instead."""
+    lib = turbo_library()
+    if lib is None or (checksum and _missing_tables(info)):
+        return None
+    coded = coded_image_bytes(data, info)
+    layout = sequential_layout(coded, len(info.components))
+    if layout is None:
+        return None
+    with _scratch_file(".jpg") as (fd, path):
+        _write_all(fd, probe_bytes(coded, layout))
+        with _captured_stderr():
+            accepted = probe_accepted(lib, path)
+    if not accepted:
+        return None
+    return turbo_pass(lib, coded, info, _block_counts(info), checksum)
 
 
 def libjpeg_read_dct(
@@ -344,18 +390,28 @@ def read_frame(
     return _frame_from_libjpeg(libjpeg_read_dct(data, info), info)
 
 
+def _block_counts(info: JpegInfo) -> list[tuple[int, int]]:
+    """libjpeg's (height_in_blocks, width_in_blocks) of each component of ``info``'s frame:
+    ``ceil(component_size / 8)``, a single component at the frame's size."""
+    single = len(info.components) == 1
+    hmax = max(c.h_samp for c in info.components)
+    vmax = max(c.v_samp for c in info.components)
+    counts = []
+    for comp in info.components:
+        comp_h = -(-info.height * comp.v_samp // vmax) if not single else info.height
+        comp_w = -(-info.width * comp.h_samp // hmax) if not single else info.width
+        counts.append((-(-comp_h // 8), -(-comp_w // 8)))
+    return counts
+
+
 def _frame_from_libjpeg(jpeg: Any, info: JpegInfo) -> Frame:
     """A :class:`Frame` of jpeglib's coefficient arrays (see :func:`read_frame`)."""
     arrays = [jpeg.Y] if len(info.components) == 1 else [jpeg.Y, jpeg.Cb, jpeg.Cr]
     single = len(info.components) == 1
-    hmax = max(c.h_samp for c in info.components)
-    vmax = max(c.v_samp for c in info.components)
     components = []
-    for comp, coeffs in zip(info.components, arrays, strict=True):
+    for comp, coeffs, blocks in zip(info.components, arrays, _block_counts(info), strict=True):
         h, v = (1, 1) if single else (comp.h_samp, comp.v_samp)
-        comp_h = -(-info.height * v // (1 if single else vmax))
-        comp_w = -(-info.width * h // (1 if single else hmax))
-        expected = (-(-comp_h // 8), -(-comp_w // 8), 8, 8)
+        expected = (*blocks, 8, 8)
         coeffs = np.array(coeffs, dtype=np.int16, copy=True)
         if coeffs.shape != expected:
             raise CorruptJPEGError(

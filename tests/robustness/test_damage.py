@@ -190,22 +190,31 @@ def test_the_check_can_be_switched_off(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "--strict needs the damage check" in result.stderr
 
 
-def test_other_encoders_files_are_checked_without_copying_coefficients(monkeypatch):
-    """Without a hybrid checksum to compare, the check stops after libjpeg's pass over the
-    entropy-coded data: the coefficients are never copied out (a third of the time)."""
+def test_one_scan_files_are_checked_in_memory_without_copying_coefficients(monkeypatch):
+    """A one-scan sequential file, Pillow's or hybrid's, is checked by one in-memory
+    libjpeg-turbo pass (hybrid.codec.turbo_pass; hybrid's checksum over libjpeg's arrays in
+    place): jpeglib's reads never run. Other layouts take jpeglib's read, which copies the
+    coefficients out only for a hybrid checksum."""
     from hybrid.codec import reader
 
-    buffer = io.BytesIO()
-    Image.fromarray(sample_image(64, 48, 2)).save(buffer, "JPEG", quality=70)
     loads: list[object] = []
-    real_load = reader._load_coefficients
+    reads: list[object] = []
+    real_load, real_read = reader._load_coefficients, reader._libjpeg_dct
     monkeypatch.setattr(
         reader, "_load_coefficients", lambda jpeg, path: loads.append(jpeg) or real_load(jpeg, path)
     )
-    hybrid.decode(buffer.getvalue(), strict=True)
-    assert loads == []
-    hybrid.decode(hybrid.encode(sample_image(64, 48, 2)), strict=True)  # checksum: one read
-    assert len(loads) == 1
+    monkeypatch.setattr(
+        reader, "_libjpeg_dct", lambda *a, **k: reads.append(a) or real_read(*a, **k)
+    )
+    pixels = sample_image(64, 48, 2)
+    for options in ({}, {"progressive": True}):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=70, **options)
+        hybrid.decode(buffer.getvalue(), strict=True)
+    hybrid.decode(hybrid.encode(pixels), strict=True)
+    assert (len(reads), loads) == (1, [])  # the progressive file
+    hybrid.decode(hybrid.encode(pixels, progressive=True), strict=True)
+    assert (len(reads), len(loads)) == (2, 1)
 
 
 def test_resized_decodes_are_flagged_too():

@@ -16,7 +16,8 @@
 // quantization-consistency projection and the near-lossless fade-out as the Python decoder
 // does, turns the result upright by the EXIF orientation and tags it with the file's ICC
 // profile (so it shows as the browser shows the plain decode), and it replaces the plain
-// image. Anything that
+// image. A downscaled hybrid file is shown at its original size by the super-resolution
+// network, as the Python decoder shows it (superres.js). Anything that
 // fails (no worker, no WebAssembly, an unsupported JPEG, a missing model) leaves the plain
 // image and resolves with { enhanced: false, reason }.
 

@@ -38,7 +38,7 @@ import os
 import re
 import sys
 import threading
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,13 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.headers import JpegInfo
+
+try:  # zlib-ng's CRC-32 (same values) runs at ~25 GB/s against zlib's ~4: 1.3 ms at 12 MP
+    from zlib_ng.zlib_ng import crc32 as _crc32
+except ImportError:  # pragma: no cover - a dependency; zlib gives the same CRC, slower
+    from zlib import crc32 as _crc32
+
+_CRC32: Callable[..., int] = _crc32
 
 __all__ = ["TurboPass", "probe_bytes", "sequential_layout", "turbo_library", "turbo_pass"]
 
@@ -303,10 +310,10 @@ def _checksum(
         if stride == cols * 128 and np.array_equal(
             starts, first + stride * np.arange(rows, dtype=np.uint64)
         ):
-            crc = zlib.crc32((ctypes.c_char * (stride * rows)).from_address(first), crc)
+            crc = _CRC32((ctypes.c_char * (stride * rows)).from_address(first), crc)
         else:
             for start in starts.tolist():
-                crc = zlib.crc32((ctypes.c_char * (cols * 128)).from_address(start), crc)
+                crc = _CRC32((ctypes.c_char * (cols * 128)).from_address(start), crc)
         table = info.quant_tables[comp.quant_index]
-        crc = zlib.crc32(np.ascontiguousarray(table, dtype="<u2").tobytes(), crc)
+        crc = _CRC32(np.ascontiguousarray(table, dtype="<u2").tobytes(), crc)
     return crc

@@ -817,7 +817,7 @@ def _estimate_quality(
     at 255), so exactness is judged jointly: one quality must reproduce all tables.
     """
     try:
-        from hybrid.codec.quant import estimate_ijg_quality, ijg_table_bytes
+        from hybrid.codec.quant import estimate_ijg_quality, ijg_tables_by_luma
     except ImportError:
         return None, False
     luma = comps[0].quant_index
@@ -830,7 +830,7 @@ def _estimate_quality(
         if c.quant_index in tables and c.quant_index not in wanted:
             table = np.ascontiguousarray(tables[c.quant_index], dtype=np.uint16).tobytes()
             wanted[c.quant_index] = (table, 2)
-    for candidate in ijg_table_bytes():
+    for candidate in ijg_tables_by_luma().get(wanted[luma][0], ()):
         if all(table == candidate[base] for table, base in wanted.values()):
             return float(candidate[0]), True
     try:

@@ -87,6 +87,17 @@ def ijg_table_bytes() -> tuple[tuple[int, bytes, bytes], ...]:
     return tuple(candidates)
 
 
+@lru_cache(maxsize=1)
+def ijg_tables_by_luma() -> dict[bytes, tuple[tuple[int, bytes, bytes], ...]]:
+    """:func:`ijg_table_bytes` grouped by the luma table's bytes, each group in that order:
+    a file's luma table finds its few candidates by one dict look-up instead of a
+    comparison with all 200 (most of a small file's header parse)."""
+    groups: dict[bytes, list[tuple[int, bytes, bytes]]] = {}
+    for candidate in ijg_table_bytes():
+        groups.setdefault(candidate[1], []).append(candidate)
+    return {luma: tuple(group) for luma, group in groups.items()}
+
+
 #: N. Robidoux's table for ImageMagick, mozjpeg's default (``quant_tbl_master_idx`` 3,
 #: jcparam.c), natural order, quality 50. mozjpeg uses it for luma and chroma alike.
 ROBIDOUX_QUANT = np.array(

@@ -312,13 +312,52 @@ def _turbo_check(data: bytes, info: JpegInfo, checksum: bool) -> TurboPass | Non
     layout = sequential_layout(coded, len(info.components))
     if layout is None:
         return None
-    with _scratch_file(".jpg") as (fd, path):
-        _write_all(fd, probe_bytes(coded, layout))
-        with _captured_stderr():
-            accepted = probe_accepted(lib, path)
-    if not accepted:
+    if not _probe_quietly(lib, probe_bytes(coded, layout)):
         return None
     return turbo_pass(lib, coded, info, _block_counts(info), checksum)
+
+
+_probe_files: list[tuple[int, int, int]] = []  # (pid, probe memfd, stderr sink memfd)
+
+
+def _probe_quietly(lib: Any, probe: bytes) -> bool:
+    """:func:`~hybrid.codec.turbo_pass.probe_accepted` of ``probe``, libjpeg's messages
+    about it discarded. With memfds, one pair per process is kept for this (the probe runs
+    on every check: creating and closing two files each time was a tenth of the check's
+    cost on a small file); else scratch files as for jpeglib's reads."""
+    if not _USE_MEMFD:
+        with _scratch_file(".jpg") as (fd, path):
+            _write_all(fd, probe)
+            with _captured_stderr():
+                return bool(probe_accepted(lib, path))
+    with _STDERR_LOCK:
+        if not _probe_files or _probe_files[0][0] != os.getpid():  # new, or a forked child
+            _probe_files[:] = [
+                (
+                    os.getpid(),
+                    os.memfd_create("hybrid-probe.jpg", os.MFD_CLOEXEC),
+                    os.memfd_create("hybrid-probe.log", os.MFD_CLOEXEC),
+                )
+            ]
+        _, fd, sink = _probe_files[0]
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, probe, 0)
+        try:
+            sys.stderr.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all: nothing to keep quiet
+            return bool(probe_accepted(lib, f"/proc/self/fd/{fd}"))
+        try:
+            os.dup2(sink, 2)
+            return bool(probe_accepted(lib, f"/proc/self/fd/{fd}"))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.ftruncate(sink, 0)
+            os.lseek(sink, 0, os.SEEK_SET)
 
 
 def libjpeg_read_dct(

@@ -204,3 +204,17 @@ def test_damaged_headers_never_crash():
     assert out.returncode == 0, out.stderr.decode()
     assert out.stderr == b""
     assert int(out.stdout) >= 100
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_the_header_probe_prints_nothing(memfd, monkeypatch, capfd):
+    """libjpeg warns about the probe copy's missing data; that goes nowhere, with the kept
+    memfd pair or with scratch files where there is no memfd."""
+    monkeypatch.setattr(reader, "_USE_MEMFD", memfd and reader._USE_MEMFD)
+    data = pillow_jpeg(sample_image(40, 56, 11), quality=75)
+    damaged = data[:-2] + b"\x00" * 20 + data[-2:]
+    for _ in range(3):
+        assert turbo_check(data) == turbo_pass.TurboPass((), None)
+        assert "extraneous bytes" in turbo_check(damaged).messages[0]
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""

@@ -5,7 +5,9 @@ file, first match wins:
 
 1. a user weights file, or a registry ``model`` named by the caller;
 2. a content class named by the caller (``content="photo"`` / ``"screen"``);
-3. the model id the file's hybrid record (APP11) names, when it is an enhancement model;
+3. the model id the file's hybrid record (APP11) names, when it is an enhancement model the
+   backend can run (the onnx backends run only models with an export: a recorded model
+   without one is passed over, and :attr:`ModelChoice.passed_over` names it);
 4. the content class the record names (format version 3, written by ``hybrid encode
    --content``);
 5. ``content="auto"``: :func:`hybrid.enhance.content.classify_content` of the planes the
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from hybrid.codec.metadata import CONTENT_CODES, HybridMetadata
@@ -55,6 +58,8 @@ class ModelChoice:
             screen, when it ran.
         missing: the class's own model when it is not installed (``model`` is then the
             photo model standing in), else None.
+        passed_over: the model the file's record names when the backend cannot run it (no
+            ONNX export), so that the steps after the record chose; else None.
     """
 
     model: str
@@ -62,11 +67,13 @@ class ModelChoice:
     content: str | None = None
     screen_probability: float | None = None
     missing: str | None = None
+    passed_over: str | None = None
 
     def why(self) -> str:
         """The reason in words: ``screen, classified p=0.97`` (p of the chosen class),
         ``photo, recorded``, ``given model``, ``screen, given, enhance-screen-v1 not
-        installed`` ..."""
+        installed``, ``photo, classified p=0.91, recorded enhance-quality-v4 has no ONNX
+        export`` ..."""
         if self.content is None:
             return self.reason
         text = f"{self.content}, {self.reason}"
@@ -75,6 +82,8 @@ class ModelChoice:
             text += f" p={p if self.content == 'screen' else 1.0 - p:.2f}"
         if self.missing is not None:
             text += f", {self.missing} not installed"
+        if self.passed_over is not None:
+            text += f", recorded {self.passed_over} has no ONNX export"
         return text
 
     def describe(self) -> str:
@@ -107,6 +116,7 @@ def choose_model(
     model: str | None = None,
     weights: str | os.PathLike[str] | None = None,
     content: str = "auto",
+    exported: Collection[str] | None = None,
 ) -> ModelChoice:
     """The enhancement network for a file, in the order of the module docstring.
 
@@ -118,18 +128,24 @@ def choose_model(
             nothing before decides.
         model, weights: the caller's registry id / weights file (None: not named).
         content: ``auto``, ``photo`` or ``screen``.
+        exported: the models the backend can run (the onnx backends: the ids in
+            ``weights/onnx.json``); a recorded model outside it is passed over. None: any.
 
     Raises:
         InputError: ``content`` is not one of :data:`CONTENT_CHOICES`.
     """
     check_content(content)
+    named = None if weights or model or content != "auto" else recorded_model(meta)
+    passed_over = None
+    if named is not None and exported is not None and named not in exported:
+        named, passed_over = None, named
     if weights:
         choice = ModelChoice(os.path.basename(os.fspath(weights)), "weights file")
     elif model:
         choice = ModelChoice(model, "given model")
     elif content != "auto":
         choice = _for_class(content, "given")
-    elif (named := recorded_model(meta)) is not None:
+    elif named is not None:
         choice = ModelChoice(named, "recorded model")
     elif meta is not None and meta.content is not None:
         choice = _for_class(meta.content, "recorded")
@@ -138,6 +154,8 @@ def choose_model(
 
         guess = classifier.classify_content(planes)
         choice = _for_class(guess.label, "classified", guess.screen_probability)
+    if passed_over is not None:
+        choice = replace(choice, passed_over=passed_over)
     logger.info("enhanced with %s", choice.describe())
     return choice
 

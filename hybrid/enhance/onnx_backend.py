@@ -151,7 +151,10 @@ def enhance_jpeg_onnx(
         info: ``data``'s parsed headers, as :func:`hybrid.enhance.enhance_jpeg`'s.
         model: registry id; default: chosen by :func:`hybrid.enhance.choice.choose_model`.
             A content class's model without an ONNX export falls back to the photo model,
-            with a :class:`~hybrid.errors.MissingModelWarning`.
+            and a model the file's record names without one to the model chosen as if the
+            record named none (its content class, else the classifier's), each with one
+            :class:`~hybrid.errors.MissingModelWarning`. A ``model`` given without an export
+            is an error.
         backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
         threads: ONNX Runtime intra-op threads (default: its choice).
         tile: tile side for bounded-memory inference.
@@ -161,8 +164,8 @@ def enhance_jpeg_onnx(
         float32 (H, W, 3) RGB in [0, 1], or (H, W, 1) for a greyscale file.
 
     Raises:
-        WeightsError: no verified export of the model, onnxruntime missing, or the model is
-            not an enhancement network.
+        WeightsError: no verified export of the given or fallback model, onnxruntime
+            missing, or the model is not an enhancement network.
     """
     if check_backend(backend) == "torch":
         raise InputError("enhance_jpeg_onnx runs the onnx backends only")
@@ -172,16 +175,26 @@ def enhance_jpeg_onnx(
         info = parse_info(data, max_pixels=DEFAULT_MAX_PIXELS, max_scan_passes=None)
     planes = load_planes(data, info=info, tolerate_damage=tolerate_damage, read=read)
     meta = None if model or content != "auto" else info.hybrid_metadata
-    choice = choose_model(meta, planes, model=model, content=content)
+    exported = load_onnx_manifest()
+    choice = choose_model(meta, planes, model=model, content=content, exported=exported)
     fallback = choice.content is not None and choice.model != DEFAULT_ENHANCE_MODEL
-    if fallback and choice.model not in load_onnx_manifest():
+    if fallback and choice.model not in exported:
+        if choice.passed_over is None:  # else the one warning below says it all
+            warnings.warn(
+                f"the {choice.content} enhancement model {choice.model} has no ONNX export: "
+                f"using {DEFAULT_ENHANCE_MODEL}",
+                MissingModelWarning,
+                stacklevel=2,
+            )
+        choice = replace(choice, model=DEFAULT_ENHANCE_MODEL, missing=choice.model)
+    if choice.passed_over is not None:
         warnings.warn(
-            f"the {choice.content} enhancement model {choice.model} has no ONNX export: "
-            f"using {DEFAULT_ENHANCE_MODEL}",
+            f"the file's record names {choice.passed_over}, which has no ONNX export: "
+            f"enhanced with {replace(choice, passed_over=None).describe()}; "
+            f"`hybrid export-onnx {choice.passed_over}` makes the export",
             MissingModelWarning,
             stacklevel=2,
         )
-        choice = replace(choice, model=DEFAULT_ENHANCE_MODEL)
     model = choice.model
     entry = onnx_entry(model)
     if entry.architecture != "EnhanceNet":

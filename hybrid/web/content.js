@@ -150,23 +150,27 @@ export function recordedModel(record, manifest) {
 
 /** The network for a file and why, in choice.choose_model's order. ``classify()`` gives the
  * screen probability; it runs only when nothing before decides. A class whose model the
- * manifest lacks gets the photo model (``missing`` names the one it wanted), as the Python
- * ONNX backend does. Returns { model, reason, content, screenProbability, missing, why }. */
+ * manifest lacks gets the photo model (``missing`` names the one it wanted), and a recorded
+ * model the manifest lacks is passed over (``passedOver`` names it: the steps after the record
+ * choose), as the Python ONNX backend does. Returns { model, reason, content,
+ * screenProbability, missing, passedOver, why }. */
 export function chooseModel({ record, manifest, modelId = null, content = "auto", classify }) {
   if (content !== "auto" && !CONTENT_CLASSES.includes(content)) {
     throw new Error(`content must be one of auto, ${CONTENT_CLASSES.join(", ")}, got ${content}`);
   }
+  const recorded = modelId || content !== "auto" ? null : recordedModel(record, manifest);
+  const passedOver = recorded && !enhancer(manifest, recorded) ? recorded : null;
   let choice;
   if (modelId) choice = { model: modelId, reason: "given model", content: null };
   else if (content !== "auto") choice = forClass(content, "given", null, manifest);
-  else if (recordedModel(record, manifest)) {
-    choice = { model: record.modelId, reason: "recorded model", content: null };
-  } else if (record && record.content) choice = forClass(record.content, "recorded", null, manifest);
+  else if (recorded && !passedOver) choice = { model: recorded, reason: "recorded model", content: null };
+  else if (record && record.content) choice = forClass(record.content, "recorded", null, manifest);
   else {
     const p = classify();
     choice = forClass(p >= THRESHOLD ? "screen" : "photo", "classified", p, manifest);
   }
-  return { screenProbability: null, missing: null, ...choice, why: why(choice) };
+  choice = { screenProbability: null, missing: null, ...choice, passedOver };
+  return { ...choice, why: why(choice) };
 }
 
 function forClass(content, reason, screenProbability, manifest) {
@@ -176,7 +180,7 @@ function forClass(content, reason, screenProbability, manifest) {
 }
 
 /** ModelChoice.why: "screen, classified p=0.97", "photo, recorded", "given model" ... */
-function why({ reason, content, screenProbability, missing }) {
+function why({ reason, content, screenProbability, missing, passedOver }) {
   if (!content) return reason;
   let text = `${content}, ${reason}`;
   if (screenProbability !== null && screenProbability !== undefined) {
@@ -184,5 +188,6 @@ function why({ reason, content, screenProbability, missing }) {
     text += ` p=${p.toFixed(2)}`;
   }
   if (missing) text += `, ${missing} not installed`;
+  if (passedOver) text += `, recorded ${passedOver} has no ONNX export`;
   return text;
 }

@@ -110,7 +110,9 @@ async function enhanceCoded(ctx) {
       return screenProbability(features);
     },
   });
-  if (choice.missing && choice.reason !== "classified") {
+  if (choice.passedOver) {
+    console.warn(`hybrid: the file's record names ${choice.passedOver}, which is not on the site: using ${choice.model} (${choice.content})`);
+  } else if (choice.missing && choice.reason !== "classified") {
     console.warn(`hybrid: the ${choice.content} model ${choice.missing} is not on the site: using ${choice.model}`);
   }
   const { session, entry } = await loadModel(ort, options.weightsBase, manifest, choice.model, variant, "EnhanceNet");

@@ -132,6 +132,10 @@ CASES = {
     "hybrid-screen-recorded-model.jpg": Case(
         lambda: hybrid.encode(_small(ui_boxes), quality=40, model_id="enhance-fast-v4")
     ),
+    # a recorded model without an ONNX export is passed over, as Python's onnx backend does
+    "hybrid-recorded-unexported.jpg": Case(
+        lambda: hybrid.encode(ASTRONAUT[:160, 200:400], quality=30, model_id="enhance-quality-v4")
+    ),
     # the caller's choice wins over the file: a class, a model
     "given-screen.jpg": Case(
         lambda: hybrid.encode(ASTRONAUT[:160, :160], quality=30, content="photo"),
@@ -225,10 +229,13 @@ def test_browser_matches_python_onnx_decoder(site, name):
         assert model["reason"] == "super-resolution"
     else:
         meta = None if case.py else meta
-        choice = choose_model(meta, load_planes(jpeg, info=info), **case.py)
-        assert (model["model"], model["reason"], model["content"]) == (
-            choice.model, choice.reason, choice.content
+        site_models = json.loads((images.parent / "weights" / "onnx.json").read_text())["models"]
+        exported = {m["id"] for m in site_models}
+        choice = choose_model(meta, load_planes(jpeg, info=info), exported=exported, **case.py)
+        assert (model["model"], model["reason"], model["content"], model["passedOver"]) == (
+            choice.model, choice.reason, choice.content, choice.passed_over
         )  # fmt: skip
+        assert model["why"] == choice.why()
         if choice.screen_probability is not None:
             assert abs(model["screenProbability"] - choice.screen_probability) < 0.01
 

@@ -7,8 +7,11 @@ entropy-coded data; for hybrid's own files also the coefficients, to compare the
 and the metadata carried to the result. Inputs are made from one validation image, resized
 with Pillow (Lanczos) and saved by Pillow: 4000x3000 (12 MP) at quality 85, 768x512
 (0.4 MP) and the image itself (481x321, 0.15 MP) at quality 75; plus hybrid's own encode of
-the 12 MP and 0.4 MP images (quality 85 / 75), whose checksum the check compares. Each time
-is the best of --repeat runs, the file already in memory.
+the 12 MP and 0.4 MP images (quality 85 / 75), whose checksum the check compares. Each
+time is the median over --repeat rounds in which Pillow, the checked decode, the unchecked
+decode and the check alone take turns, 5 calls each (so other jobs on the machine slow them
+alike), the file already in memory; wall time, and for Pillow and the checked decode also
+the process's CPU time (all threads), which other jobs disturb less.
 
 ``--enhanced`` times an enhanced decode instead (``hybrid.decode_array(..., enhance=True)``)
 of the 12 MP and 0.4 MP Pillow files: the whole decode, the tile loop
@@ -18,7 +21,7 @@ outside each; plus the pixel input alone (``load_planes``: one libjpeg pass, pix
 coefficients) against Pillow's decode of the same file.
 
 Example (the command recorded in BENCHMARKS.md):
-    python scripts/bench_decode_overhead.py --data ../shared/data
+    python scripts/bench_decode_overhead.py --data ../shared/data --repeat 15
     python scripts/bench_decode_overhead.py --data ../shared/data --enhanced --repeat 2
 """
 
@@ -28,6 +31,7 @@ import argparse
 import io
 import os
 import platform
+import statistics
 import time
 import warnings
 from collections.abc import Callable
@@ -50,6 +54,27 @@ def best_seconds(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def interleaved_medians(
+    runs: dict[str, Callable[[], object]], repeat: int, calls: int = 5
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per call of each of ``runs`` over ``repeat`` rounds; in each
+    round the runs take turns, each making ``calls`` calls in a row (timed together, so its
+    caches are as warm as in a loop over files), and other jobs on the machine weigh on all
+    of them alike. CPU is the process's CPU time (``time.process_time``: all threads)."""
+    for run in runs.values():
+        run()  # warm: imports, caches
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for _ in range(calls):
+                run()
+            wall[name].append((time.perf_counter() - start) / calls)
+            cpu[name].append((time.process_time() - start_cpu) / calls)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runs}
+
+
 def pillow_jpeg(image: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
@@ -68,7 +93,7 @@ def inputs(source: Image.Image) -> list[tuple[str, bytes]]:
     ]
 
 
-def measure(data: bytes, repeat: int) -> dict[str, float]:
+def measure(data: bytes, repeat: int) -> dict[str, tuple[float, float]]:
     def pillow() -> None:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -76,12 +101,15 @@ def measure(data: bytes, repeat: int) -> dict[str, float]:
     info = parse_info(data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the inputs are intact: any warning is a bug here
-        return {
-            "pillow": best_seconds(pillow, repeat),
-            "checked": best_seconds(lambda: hybrid.decode(data), repeat),
-            "unchecked": best_seconds(lambda: hybrid.decode(data, check_damage=False), repeat),
-            "check": best_seconds(lambda: find_damage(data, info), repeat),
-        }
+        return interleaved_medians(
+            {
+                "pillow": pillow,
+                "checked": lambda: hybrid.decode(data),
+                "unchecked": lambda: hybrid.decode(data, check_damage=False),
+                "check": lambda: find_damage(data, info),
+            },
+            repeat,
+        )
 
 
 class _Clock:
@@ -173,7 +201,9 @@ def main() -> None:
         "--data", default="../shared/data", help="folder with val/ (default ../shared/data)"
     )
     ap.add_argument("--image", default="102061.png", help="the val image (481x321)")
-    ap.add_argument("--repeat", type=int, default=5, help="timed runs (best of)")
+    ap.add_argument(
+        "--repeat", type=int, default=15, help="timed rounds (plain: medians; --enhanced: best)"
+    )
     ap.add_argument("--enhanced", action="store_true", help="time enhanced decodes instead")
     ap.add_argument("--device", default="cpu", help="device of the enhanced decodes")
     args = ap.parse_args()
@@ -182,26 +212,31 @@ def main() -> None:
     print(
         f"Pillow {Image.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}; best of {args.repeat}"
+        f"load average {os.getloadavg()[0]:.2f}; "
+        f"{'best of' if args.enhanced else 'median of'} {args.repeat}"
     )
     print()
     if args.enhanced:
         main_enhanced(source, args.repeat, args.device)
         return
-    print("| file | MP | Pillow ms | decode ms (x Pillow) | --no-damage-check ms (x Pillow) "
-          "| check alone ms | decode MP/s |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| file | MP | Pillow ms | decode ms (x Pillow) | decode CPU ms (x Pillow's CPU) "
+          "| --no-damage-check ms (x Pillow) | check alone ms | decode MP/s |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, data in inputs(source):
         with Image.open(io.BytesIO(data)) as image:
             megapixels = image.width * image.height / 1e6
         t = measure(data, args.repeat)
-        ms = {key: 1e3 * value for key, value in t.items()}
+        (pillow, pillow_cpu), (checked, checked_cpu) = t["pillow"], t["checked"]
+        unchecked, check = t["unchecked"][0], t["check"][0]
         print(
-            f"| {name} | {megapixels:.2f} | {ms['pillow']:.1f} "
-            f"| {ms['checked']:.1f} ({t['checked'] / t['pillow']:.2f}x) "
-            f"| {ms['unchecked']:.1f} ({t['unchecked'] / t['pillow']:.2f}x) "
-            f"| {ms['check']:.1f} | {megapixels / t['checked']:.0f} |"
+            f"| {name} | {megapixels:.2f} | {1e3 * pillow:.1f} "
+            f"| {1e3 * checked:.1f} ({checked / pillow:.2f}x) "
+            f"| {1e3 * checked_cpu:.1f} ({checked_cpu / pillow_cpu:.2f}x) "
+            f"| {1e3 * unchecked:.1f} ({unchecked / pillow:.2f}x) "
+            f"| {1e3 * check:.1f} | {megapixels / checked:.0f} |"
         )
+    print()
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from hybrid.codec.quant import (
     ijg_quality,
     ijg_scale_factor,
     ijg_tables_at,
+    perceptual_tables_at,
     psnr_tables_at,
 )
 from hybrid.downscaled import DEFAULT_SR_MODEL, EncodeSource, encode_frame_file
@@ -155,6 +156,8 @@ def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
     best mode's PSNR tables (``tables="psnr"``) at that scale factor."""
     if options.tables == "psnr":
         return dataclasses.replace(options, quant_tables=psnr_tables_at(factor))
+    if options.tables == "perceptual":
+        return dataclasses.replace(options, quant_tables=perceptual_tables_at(factor))
     quality = round(factor_to_quality(factor))
     if ijg_scale_factor(quality) == factor:
         return dataclasses.replace(options, quality=quality, quant_tables=None)

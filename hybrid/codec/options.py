@@ -10,7 +10,18 @@ import numpy as np
 from hybrid.errors import InputError
 
 Subsampling = Literal["4:4:4", "4:2:2", "4:2:0", "auto"]
-TableSet = Literal["ijg", "psnr"]
+TableSet = Literal["ijg", "psnr", "perceptual"]
+Tune = Literal["psnr", "ssim", "perceptual"]
+
+#: What each tune of the best mode changes: (tables, rdo_activity). ``psnr`` is the best
+#: mode as it was; ``ssim`` and ``perceptual`` give chroma more of the error
+#: (:func:`hybrid.codec.quant.perceptual_tables_at`) and adapt the trellis more to texture,
+#: ``ssim`` the most (measured in docs/decisions.md, "Tunes").
+TUNES: dict[str, tuple[str, float]] = {
+    "psnr": ("psnr", 0.5),
+    "ssim": ("perceptual", 2.0),
+    "perceptual": ("perceptual", 1.0),
+}
 
 #: (h_samp, v_samp) of the luma component for each chroma mode; chroma is always 1x1.
 LUMA_SAMPLING: dict[str, tuple[int, int]] = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
@@ -34,9 +45,10 @@ class EncodeOptions:
         optimize_huffman: per-image optimal Huffman tables (two-pass); else the Annex K tables.
         restart_interval: MCUs between RSTn markers; 0 disables restart markers.
         tables: which tables ``quality`` scales: ``"ijg"`` (T.81 Annex K, libjpeg's rule,
-            the same DQT as ``cjpeg -quality``) or ``"psnr"``
+            the same DQT as ``cjpeg -quality``), ``"psnr"``
             (:func:`hybrid.codec.quant.psnr_quant_tables`, tuned with the trellis for
-            PSNR-RGB). Ignored when ``quant_tables`` is given.
+            PSNR-RGB) or ``"perceptual"`` (:func:`hybrid.codec.quant.perceptual_quant_tables`,
+            the perceptual tunes'). Ignored when ``quant_tables`` is given.
         optimize_scans: with ``progressive``, code the frame with each of a few scan scripts
             (:func:`hybrid.codec.scans.search_scripts`) and keep the smallest file, as
             mozjpeg's ``optimize_scans``; else libjpeg's default script.
@@ -58,21 +70,34 @@ class EncodeOptions:
 
     @classmethod
     def best(
-        cls, quality: int = 75, subsampling: Subsampling = "4:2:0", **changes: object
+        cls,
+        quality: int = 75,
+        subsampling: Subsampling = "4:2:0",
+        tune: Tune = "psnr",
+        **changes: object,
     ) -> EncodeOptions:
-        """The smallest files at a given PSNR-RGB: PSNR tables, trellis on AC and DC,
-        progressive with a scan search and optimal Huffman tables, and a mild texture
+        """The smallest files at a given quality: trellis on AC and DC, progressive with a
+        scan search and optimal Huffman tables, with the tables and texture adaptation of
+        ``tune`` (:data:`TUNES`). ``psnr`` (the default): PSNR tables and a mild texture
         adaptation of the trellis (``rdo_activity=0.5``: -0.4 % PSNR BD-rate for -1.5 %
-        MS-SSIM). ``changes`` override fields (e.g. ``restart_interval``)."""
+        MS-SSIM); ``perceptual`` and ``ssim`` trade PSNR for butteraugli and MS-SSIM.
+        ``changes`` override fields (e.g. ``restart_interval``).
+
+        Raises:
+            InputError: an unknown ``tune``.
+        """
+        if tune not in TUNES:
+            raise InputError(f"tune must be one of {', '.join(TUNES)}; got {tune!r}")
+        tables, activity = TUNES[tune]
         fields: dict[str, object] = dict(
             quality=quality,
             subsampling=subsampling,
             rdo=True,
             progressive=True,
             optimize_huffman=True,
-            tables="psnr",
+            tables=tables,
             optimize_scans=True,
-            rdo_activity=0.5,
+            rdo_activity=activity,
         )
         fields.update(changes)
         return cls(**fields)  # type: ignore[arg-type]
@@ -89,13 +114,16 @@ class EncodeOptions:
         progressive: bool,
         optimize_huffman: bool,
         best: bool,
+        tune: str | None = None,
     ) -> EncodeOptions:
         """The options ``hybrid.encode``'s keywords describe: :meth:`best` (which replaces
-        ``rdo``, ``progressive`` and ``optimize_huffman``) or exactly what was asked."""
-        if best:
+        ``rdo``, ``progressive`` and ``optimize_huffman``; a ``tune`` implies it) or exactly
+        what was asked."""
+        if best or tune is not None:
             return cls.best(
                 quality,
                 subsampling,  # type: ignore[arg-type]
+                tune or "psnr",  # type: ignore[arg-type]
                 quant_tables=quant_tables,
                 restart_interval=restart_interval,
             )
@@ -123,8 +151,8 @@ class EncodeOptions:
             raise InputError(f"rdo_activity must be a number 0..2, got {activity!r}")
         if not 0.0 <= float(activity) <= 2.0:
             raise InputError(f"rdo_activity must be in 0..2, got {activity}")
-        if self.tables not in ("ijg", "psnr"):
-            raise InputError(f"tables must be 'ijg' or 'psnr', got {self.tables!r}")
+        if self.tables not in ("ijg", "psnr", "perceptual"):
+            raise InputError(f"tables must be 'ijg', 'psnr' or 'perceptual', got {self.tables!r}")
         if not isinstance(self.restart_interval, (int, np.integer)) or not (
             0 <= int(self.restart_interval) <= 65535
         ):

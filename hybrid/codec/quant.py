@@ -126,6 +126,10 @@ PSNR_TABLE_CHROMA = 0.55
 #: percentage for q, so that they land near the PSNR of the Annex K tables at q.
 PSNR_SCALE_FACTOR = 1.43
 PSNR_SCALE_EXPONENT = 0.72
+#: Chroma steps relative to luma steps in the perceptual tunes: butteraugli and MS-SSIM
+#: weigh chroma error less than PSNR-RGB does; 0.9 gave -2.8 % butteraugli BD-rate on the
+#: plain decode and -2.7 points with enhance-fast-v4 (docs/decisions.md, "Tunes").
+PERCEPTUAL_TABLE_CHROMA = 0.9
 
 
 def psnr_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,12 +179,41 @@ def psnr_tables_at(factor: float) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         (luma, chroma) uint16 (8, 8) tables in natural order, entries 1..255.
     """
+    return robidoux_family_at(factor, PSNR_TABLE_CHROMA)
+
+
+def perceptual_tables_at(factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The perceptual tunes' tables (``--tune ssim|perceptual``) at a continuous libjpeg
+    scale factor ``factor``: the PSNR tables' luma, chroma at
+    :data:`PERCEPTUAL_TABLE_CHROMA` of luma instead of 0.55.
+
+    Returns:
+        (luma, chroma) uint16 (8, 8) tables in natural order, entries 1..255.
+    """
+    return robidoux_family_at(factor, PERCEPTUAL_TABLE_CHROMA)
+
+
+def perceptual_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """(luma, chroma) uint16 (8, 8) tables of the perceptual tunes for IJG quality 1..100
+    (:func:`perceptual_tables_at` at libjpeg's percentage for ``quality``)."""
+    return perceptual_tables_at(float(quality_scale(quality)))
+
+
+def robidoux_family_at(factor: float, chroma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Tables of the best mode's family at libjpeg scale factor ``factor`` (percent):
+    ``round(scale * shape)`` with shape ``16 * (ROBIDOUX_QUANT / 16) ** 0.45`` (DC at
+    :data:`PSNR_TABLE_DC`), scale ``PSNR_SCALE_FACTOR * (factor / 100) **
+    PSNR_SCALE_EXPONENT``, and chroma steps ``chroma`` times the luma ones.
+
+    Returns:
+        (luma, chroma) uint16 (8, 8) tables in natural order, entries clamped to 1..255.
+    """
     scale = PSNR_SCALE_FACTOR * (max(float(factor), 0.0) / 100.0) ** PSNR_SCALE_EXPONENT
     shape = 16.0 * (ROBIDOUX_QUANT / 16.0) ** PSNR_TABLE_EXPONENT
     shape[0, 0] *= PSNR_TABLE_DC
     luma = np.clip(np.round(scale * shape), 1, 255).astype(np.uint16)
-    chroma = np.clip(np.round(scale * PSNR_TABLE_CHROMA * shape), 1, 255).astype(np.uint16)
-    return luma, chroma
+    chroma_table = np.clip(np.round(scale * chroma * shape), 1, 255).astype(np.uint16)
+    return luma, chroma_table
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:

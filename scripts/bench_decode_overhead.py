@@ -13,6 +13,10 @@ decode and the check alone take turns, 5 calls each (so other jobs on the machin
 alike), the file already in memory; wall time, and for Pillow and the checked decode also
 the process's CPU time (all threads), which other jobs disturb less.
 
+``--steps`` times the checked plain decode's steps one by one (CPU time): Pillow's decode,
+the header parse, the rest of an unchecked decode, and the damage check's parts (the
+layout scan, the header probe, the libjpeg-turbo pass, the CRC-32 of a hybrid file).
+
 ``--enhanced`` times an enhanced decode instead (``hybrid.decode_array(..., enhance=True)``)
 of the 12 MP and 0.4 MP Pillow files: the whole decode, the tile loop
 (``hybrid.enhance.infer.enhance_planes``: network, flips, consistency projection) and the
@@ -22,6 +26,7 @@ coefficients) against Pillow's decode of the same file.
 
 Example (the command recorded in BENCHMARKS.md):
     python scripts/bench_decode_overhead.py --data ../shared/data --repeat 15
+    python scripts/bench_decode_overhead.py --data ../shared/data --steps --repeat 15
     python scripts/bench_decode_overhead.py --data ../shared/data --enhanced --repeat 2
 """
 
@@ -193,6 +198,62 @@ def main_enhanced(source: Image.Image, repeat: int, device: str) -> None:
         )
 
 
+def _step_medians(data: bytes, lib: object, repeat: int) -> dict[str, tuple[float, float]]:
+    from hybrid.codec import reader, turbo_pass
+    from hybrid.codec.headers import coded_image_bytes
+
+    info = parse_info(data)
+    coded = coded_image_bytes(data, info)
+    layout = turbo_pass.sequential_layout(coded, len(info.components))
+    assert lib is not None and layout is not None  # the pass takes these files
+    counts = reader._block_counts(info)
+    probe = turbo_pass.probe_bytes(coded, layout)
+
+    def pillow() -> None:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+
+    return interleaved_medians(
+        {
+            "pillow": pillow,
+            "parse": lambda: parse_info(data),
+            "unchecked": lambda: hybrid.decode(data, check_damage=False),
+            "layout": lambda: turbo_pass.sequential_layout(coded, len(info.components)),
+            "probe": lambda: reader._probe_quietly(lib, probe),
+            "pass": lambda: turbo_pass.turbo_pass(lib, coded, info, counts, False),
+            "pass+crc": lambda: turbo_pass.turbo_pass(lib, coded, info, counts, True),
+            "check": lambda: find_damage(data, info),
+            "checked": lambda: hybrid.decode(data),
+        },
+        repeat,
+        calls=20,
+    )
+
+
+def main_steps(source: Image.Image, repeat: int) -> None:
+    """Where a checked plain decode's time goes: each step timed alone (medians of
+    ``repeat`` rounds of 20 calls, CPU time), as the decode runs them."""
+    from hybrid.codec import turbo_pass
+
+    lib = turbo_pass.turbo_library()
+    print("| file | Pillow decode | parse_info | rest of an unchecked decode | layout scan "
+          "| header probe | libjpeg-turbo pass | + CRC-32 | check (find_damage) "
+          "| checked decode |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, data in inputs(source):
+        steps = _step_medians(data, lib, repeat)
+        ms = {key: 1e3 * cpu for key, (_, cpu) in steps.items()}
+        rest = ms["unchecked"] - ms["pillow"] - ms["parse"]
+        crc = ms["pass+crc"] - ms["pass"] if "hybrid" in name else 0.0
+        print(
+            f"| {name} | {ms['pillow']:.3f} | {ms['parse']:.3f} | {rest:.3f} "
+            f"| {ms['layout']:.3f} | {ms['probe']:.3f} | {ms['pass']:.3f} | {crc:.3f} "
+            f"| {ms['check']:.3f} | {ms['checked']:.3f} |"
+        )
+    print()
+    print(f"ms of CPU time per call; load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -205,6 +266,7 @@ def main() -> None:
         "--repeat", type=int, default=15, help="timed rounds (plain: medians; --enhanced: best)"
     )
     ap.add_argument("--enhanced", action="store_true", help="time enhanced decodes instead")
+    ap.add_argument("--steps", action="store_true", help="time the plain decode's steps")
     ap.add_argument("--device", default="cpu", help="device of the enhanced decodes")
     args = ap.parse_args()
 
@@ -218,6 +280,9 @@ def main() -> None:
     print()
     if args.enhanced:
         main_enhanced(source, args.repeat, args.device)
+        return
+    if args.steps:
+        main_steps(source, args.repeat)
         return
     print("| file | MP | Pillow ms | decode ms (x Pillow) | decode CPU ms (x Pillow's CPU) "
           "| --no-damage-check ms (x Pillow) | check alone ms | decode MP/s |")  # fmt: skip

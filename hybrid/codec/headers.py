@@ -377,6 +377,7 @@ class JpegInfo:
                 "scale": meta.scale,
                 "model_id": meta.model_id,
                 "content": meta.content,
+                "strength": meta.strength,
             },
             "file_size": self.file_size,
             "trailing_bytes": self.trailing_bytes,

@@ -4,19 +4,29 @@ Standard decoders skip APPn segments they do not recognise (T.81 B.2.4.6), so th
 changes nothing for Pillow, libjpeg or a browser; hybrid's decoder reads it to know whether a
 file was made for enhancement and at which size the original was.
 
-Payload layout (all integers big-endian), format versions 1, 2 and 3::
+Payload layout (all integers big-endian), format versions 1 to 4::
 
     offset size  field
      0     10    signature b"HYBRIDJPG\\0"
-    10      1    format version (1, 2 or 3)
+    10      1    format version (1, 2, 3 or 4)
     11      1    mode: 0 plain, 1 enhance, 2 downscaled
     12      4    original width  (uint32, pixels)
     16      4    original height (uint32, pixels)
     20      8    scale (IEEE 754 float64): original size / coded size, 1.0 unless downscaled
     28      1    n = length of the model id in bytes (0..64)
     29      n    model id, UTF-8
-    29+n    4    versions 2 and 3: CRC-32 of the coded image (:func:`coefficient_checksum`)
-    33+n    1    version 3 only: content class: 1 photo, 2 screen (text, UI, graphics)
+    29+n    4    versions 2 to 4: CRC-32 of the coded image (:func:`coefficient_checksum`)
+    33+n    1    versions 3 and 4: content class: 1 photo, 2 screen (text, UI, graphics);
+                 0 (version 4 only) for none recorded
+    34+n    1    version 4 only: enhancement strength k (0..255): an enhanced decode with
+                 the recorded model keeps k / 255 of the network's change (0: the plain decode)
+
+Version 4 adds the strength: the encoder, which has the original, fits the share of the
+recorded model's change that brings the decode closest to it (:mod:`hybrid.enhance.strength`),
+and the decoder uses it instead of the near-lossless fade-out (:mod:`hybrid.enhance.taper`)
+when it decodes with that model. It is written only with a strength (files without one stay
+version 1 to 3, readable by older hybrids); it needs a checksum and a model id, and is
+never written for the downscaled mode (whose model is a super-resolution network).
 
 Version 3 adds the content class, so that a decoder picks the enhancement model made for
 that kind of image without guessing (:mod:`hybrid.enhance.choice`); it is written only when
@@ -33,7 +43,8 @@ The scale is a float64 rather than a 1/256 fixed-point or float32 value so that 
 float round-trips exactly; the exact original size is stored anyway. A reader meeting a
 different format version ignores the segment (with a :class:`HybridMetadataWarning`): a newer
 layout always bumps the version byte. Metadata without a checksum is written as version 1,
-with a checksum and no content class as version 2.
+with a checksum and no content class as version 2, with a content class as version 3, with a
+strength as version 4.
 """
 
 from __future__ import annotations
@@ -54,15 +65,18 @@ from hybrid.errors import HybridMetadataWarning, InputError
 #: the signature b"JP", which is why ours carries a long, distinct signature.
 APP11 = 0xEB
 SIGNATURE = b"HYBRIDJPG\0"
-FORMAT_VERSION = 3
-#: Versions this hybrid reads: 1 (no checksum), 2 (checksum) and 3 (checksum, content class).
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+#: Versions this hybrid reads: 1 (no checksum), 2 (checksum), 3 (checksum, content class) and
+#: 4 (checksum, content class or none, enhancement strength).
+READABLE_VERSIONS = (1, 2, 3, 4)
+#: The strength byte's denominator: a recorded strength is a multiple of 1/255.
+STRENGTH_LEVELS = 255
 MAX_MODEL_ID_BYTES = 64
 
 Mode = Literal["plain", "enhance", "downscaled"]
 _MODE_CODES: dict[str, int] = {"plain": 0, "enhance": 1, "downscaled": 2}
 _MODE_NAMES: dict[int, str] = {code: name for name, code in _MODE_CODES.items()}
-#: Content classes and their version-3 byte; 0 is never written.
+#: Content classes and their version-3/4 byte; 0 is written only by version 4, for none.
 CONTENT_CODES: dict[str, int] = {"photo": 1, "screen": 2}
 _CONTENT_NAMES: dict[int, str] = {code: name for name, code in CONTENT_CODES.items()}
 _FIXED = struct.Struct(">BBIIdB")  # version, mode, width, height, scale, model id length
@@ -84,6 +98,12 @@ class HybridMetadata:
         content: the kind of image, a key of :data:`CONTENT_CODES` (``"photo"``,
             ``"screen"``), or None for unrecorded. A class needs a checksum: it is written
             as format version 3, which extends version 2.
+        strength: the share (0..1) of ``model_id``'s change an enhanced decode with that
+            model keeps, fitted by the encoder (:mod:`hybrid.enhance.strength`); None for
+            unrecorded (the decoder's near-lossless fade-out decides). Stored as a whole
+            number of 1/255 steps: a value in between is kept as the nearest step. Needs a
+            checksum and a model id, and a mode other than ``downscaled``: it is written as
+            format version 4, which extends version 3.
     """
 
     mode: Mode
@@ -93,11 +113,14 @@ class HybridMetadata:
     model_id: str = ""
     checksum: int | None = None
     content: str | None = None
+    strength: float | None = None
 
     @property
     def version(self) -> int:
-        """The payload format version this metadata is written as: 3 with a content class,
-        2 with a checksum only, else 1."""
+        """The payload format version this metadata is written as: 4 with a strength, 3 with
+        a content class, 2 with a checksum only, else 1."""
+        if self.strength is not None:
+            return 4
         if self.content is not None:
             return 3
         return 1 if self.checksum is None else 2
@@ -119,6 +142,8 @@ class HybridMetadata:
                 raise InputError(f"content must be one of {known} or None, got {self.content!r}")
             if self.checksum is None:
                 raise InputError("a content class is recorded with a checksum (format version 3)")
+        if self.strength is not None:
+            self._check_strength()
         for name in ("original_width", "original_height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_SIZE:
@@ -140,6 +165,30 @@ class HybridMetadata:
             raise InputError(
                 f"model_id is {len(encoded)} bytes in UTF-8; at most {MAX_MODEL_ID_BYTES} allowed"
             )
+
+    def _check_strength(self) -> None:
+        value = self.strength
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise InputError(f"strength must be a number 0..1 or None, got {value!r}")
+        if not 0.0 <= float(value) <= 1.0:  # also refuses NaN
+            raise InputError(f"strength must be 0..1, got {value}")
+        if self.checksum is None:
+            raise InputError("a strength is recorded with a checksum (format version 4)")
+        if not self.model_id:
+            raise InputError("a strength is recorded for a model: model_id must be given")
+        if self.mode == "downscaled":
+            raise InputError("a strength is not recorded for the downscaled mode")
+        object.__setattr__(self, "strength", strength_code(float(value)) / STRENGTH_LEVELS)
+
+    @property
+    def strength_code(self) -> int | None:
+        """The strength byte (0..255), None without a strength."""
+        return None if self.strength is None else strength_code(self.strength)
+
+
+def strength_code(strength: float) -> int:
+    """The byte (0..255) that stores ``strength`` (0..1): the nearest multiple of 1/255."""
+    return int(round(strength * STRENGTH_LEVELS))
 
 
 def coded_size_of(meta: HybridMetadata) -> tuple[int, int]:
@@ -164,8 +213,10 @@ def pack_metadata(meta: HybridMetadata) -> bytes:
         len(model),
     )
     tail = b"" if meta.checksum is None else struct.pack(">I", int(meta.checksum))
-    if meta.content is not None:
-        tail += bytes((CONTENT_CODES[meta.content],))
+    if meta.version >= 3:
+        tail += bytes((CONTENT_CODES[meta.content] if meta.content is not None else 0,))
+    if meta.strength_code is not None:
+        tail += bytes((meta.strength_code,))
     return SIGNATURE + fixed + model + tail
 
 
@@ -232,14 +283,14 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
         _warn("the segment ends after the signature")
         return None
     if body[0] not in READABLE_VERSIONS:
-        _warn(f"unknown format version {body[0]} (this hybrid reads versions 1, 2 and 3)")
+        _warn(f"unknown format version {body[0]} (this hybrid reads versions 1 to 4)")
         return None
     if len(body) < _FIXED.size:
         _warn(f"the segment is truncated ({len(payload)} bytes)")
         return None
     version, mode_code, width, height, scale, model_len = _FIXED.unpack_from(body)
     model_bytes = body[_FIXED.size :]
-    tail_size = {1: 0, 2: 4, 3: 5}[version]  # checksum, content byte
+    tail_size = {1: 0, 2: 4, 3: 5, 4: 6}[version]  # checksum, content byte, strength
     if len(model_bytes) < tail_size:
         _warn(f"the segment is truncated ({len(payload)} bytes)")
         return None
@@ -252,8 +303,8 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
     if mode_code not in _MODE_NAMES:
         _warn(f"unknown mode code {mode_code}")
         return None
-    content = _CONTENT_NAMES.get(tail[4]) if version == 3 else None
-    if version == 3 and content is None:
+    content = _CONTENT_NAMES.get(tail[4]) if version >= 3 else None
+    if version >= 3 and content is None and not (version == 4 and tail[4] == 0):
         warnings.warn(
             f"hybrid metadata: unknown content class code {tail[4]}; the class is ignored",
             HybridMetadataWarning,
@@ -269,20 +320,20 @@ def parse_metadata(payload: bytes) -> HybridMetadata | None:
             model_id=model_id,
             checksum=checksum,
             content=content,
+            strength=tail[5] / STRENGTH_LEVELS if version == 4 else None,
         )
     except (UnicodeDecodeError, InputError) as exc:
         _warn(str(exc))
         return None
 
 
-def iter_app_segments(data: bytes, marker: int) -> list[bytes]:
-    """Payloads of the ``marker`` (e.g. APP11) segments before the first SOS; never raises.
-
-    A lenient walk for finding metadata: it stops quietly at the first structural problem.
-    """
-    found: list[bytes] = []
+def _segment_spans(data: bytes, marker: int) -> list[tuple[int, int]]:
+    """(segment start, segment end) of the ``marker`` segments before the first SOS; the
+    payload is ``data[start + 4 : end]``. A lenient walk: it stops quietly at the first
+    structural problem."""
+    spans: list[tuple[int, int]] = []
     if len(data) < 4 or data[0] != 0xFF or data[1] != 0xD8:
-        return found
+        return spans
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
@@ -301,9 +352,17 @@ def iter_app_segments(data: bytes, marker: int) -> list[bytes]:
         if length < 2 or end > len(data):
             break
         if code == marker:
-            found.append(bytes(data[pos + 4 : end]))
+            spans.append((pos, end))
         pos = end
-    return found
+    return spans
+
+
+def iter_app_segments(data: bytes, marker: int) -> list[bytes]:
+    """Payloads of the ``marker`` (e.g. APP11) segments before the first SOS; never raises.
+
+    A lenient walk for finding metadata: it stops quietly at the first structural problem.
+    """
+    return [bytes(data[start + 4 : end]) for start, end in _segment_spans(data, marker)]
 
 
 def find_metadata(data: bytes) -> HybridMetadata | None:
@@ -337,3 +396,21 @@ def insert_segment(data: bytes, segment: bytes) -> bytes:
             break
         pos += 2 + length
     return data[:pos] + segment + data[pos:]
+
+
+def replace_metadata(data: bytes, meta: HybridMetadata) -> bytes:
+    """``data`` (a JPEG) with its hybrid APP11 segment (the first carrying the signature)
+    replaced by ``meta``'s, or ``meta``'s inserted as :func:`insert_segment` places it when
+    there is none. Everything else is kept byte for byte; the checksum covers the
+    coefficients, not the bytes, so the caller's checksum stays valid.
+
+    Raises:
+        InputError: ``data`` does not start with SOI.
+    """
+    if len(data) < 2 or data[:2] != b"\xff\xd8":
+        raise InputError("not a JPEG: no SOI marker")
+    segment = metadata_segment(meta)
+    for start, end in _segment_spans(data, APP11):
+        if data[start + 4 : end].startswith(SIGNATURE):
+            return data[:start] + segment + data[end:]
+    return insert_segment(data, segment)

@@ -21,6 +21,7 @@ from hybrid.codec.metadata import (
     metadata_segment,
     pack_metadata,
     parse_metadata,
+    replace_metadata,
 )
 from hybrid.errors import HybridMetadataWarning, InputError
 
@@ -134,7 +135,8 @@ def malformed_payloads() -> list[tuple[str, bytes]]:
     good = pack_metadata(HybridMetadata(mode="enhance", original_width=9, original_height=9))
     cases = [(f"truncated-{n}", good[:n]) for n in range(len(SIGNATURE), len(good))]
     cases.append(("trailing", good + b"\x00"))
-    cases.append(("version-4", good[:10] + b"\x04" + good[11:]))
+    cases.append(("version-5", good[:10] + b"\x05" + good[11:]))
+    cases.append(("v1-claiming-v4", good[:10] + b"\x04" + good[11:]))
     sealed = pack_metadata(
         HybridMetadata(mode="enhance", original_width=9, original_height=9, checksum=7)
     )
@@ -148,6 +150,18 @@ def malformed_payloads() -> list[tuple[str, bytes]]:
     )
     cases.append(("v3-truncated", classed[:-1]))
     cases.append(("v3-trailing", classed + b"\x01"))
+    strong = pack_metadata(
+        HybridMetadata(
+            mode="enhance", original_width=9, original_height=9, checksum=7, model_id="m",
+            strength=0.5,
+        )
+    )  # fmt: skip
+    cases.append(("v4-truncated", strong[:-1]))
+    cases.append(("v4-trailing", strong + b"\x01"))
+    no_model = strong[:28] + b"\x00" + strong[30:]  # a strength for no model
+    cases.append(("v4-without-model", no_model))
+    cases.append(("v4-downscaled", strong[:11] + b"\x02" + strong[12:20]
+                  + struct.pack(">d", 2.0) + strong[28:]))  # fmt: skip
     cases.append(("version-0", good[:10] + b"\x00" + good[11:]))
     cases.append(("mode-7", good[:11] + b"\x07" + good[12:]))
     cases.append(("zero-width", good[:12] + b"\x00" * 4 + good[16:]))
@@ -238,3 +252,69 @@ def test_djpeg_ignores_the_segment():
     ]
     assert outputs[0].stdout == outputs[1].stdout
     assert outputs[1].stderr == b""  # no warning about the unknown segment
+
+
+def test_version_4_carries_the_strength_for_the_recorded_model():
+    meta = HybridMetadata(
+        mode="enhance",
+        original_width=640,
+        original_height=480,
+        model_id="m1",
+        checksum=0x01020304,
+        strength=0.8,
+    )
+    assert meta.version == 4 and meta.strength_code == 204 and meta.strength == 204 / 255
+    assert pack_metadata(meta) == (
+        SIGNATURE
+        + bytes([4, 1])
+        + struct.pack(">IId", 640, 480, 1.0)
+        + b"\x02m1\x01\x02\x03\x04\x00\xcc"  # no content class (0), strength 204/255
+    )
+    classed = replace(meta, content="screen", strength=0.0)
+    assert pack_metadata(classed)[-2:] == b"\x02\x00"
+    for strength in (0.0, 1 / 255, 0.5, 254 / 255, 1.0):
+        for content in (None, "photo"):
+            value = replace(meta, strength=strength, content=content)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert parse_metadata(pack_metadata(value)) == value
+            assert value.strength == round(strength * 255) / 255
+    # a plain-mode file (rate control's) may carry a strength for its model
+    plain = replace(meta, mode="plain")
+    assert parse_metadata(pack_metadata(plain)) == plain
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(strength=1.5), "0..1"),
+        (dict(strength=-0.1), "0..1"),
+        (dict(strength=float("nan")), "0..1"),
+        (dict(strength="0.5"), "number"),
+        (dict(strength=True), "number"),
+        (dict(checksum=None), "with a checksum"),
+        (dict(model_id=""), "model_id must be given"),
+        (dict(mode="downscaled", scale=2.0), "downscaled"),
+    ],
+)
+def test_invalid_strength_is_refused(kwargs, match):
+    base = dict(mode="enhance", original_width=8, original_height=8, model_id="m", checksum=1)
+    with pytest.raises(InputError, match=match):
+        HybridMetadata(**{**base, "strength": 0.5, **kwargs})
+
+
+def test_replace_metadata_swaps_the_record_and_keeps_the_rest():
+    old = HybridMetadata(mode="enhance", original_width=40, original_height=24, checksum=3)
+    new = replace(old, model_id="enhance-fast-v4", strength=0.25)
+    jumbf = b"\xff\xeb\x00\x08JP\x00\x01\x00\x00"
+    data = insert_segment(insert_segment(sample_jpeg(), metadata_segment(old)), jumbf)
+    swapped = replace_metadata(data, new)
+    assert find_metadata(swapped) == new
+    assert swapped.replace(metadata_segment(new), metadata_segment(old)) == data
+    assert jumbf in swapped
+    # a file without a record gets one, where insert_segment puts it
+    assert replace_metadata(sample_jpeg(), new) == insert_segment(
+        sample_jpeg(), metadata_segment(new)
+    )
+    with pytest.raises(InputError):
+        replace_metadata(b"not a jpeg", new)

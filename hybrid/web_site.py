@@ -47,6 +47,9 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
 }
 FETCH_COMMAND = "scripts/fetch_web_deps.sh"
+#: The enhancement models a page ships by default: each content class's, photo first (the
+#: browser picks one per file, as the Python decoder does).
+DEFAULT_MODELS = tuple(dict.fromkeys(DEFAULT_CONTENT_MODELS.values()))
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class SiteConfig:
     variants: tuple[str, ...] = ("fp32",)
     ort_dir: Path = DEFAULT_ORT_DIR
     force: bool = False
-    models: tuple[str, ...] = tuple(dict.fromkeys(DEFAULT_CONTENT_MODELS.values()))
+    models: tuple[str, ...] = DEFAULT_MODELS
 
     def __post_init__(self) -> None:
         if not self.variants or any(v not in VARIANTS for v in self.variants):
@@ -100,7 +103,9 @@ def find_jpegs(source: Path) -> list[Path]:
     return found
 
 
-def _check_ort(ort_dir: Path) -> None:
+def check_ort(ort_dir: Path) -> None:
+    """InputError naming :data:`FETCH_COMMAND` when onnxruntime-web's files are not in
+    ``ort_dir``."""
     missing = [name for name in ORT_FILES if not (ort_dir / name).is_file()]
     if missing:
         raise InputError(
@@ -115,6 +120,17 @@ def _check_site(site: Path, force: bool) -> None:
         raise InputError(f"{site}: not empty (use --force to write into it)")
 
 
+def module_options(variant: str = "fp32", base: str = "") -> dict[str, str]:
+    """The options of ``enhanceImage`` for a page whose :func:`module_assets` lie in the
+    folder ``base`` (relative to the page, ``""`` or ending in ``/``)."""
+    return {
+        "weightsBase": f"{base}weights/",
+        "ortUrl": f"{base}ort/{ORT_FILES[0]}",
+        "wasmPaths": f"{base}ort/",
+        "variant": variant,
+    }
+
+
 def gallery_html(names: list[str], variant: str) -> str:
     """The gallery page for image files ``names`` (inside ``images/``)."""
     figures = "\n".join(
@@ -124,10 +140,7 @@ def gallery_html(names: list[str], variant: str) -> str:
         f'<span class="status">enhancing...</span></figcaption></figure>'
         for name in names
     )
-    options = json.dumps(
-        {"weightsBase": "weights/", "ortUrl": "ort/ort.wasm.min.mjs", "wasmPaths": "ort/",
-         "variant": variant}
-    )  # fmt: skip
+    options = json.dumps(module_options(variant))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -184,13 +197,39 @@ def sr_models_for(jpegs: list[Path]) -> list[str]:
     return list(found)
 
 
-def _weights_manifest(models: list[str], config: SiteConfig) -> str:
+def _weights_manifest(models: list[str], variants: tuple[str, ...]) -> str:
     entries = []
     for model in models:
         entry = onnx_entry(model).as_json()
-        entry["variants"] = {v: entry["variants"][v] for v in config.variants}
+        entry["variants"] = {v: entry["variants"][v] for v in variants}
         entries.append(entry)
     return json.dumps({"format": 1, "models": entries}, indent=2) + "\n"
+
+
+def module_assets(
+    models: list[str], variants: tuple[str, ...] = ("fp32",), ort_dir: Path = DEFAULT_ORT_DIR
+) -> dict[str, bytes]:
+    """What a page needs beside it to run the browser module, by path relative to the page:
+    ``web/`` (hybrid/web), ``ort/`` (onnxruntime-web's :data:`ORT_FILES`) and ``weights/``
+    (``onnx.json`` with the entries of ``models`` and their verified ``variants``).
+
+    Raises:
+        InputError: onnxruntime-web is not in ``ort_dir`` (the message names the command
+            that fetches it).
+        WeightsError: a model's ONNX export is missing or fails its sha256.
+    """
+    check_ort(ort_dir)
+    weights = {
+        onnx_entry(model).variants[v].file: read_onnx_bytes(model, v)
+        for model in models
+        for v in variants
+    }
+    return {
+        f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(models, variants).encode(),
+        **{f"weights/{name}": data for name, data in weights.items()},
+        **{f"web/{p.name}": p.read_bytes() for p in sorted(WEB_DIR.glob("*.js"))},
+        **{f"ort/{name}": (ort_dir / name).read_bytes() for name in ORT_FILES},
+    }
 
 
 def build_site(config: SiteConfig) -> list[Path]:
@@ -206,21 +245,11 @@ def build_site(config: SiteConfig) -> list[Path]:
     """
     jpegs = find_jpegs(config.source)
     _check_site(config.site, config.force)
-    _check_ort(config.ort_dir)
     shipped = list(config.models) + [m for m in sr_models_for(jpegs) if m not in config.models]
-    models = {
-        onnx_entry(model).variants[v].file: read_onnx_bytes(model, v)
-        for model in shipped
-        for v in config.variants
-    }
-    web_files = sorted(WEB_DIR.glob("*.js"))
     files: dict[str, bytes] = {
         "index.html": gallery_html([p.name for p in jpegs], config.variants[0]).encode(),
         "_headers": headers_file().encode(),
-        f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(shipped, config).encode(),
-        **{f"weights/{name}": data for name, data in models.items()},
-        **{f"web/{p.name}": p.read_bytes() for p in web_files},
-        **{f"ort/{name}": (config.ort_dir / name).read_bytes() for name in ORT_FILES},
+        **module_assets(shipped, config.variants, config.ort_dir),
         **{f"images/{p.name}": p.read_bytes() for p in jpegs},
     }
     for folder in ("web", "ort", "weights", "images"):

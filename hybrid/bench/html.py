@@ -6,6 +6,12 @@ compare, at about the same bits per pixel, every codec's decode of one region wi
 original: plain, enhanced and original side by side, a slider that wipes between any two
 (plain against enhanced by default), and every codec's crop in a grid. The
 script marks ``<html data-ready="ok">`` when it has run to the end, which the tests check.
+
+The one exception is the live comparison (:mod:`hybrid.bench.live`): under each crop, a file
+enhanced in the page by the browser module from the ``live/`` folder beside the report, next
+to the Python ONNX decoder's crop. It runs only when the report is served over http; its
+script marks ``<html data-live="done">`` when it has finished (or found nothing to run) and
+keeps what it did in ``window.hybridLive``.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import base64
 import html
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +28,9 @@ import numpy as np
 from hybrid.bench.codecs import get_codec
 from hybrid.bench.report import cell, markdown, reference_rows, scopes, summary_rows
 
-__all__ = ["CropPanel", "CropSet", "make_crops", "render_html"]
+__all__ = [
+    "CropPanel", "CropSet", "LiveFile", "LiveSection", "make_crops", "png_bytes", "render_html",
+]  # fmt: skip
 
 CROP_SIDE = 192
 CROP_BPP = 0.4
@@ -46,6 +54,36 @@ class CropSet:
     panels: tuple[CropPanel, ...]
 
 
+@dataclass(frozen=True)
+class LiveFile:
+    """One crop's live comparison: ``crop`` (its index in the crop sets), ``src`` (the JPEG,
+    relative to the report), a caption, and the Python ONNX decode's crop as PNG bytes."""
+
+    crop: int
+    src: str
+    caption: str
+    python_png: bytes
+
+
+@dataclass(frozen=True)
+class LiveSection:
+    """The live comparisons of a report (:func:`hybrid.bench.live.make_live`).
+
+    Attributes:
+        files: one per crop that has one.
+        note: why there are none (None: there are, or there are no crops).
+        base: the folder of the module's files, relative to the report (ends in ``/``).
+        options: ``enhanceImage``'s options (paths relative to the report).
+        serve: the command that serves the report's folder.
+    """
+
+    files: tuple[LiveFile, ...]
+    note: str | None
+    base: str = "live/"
+    options: dict[str, str] = field(default_factory=dict)
+    serve: str = "hybrid web --serve -o OUT"
+
+
 def _busiest_box(rgb: np.ndarray, side: int) -> tuple[int, int, int]:
     """Top-left corner of the ``side`` square with the most gradient energy (where coding
     artifacts show), on a 16-pixel grid; the whole image when it is smaller."""
@@ -67,7 +105,8 @@ def _busiest_box(rgb: np.ndarray, side: int) -> tuple[int, int, int]:
     return corner[0], corner[1], side
 
 
-def _png(pixels: np.ndarray) -> bytes:
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """uint8 (H, W, 3) pixels as an optimized PNG file."""
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -97,7 +136,7 @@ def make_crops(
     for image in chosen:
         rgb = load_rgb(image.path)
         x, y, s = _busiest_box(rgb, side)
-        panels = [CropPanel("original", "original", _png(rgb[y : y + s, x : x + s]))]
+        panels = [CropPanel("original", "original", png_bytes(rgb[y : y + s, x : x + s]))]
         files: dict[tuple[str, float], bytes] = {}
         for name in plan.codecs:
             candidates = [
@@ -116,7 +155,7 @@ def make_crops(
             except Exception:  # noqa: BLE001 - a crop is illustration; the tables say what failed
                 continue
             caption = f"{codec.label}: {point['bpp']:.3f} bpp, {cell(point['psnr'])} dB"
-            panels.append(CropPanel(name, caption, _png(decoded[y : y + s, x : x + s])))
+            panels.append(CropPanel(name, caption, png_bytes(decoded[y : y + s, x : x + s])))
         sets.append(CropSet(image.name, (x, y, s), tuple(panels)))
     return sets
 
@@ -146,6 +185,9 @@ code { background: #f3f3f3; padding: 1px 4px; }
   background: #fff; box-shadow: 0 0 3px #000; pointer-events: none; }
 .cmp input { position: absolute; left: 0; bottom: -26px; width: 100%; margin: 0; }
 .muted { color: #666; }
+.trio canvas { width: 384px; height: 384px; image-rendering: pixelated; display: block;
+  background: #eee; }
+.live-note { background: #f4f8ff; border: 1px solid #cdddf5; padding: 6px 10px; }
 """
 
 # Wiring of the sliders; the data-ready mark is the last statement, so it is set only when
@@ -171,6 +213,90 @@ for (const cmp of document.querySelectorAll('.cmp')) {
   show();
 }
 document.documentElement.dataset.ready = 'ok';
+"""
+
+
+# The live comparison (a module script: it runs after the page has parsed, and never on a
+# page opened as a file, where browsers refuse module workers and fetches).
+_LIVE_SCRIPT = """
+const LIVE = JSON.parse(document.getElementById('live-data').textContent);
+const state = { served: ['http:', 'https:'].includes(location.protocol), finished: false,
+                results: [] };
+window.hybridLive = state;
+const sections = [...document.querySelectorAll('.live[data-live]')];
+const say = (el, text) => { el.querySelector('.status').textContent = text; };
+const pixelsOf = (source, s) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = s;
+  canvas.height = s;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(source, 0, 0);
+  return ctx.getImageData(0, 0, s, s).data;
+};
+async function enhanceAll() {
+  if (!sections.length) return;
+  if (!state.served) {
+    for (const el of sections) say(el, 'not run: the page was opened as a file (see the top)');
+    return;
+  }
+  const { enhanceImage } = await import('./' + LIVE.base + 'web/hybrid-enhance.js');
+  for (const el of sections) {
+    const file = LIVE.files[el.dataset.live];
+    const [x, y, s] = file.box;
+    const img = new Image();
+    img.src = file.src;
+    await img.decode();
+    const plain = el.querySelector('canvas.plain');
+    plain.width = s;
+    plain.height = s;
+    plain.getContext('2d').drawImage(img, x, y, s, s, 0, 0, s, s);
+    say(el, 'enhancing in this browser...');
+    const start = performance.now();
+    const r = await enhanceImage(img, LIVE.options);
+    const result = { src: file.src, enhanced: r.enhanced, reason: r.reason || null,
+                     ms: performance.now() - start };
+    state.results.push(result);
+    if (!r.enhanced) { say(el, 'not enhanced here: ' + r.reason); continue; }
+    Object.assign(result, { width: r.width, height: r.height, pixels: r.pixels,
+                            threads: r.threads, model: r.model.model, why: r.model.why });
+    const canvas = el.querySelector('canvas.enhanced');
+    canvas.width = s;
+    canvas.height = s;
+    const ctx = canvas.getContext('2d');
+    const crop = ctx.createImageData(s, s);
+    for (let row = 0; row < s; row++) {
+      for (let col = 0; col < s; col++) {
+        const k = ((y + row) * r.width + x + col) * 3, j = (row * s + col) * 4;
+        for (let c = 0; c < 3; c++) crop.data[j + c] = Math.round(r.pixels[k + c] * 255);
+        crop.data[j + 3] = 255;
+      }
+    }
+    ctx.putImageData(crop, 0, 0);
+    const python = el.querySelector('img.python');
+    await python.decode();
+    const theirs = pixelsOf(python, s);
+    let close = 0, max = 0;
+    for (let j = 0; j < theirs.length; j++) {
+      if (j % 4 === 3) continue;
+      const d = Math.abs(theirs[j] - crop.data[j]);
+      close += d <= 1 ? 1 : 0;
+      max = Math.max(max, d);
+    }
+    Object.assign(result, { closeShare: close / (3 * s * s), maxDiff: max });
+    const threads = r.threads + (r.threads === 1 ? ' thread' : ' threads');
+    say(el, `enhanced in this browser by ${r.model.model} (${r.model.why}) in ` +
+        `${(result.ms / 1000).toFixed(1)} s (${threads}): ` +
+        `${(100 * result.closeShare).toFixed(2)} % of its 8-bit values within 1 of the ` +
+        `Python decode's, largest difference ${max}`);
+  }
+}
+enhanceAll().catch((err) => {
+  state.error = String(err && err.message ? err.message : err);
+  for (const el of sections) say(el, 'not run: ' + state.error);
+}).finally(() => {
+  state.finished = true;
+  document.documentElement.dataset.live = 'done';
+});
 """
 
 
@@ -223,7 +349,22 @@ def _figure(panel: CropPanel) -> str:
     )
 
 
-def _crop_section(index: int, crop: CropSet) -> str:
+def _live_block(live: LiveFile) -> str:
+    png = base64.b64encode(live.python_png).decode()
+    return f"""
+<div class="live" data-live="{live.crop}">
+<p class="muted">Enhanced live, in this page, by hybrid's browser module: {_esc(live.caption)}.</p>
+<div class="trio">
+<figure><canvas class="plain"></canvas><figcaption>plain decode (this browser)</figcaption></figure>
+<figure><canvas class="enhanced"></canvas><figcaption class="status">waiting for the
+browser module</figcaption></figure>
+<figure><img class="python" alt="Python ONNX decode" src="data:image/png;base64,{png}">
+<figcaption>enhanced by Python (<code>hybrid.decode(enhance=True, backend="onnx")</code>)
+</figcaption></figure>
+</div></div>"""
+
+
+def _crop_section(index: int, crop: CropSet, live: LiveFile | None = None) -> str:
     names = [p.codec for p in crop.panels]
     left, right = _default_pair([n for n in names if n != "original"] or ["original"])
 
@@ -241,7 +382,7 @@ def _crop_section(index: int, crop: CropSet) -> str:
     return f"""
 <h3>{_esc(crop.image)} <span class="muted">({s}x{s} crop at {x},{y}; each codec's point
 nearest {CROP_BPP} bpp; enlarged without smoothing)</span></h3>
-<div class="trio">{"".join(_figure(p) for p in trio)}</div>
+<div class="trio">{"".join(_figure(p) for p in trio)}</div>{_live_block(live) if live else ""}
 <div class="compare">
   <label>left <select class="left">{options(left)}</select></label>
   <label>right <select class="right">{options(right)}</select></label>
@@ -254,8 +395,26 @@ nearest {CROP_BPP} bpp; enlarged without smoothing)</span></h3>
 """
 
 
-def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[CropSet]) -> str:
-    """The report page (a complete, self-contained HTML document)."""
+def _live_header(live: LiveSection | None) -> str:
+    if live is None or (not live.files and live.note is None):
+        return ""
+    if not live.files:
+        return f'<p class="muted">No live comparison in this report: {_esc(live.note)}</p>'
+    return f"""<p class="live-note">Under each crop, one file is enhanced live, in this page, by
+hybrid's browser module (hybrid/web with onnxruntime-web, from the <code>live/</code> folder
+beside this report), next to the Python ONNX decoder's result for the same file. Browsers run
+it only for a page served over http: view this report with <code>{_esc(live.serve)}</code>
+(cross-origin isolated: WebAssembly threads) or any static server of its folder (one thread).
+Opened as a file, everything else in it works offline.</p>"""
+
+
+def render_html(
+    summary: dict[str, Any],
+    plots: dict[str, bytes],
+    crops: list[CropSet],
+    live: LiveSection | None = None,
+) -> str:
+    """The report page (a complete HTML document, self-contained but for ``live``'s files)."""
     crop_data = {
         str(i): {
             p.codec: {"caption": p.caption, "png": base64.b64encode(p.png).decode()}
@@ -274,7 +433,21 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[Cr
         if line.startswith("- ")
     )
     lo, hi = summary["rate_range_bpp"]
-    crops_html = "".join(_crop_section(i, c) for i, c in enumerate(crops)) or "<p>No crops.</p>"
+    live_files = {f.crop: f for f in live.files} if live else {}
+    crops_html = (
+        "".join(_crop_section(i, c, live_files.get(i)) for i, c in enumerate(crops))
+        or "<p>No crops.</p>"
+    )
+    live_data = json.dumps(
+        {
+            "base": live.base if live else "",
+            "options": live.options if live else {},
+            "files": {
+                str(f.crop): {"src": f.src, "box": list(crops[f.crop].box)}
+                for f in (live.files if live else ())
+            },
+        }
+    ).replace("</", "<\\/")
     data = json.dumps(crop_data).replace("</", "<\\/")
     sweep = "quick" if summary["quick"] else "full"
     command = _esc(summary["command"] or "(API)")
@@ -289,10 +462,12 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes], crops: list[Cr
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hybrid bench report</title>
+<link rel="icon" href="data:,">
 <style>{_CSS}</style></head>
 <body>
 <h1>hybrid bench: {len(summary["images"])} images, {sweep} sweep</h1>
 <p class="muted">Command: <code>{command}</code>. {_esc(summary["machine"])}.</p>
+{_live_header(live)}
 <h2>BD-rate and speed</h2>
 <p>BD-rate: mean bit-rate change at equal quality against {reference}
 over {lo:g}-{hi:g} bpp (negative: fewer bits; SSIM, MS-SSIM in dB; butteraugli distances, where
@@ -307,5 +482,7 @@ Speeds: median megapixels per second, one thread.{_esc(classes)}</p>
 {crops_html}
 <script type="application/json" id="crop-data">{data}</script>
 <script>{_SCRIPT}</script>
+<script type="application/json" id="live-data">{live_data}</script>
+<script type="module">{_LIVE_SCRIPT}</script>
 </body></html>
 """

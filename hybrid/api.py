@@ -59,6 +59,7 @@ def encode(
     allow_downscale: bool | None = None,
     best: bool = False,
     content: str | None = None,
+    tune: str | None = None,
 ) -> bytes:
     """Encode ``image`` as a standard JPEG and return its bytes (and write them to ``fp``).
 
@@ -110,6 +111,12 @@ def encode(
             UI, graphics), ``"auto"`` (the content classifier's guess from one baseline
             encode at ``quality``, :func:`hybrid.downscaled.with_content`) or None (no
             class recorded; decoders with ``content="auto"`` classify the file themselves).
+        tune: ``"psnr"``, ``"ssim"`` or ``"perceptual"``: the best mode (implied) tuned for
+            that metric, as mozjpeg's and libaom's ``--tune``. ``psnr`` is ``best=True``;
+            ``perceptual`` gives chroma a larger share of the error and adapts the trellis
+            to texture (better butteraugli and MS-SSIM at some PSNR), ``ssim`` more so; both
+            record the perceptual enhancement model (``model_id``) for enhancing decoders,
+            unless ``model_id`` or ``content="screen"`` is given.
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a
@@ -123,7 +130,7 @@ def encode(
         target_size=target_size, target_bpp=target_bpp, target_psnr=target_psnr,
         target_msssim=target_msssim, target_butteraugli=target_butteraugli,
         allow_downscale=allow_downscale, best=best,
-        content=content,
+        content=content, tune=tune,
     )  # fmt: skip
     if request.planned:
         return _encode_planned(image, fp, force, request)[0]

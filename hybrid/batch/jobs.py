@@ -27,7 +27,7 @@ JOB_KINDS: tuple[str, ...] = ("encode", "decode", "transcode")
 TARGETS = ("target_size", "target_bpp", "target_psnr", "target_msssim", "target_butteraugli")
 #: Settings added after results tables existed: left out of the fingerprint while unset, so
 #: the rows of earlier runs (made without them) still count as made with the same settings.
-_LATER_SETTINGS = ("target_butteraugli",)
+_LATER_SETTINGS = ("target_butteraugli", "tune")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class EncodeSettings:
     progressive: bool = False
     rdo: bool = False
     best: bool = False
+    tune: str | None = None
     restart_interval: int = 0
     optimize_huffman: bool = True
     mode: str = "plain"
@@ -93,6 +94,7 @@ class EncodeSettings:
             "progressive": self.progressive,
             "rdo": self.rdo,
             "best": self.best,
+            **({"tune": self.tune} if self.tune is not None else {}),
             "optimize_huffman": self.optimize_huffman,
             "restart_interval": self.restart_interval,
             "mode": self.mode,
@@ -194,7 +196,9 @@ class BatchJob:
         if not wants_decode and (self.encode is None or self.decode is not None):
             raise InputError(f"an {self.kind} job takes encode settings only")
         if self.kind == "transcode" and self.encode is not None:
-            if not (self.encode.best or self.encode.target or self.encode.scale):
+            if not (
+                self.encode.best or self.encode.tune or self.encode.target or self.encode.scale
+            ):
                 raise InputError(
                     "transcode re-encodes JPEGs smaller: give --best or a --target-* option "
                     "(or --scale); for a plain re-encode use 'hybrid batch encode'"

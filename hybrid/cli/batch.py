@@ -146,6 +146,7 @@ def _encode_job(kind: str, opts: dict[str, Any]) -> Any:
         progressive=opts["progressive"],
         rdo=opts["rdo"],
         best=opts["best"],
+        tune=opts["tune"],
         restart_interval=opts["restart"],
         optimize_huffman=not opts["no_optimize"],
         mode=opts["mode"],

@@ -74,7 +74,7 @@ keep_orientation_option = click.option(
 
 
 def codec_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add -q/--quality, --subsampling, --progressive, --rdo, --best, --restart,
+    """Add -q/--quality, --subsampling, --progressive, --rdo, --best, --tune, --restart,
     --no-optimize and --mode: how ``hybrid encode`` and ``hybrid batch encode/transcode``
     code a file."""
     options = [
@@ -101,6 +101,15 @@ def codec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--best",
             is_flag=True,
             help="Smallest file for its PSNR: RGB-weighted trellis, PSNR tables, scan search.",
+        ),
+        click.option(
+            "--tune",
+            type=click.Choice(["psnr", "ssim", "perceptual"]),
+            default=None,
+            help="The best mode (implies --best) tuned for a metric, as mozjpeg's and "
+            "libaom's: psnr (= --best), perceptual (butteraugli: more bits to luma detail, "
+            "fewer to chroma), ssim (MS-SSIM, more so); perceptual and ssim record the "
+            "perceptual enhancement model for --enhance.",
         ),
         click.option(
             "--restart",

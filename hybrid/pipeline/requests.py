@@ -27,7 +27,17 @@ from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip
 from hybrid.targets import check_targets
 
-__all__ = ["DecodeRequest", "EncodeRequest"]
+__all__ = ["TUNE_MODELS", "DecodeRequest", "EncodeRequest"]
+
+#: The enhancement model a tune's files record for their decoder (None: none recorded, the
+#: decoder chooses by content as for any file). The perceptual tunes' encoder settings and
+#: this model (trained with an MS-SSIM term) were chosen together (docs/decisions.md,
+#: "Tunes").
+TUNE_MODELS: dict[str, str | None] = {
+    "psnr": None,
+    "ssim": "enhance-perceptual-v1",
+    "perceptual": "enhance-perceptual-v1",
+}
 
 
 def _check_flag(name: str, value: Any, *, none: bool = False) -> None:
@@ -161,6 +171,11 @@ class EncodeRequest:
         allow_downscale: with a target and no ``scale``, let rate control choose a
             downscaled mode (None: the default, True).
         content: ``photo``, ``screen``, ``auto`` or None, the class the file records.
+        tune: ``psnr``, ``ssim``, ``perceptual`` or None: the best mode tuned for that metric
+            (:meth:`~hybrid.codec.options.EncodeOptions.best`; a tune implies ``best``).
+            ``ssim`` and ``perceptual`` also record :data:`TUNE_MODELS`' model as
+            ``model_id`` (unless a model or the ``screen`` class is given), which makes the
+            encode a planned one.
         options: the :class:`~hybrid.codec.options.EncodeOptions` these describe (derived).
 
     Raises:
@@ -189,6 +204,7 @@ class EncodeRequest:
     allow_downscale: bool | None = None
     best: bool = False
     content: str | None = None
+    tune: str | None = None
     options: EncodeOptions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -199,6 +215,10 @@ class EncodeRequest:
         if self.mode == "downscaled" and (self.scale is None or self.scale == 1.0):
             raise InputError("mode 'downscaled' needs a scale above 1 (e.g. scale=2)")
         _check_name("model_id", self.model_id)
+        if self.tune is not None and self.tune not in TUNE_MODELS:
+            raise InputError(f"tune must be one of {', '.join(TUNE_MODELS)}; got {self.tune!r}")
+        if self.tune is not None and self.model_id is None and self.content != "screen":
+            object.__setattr__(self, "model_id", TUNE_MODELS[self.tune])
         _check_flag("allow_downscale", self.allow_downscale, none=True)
         for name in ("progressive", "rdo", "optimize_huffman", "keep_metadata", "best"):
             _check_flag(name, getattr(self, name))
@@ -211,6 +231,7 @@ class EncodeRequest:
             progressive=self.progressive,
             optimize_huffman=self.optimize_huffman,
             best=self.best,
+            tune=self.tune,
         )
         object.__setattr__(self, "options", options)
         _check_max_pixels(self.max_pixels)

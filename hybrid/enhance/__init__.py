@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,7 @@ def enhance_jpeg(
     content: str = "auto",
     report: Callable[[ModelChoice], None] | None = None,
     read: DctRead | None = None,
+    strength: float | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes.
 
@@ -92,9 +94,14 @@ def enhance_jpeg(
             :class:`~hybrid.errors.CorruptJPEGError`.
         content: ``auto``, ``photo`` or ``screen``: the model family when neither ``model``
             nor ``weights`` is given (:mod:`hybrid.enhance.choice`).
-        report: called with the :class:`~hybrid.enhance.choice.ModelChoice` made.
+        report: called with the :class:`~hybrid.enhance.choice.ModelChoice` made, with the
+            strength kept.
         read: ``data``'s :func:`~hybrid.codec.reader.read_dct` pass, when the caller has
             made it (libjpeg then does not run again).
+        strength: the share (0..1) of the network's change kept; None (default): the
+            strength the file's record carries for the model chosen, else the near-lossless
+            fade-out (:func:`hybrid.enhance.taper.kept_share`); 1.0: the full change (what
+            the encoder fits a strength from).
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1] with more than 8 bits of precision, or (H, W, 1)
@@ -107,6 +114,7 @@ def enhance_jpeg(
     from hybrid.enhance.infer import enhance_planes
     from hybrid.enhance.jpeg_input import load_planes
     from hybrid.enhance.precision import check_precision
+    from hybrid.enhance.taper import KeptShare, kept_share
     from hybrid.enhance.torch_state import torch_settings
 
     check_precision(precision)
@@ -124,10 +132,16 @@ def enhance_jpeg(
     flips = (
         1 if weights else int(inference_settings(model or DEFAULT_ENHANCE_MODEL).get("flips", 1))
     )
+    share = (
+        KeptShare(float(strength), "given")
+        if strength is not None
+        else kept_share(planes.qtables[0], info.hybrid_metadata, model)
+    )
     with torch_settings(threads=threads):  # restored after: torch_state.py
         out = enhance_planes(
-            net, planes, tile=tile, device=device, flips=flips, precision=precision
-        )
+            net, planes, tile=tile, device=device, flips=flips, precision=precision,
+            strength=share.strength,
+        )  # fmt: skip
     if report is not None:
-        report(choice)
+        report(replace(choice, strength=share.strength, strength_source=share.source))
     return out[:, :, :1] if planes.grey else out

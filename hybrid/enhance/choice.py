@@ -60,6 +60,9 @@ class ModelChoice:
             photo model standing in), else None.
         passed_over: the model the file's record names when the backend cannot run it (no
             ONNX export), so that the steps after the record chose; else None.
+        strength, strength_source: the share (0..1) of the network's change the decode
+            kept and why (:class:`hybrid.enhance.taper.KeptShare`: ``recorded``, ``taper``
+            or ``given``); None until the backend has decided.
     """
 
     model: str
@@ -68,6 +71,8 @@ class ModelChoice:
     screen_probability: float | None = None
     missing: str | None = None
     passed_over: str | None = None
+    strength: float | None = None
+    strength_source: str | None = None
 
     def why(self) -> str:
         """The reason in words: ``screen, classified p=0.97`` (p of the chosen class),

@@ -30,6 +30,7 @@ def enhance_planes(
     flips: int = 1,
     taper: bool = True,
     precision: str = "auto",
+    strength: float | None = None,
 ) -> np.ndarray:
     """Enhance one decoded JPEG.
 
@@ -46,6 +47,11 @@ def enhance_planes(
         flips: geometric self-ensemble size (1, 2 or 4), see :func:`enhance_tensor`.
         taper: keep only :func:`residual_strength` of the change for near-lossless files
             (the blend of two images inside the quantization intervals stays inside them).
+        strength: the share (0..1) of the change kept, overriding ``taper`` (a file's
+            recorded strength, :func:`hybrid.enhance.taper.kept_share`); 0 returns the plain
+            decode without running the network. The network's output is clipped to 0..255
+            before the blend, so the result is exactly ``plain + strength * (full - plain)``
+            of the plain decode and the full (strength 1) result, as the encoder fits it.
         precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call
             (:func:`hybrid.enhance.precision.resolve_precision`; ``auto`` is bf16 where
             ``device`` computes it natively). Colour transforms and the projection stay
@@ -76,7 +82,8 @@ def enhance_planes(
     dev = torch.device(device)
     cond = torch.from_numpy(condition_vector(planes))[None].to(dev)
     qtables = [torch.from_numpy(q.astype(np.float32)).to(dev) for q in planes.qtables]
-    strength = residual_strength(planes.qtables[0]) if taper else 1.0
+    if strength is None:
+        strength = residual_strength(planes.qtables[0]) if taper else 1.0
     if strength == 0.0:  # near-lossless: the plain decode, without running the network
         return np.clip(planes.pixels[:h, :w, :3].astype(np.float32) / 255.0, 0.0, 1.0)
     out = np.empty((h, w, 3), dtype=np.float32)
@@ -105,7 +112,7 @@ def enhance_planes(
                 precision,
             )
             if strength != 1.0:
-                result = window + strength * (result - window)
+                result = window + strength * (result.clamp(0.0, 255.0) - window)
             ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
             part = result[0, :, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
             part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)

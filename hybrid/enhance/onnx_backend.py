@@ -23,7 +23,7 @@ from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 from hybrid.enhance.numpy_ops import enhance_window
 from hybrid.enhance.onnx_registry import load_onnx_manifest, onnx_entry, read_onnx_bytes
 from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL, weights_dir
-from hybrid.enhance.taper import residual_strength
+from hybrid.enhance.taper import KeptShare, kept_share, residual_strength
 from hybrid.enhance.tiling import GRID, edge_window, round_up, tiles
 from hybrid.errors import InputError, MissingModelWarning, WeightsError
 from hybrid.io import DEFAULT_MAX_PIXELS
@@ -75,6 +75,7 @@ def enhance_planes_numpy(
     flips: int = 1,
     consistency: bool = True,
     taper: bool = True,
+    strength: float | None = None,
 ) -> np.ndarray:
     """Enhance one decoded JPEG tile by tile (:func:`hybrid.enhance.tiling.tiles`, as the
     torch backend).
@@ -89,12 +90,14 @@ def enhance_planes_numpy(
         flips: 1, 2 or 4 mirrorings averaged.
         consistency: apply the quantization-consistency projection.
         taper: keep only :func:`~hybrid.enhance.taper.residual_strength` of the change.
+        strength: the share (0..1) kept, overriding ``taper``, as the torch backend's.
 
     Returns:
         float32 (H, W, 3) enhanced RGB on the 0..1 scale, clipped to [0, 1].
     """
     h, w, _ = planes.pixels.shape
-    strength = residual_strength(planes.qtables[0]) if taper else 1.0
+    if strength is None:
+        strength = residual_strength(planes.qtables[0]) if taper else 1.0
     if strength == 0.0:
         return planes.pixels[:h, :w, :3].astype(np.float32) / np.float32(255.0)
     hp, wp = round_up(h, GRID), round_up(w, GRID)
@@ -123,7 +126,7 @@ def enhance_planes_numpy(
             flips,
         )
         if strength != 1.0:
-            result = window + np.float32(strength) * (result - window)
+            result = window + np.float32(strength) * (np.clip(result, 0.0, 255.0) - window)
         ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
         part = result[:, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
         part = np.clip(part * np.float32(1.0 / 255.0), 0.0, 1.0)
@@ -143,6 +146,7 @@ def enhance_jpeg_onnx(
     content: str = "auto",
     report: Callable[[ModelChoice], None] | None = None,
     read: DctRead | None = None,
+    strength: float | None = None,
 ) -> np.ndarray:
     """Enhanced decode of JPEG bytes through the ONNX export (no torch import).
 
@@ -158,7 +162,8 @@ def enhance_jpeg_onnx(
         backend: ``onnx`` (float32 graph) or ``onnx-int8`` (static QDQ graph).
         threads: ONNX Runtime intra-op threads (default: its choice).
         tile: tile side for bounded-memory inference.
-        tolerate_damage, content, report, read: as :func:`hybrid.enhance.enhance_jpeg`.
+        tolerate_damage, content, report, read, strength: as
+            :func:`hybrid.enhance.enhance_jpeg`.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1], or (H, W, 1) for a greyscale file.
@@ -200,13 +205,19 @@ def enhance_jpeg_onnx(
     if entry.architecture != "EnhanceNet":
         raise WeightsError(f"{model!r} is not an enhancement network ({entry.architecture})")
     run = session_runner(onnx_session(model, ONNX_VARIANT[backend], threads))
+    share = (
+        KeptShare(float(strength), "given")
+        if strength is not None
+        else kept_share(planes.qtables[0], info.hybrid_metadata, model)
+    )
     if report is not None:
-        report(choice)
+        report(replace(choice, strength=share.strength, strength_source=share.source))
     out = enhance_planes_numpy(
         run,
         planes,
         overlap=entry.receptive_radius + 1 + GRID,
         tile=tile,
         flips=int(entry.inference.get("flips", 1)),
+        strength=share.strength,
     )
     return out[:, :, :1] if planes.grey else out

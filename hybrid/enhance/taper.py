@@ -1,9 +1,15 @@
-"""The near-lossless fade-out: how much of the network's change an enhanced decode keeps
-(torch-free: the torch and ONNX backends and the browser module share it)."""
+"""How much of the network's change an enhanced decode keeps: the strength the file's record
+carries for the model that decodes it (fitted by the encoder, :mod:`hybrid.enhance.strength`),
+else the near-lossless fade-out by the mean luma quantizer step (torch-free: the torch and
+ONNX backends and the browser module share it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from hybrid.codec.metadata import HybridMetadata
 
 #: How much of the network's change is kept, by the file's mean luma quantizer step:
 #: (steps, strengths) knots of a piecewise-linear taper, constant outside. Near-lossless
@@ -21,3 +27,31 @@ def residual_strength(luma_table: np.ndarray) -> float:
     """Share (0..1) of the enhancement kept for a file with this (8, 8) luma table."""
     step = float(np.mean(luma_table))
     return float(np.interp(step, TAPER_STEPS, TAPER_STRENGTHS))
+
+
+@dataclass(frozen=True)
+class KeptShare:
+    """The share (0..1) of the network's change a decode keeps, and why: ``recorded`` (the
+    file's record carries it for the model that decodes), ``taper`` (the fade-out by the
+    mean quantizer step) or ``given`` (the caller's)."""
+
+    strength: float
+    source: str
+
+
+def kept_share(luma_table: np.ndarray, meta: HybridMetadata | None, model: str | None) -> KeptShare:
+    """The share an enhanced decode of a file keeps.
+
+    Args:
+        luma_table: the file's (8, 8) luma quantization table.
+        meta: the file's checked record (``JpegInfo.hybrid_metadata``), or None.
+        model: the registry id of the model that decodes it (None for a user weights file).
+
+    Returns:
+        ``meta.strength`` when the record carries one and names ``model`` (the encoder
+        fitted it for that network), else :func:`residual_strength` of ``luma_table``: a
+        different model (the user's choice) keeps the fade-out.
+    """
+    if meta is not None and meta.strength is not None and model and meta.model_id == model:
+        return KeptShare(meta.strength, "recorded")
+    return KeptShare(residual_strength(luma_table), "taper")

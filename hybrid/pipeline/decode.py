@@ -51,9 +51,10 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
             network's full precision for an enhanced decode) instead of a ``PIL.Image``.
 
     Returns:
-        A ``PIL.Image.Image`` carrying ``exif``, ``icc_profile``, ``hybrid_damage`` and the
-        model chosen (``hybrid_model``, ``hybrid_model_reason``, ``hybrid_content``) in
-        ``info``, or the array.
+        A ``PIL.Image.Image`` carrying ``exif``, ``icc_profile``, ``hybrid_damage``, the
+        model chosen (``hybrid_model``, ``hybrid_model_reason``, ``hybrid_content``) and the
+        share of its change kept (``hybrid_strength``, 0..1, and ``hybrid_strength_source``:
+        ``recorded`` or ``taper``) in ``info``, or the array.
 
     Raises:
         InputError: its subclasses, as :func:`hybrid.decode` documents them.
@@ -106,4 +107,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
         result.info["hybrid_model_reason"] = choice.why()
         if choice.content is not None:
             result.info["hybrid_content"] = choice.content
+        if choice.strength is not None:  # the share of the network's change kept, and why
+            result.info["hybrid_strength"] = choice.strength
+            result.info["hybrid_strength_source"] = choice.strength_source
     return result

@@ -91,6 +91,7 @@ def enhanced_array(
     tolerate_damage: bool = False,
     report: Callable[[Any], None] | None = None,
     read: DctRead | None = None,
+    strength: float | None = None,
 ) -> np.ndarray:
     """The enhanced decode at the coded size, by ``request``'s backend, model, weights,
     device, threads, precision and content.
@@ -103,6 +104,10 @@ def enhanced_array(
         read: the file's :func:`~hybrid.codec.reader.read_dct` pass, when the caller made
             it (for the damage check): the network's input is built from it, without
             running libjpeg again.
+        strength: the share (0..1) of the network's change kept; None: the file's recorded
+            strength for the model chosen, else the near-lossless fade-out
+            (:func:`hybrid.enhance.taper.kept_share`); 1.0: the full change, which the
+            encoder fits a file's strength from.
 
     Returns:
         float32 (H, W, C) in [0, 1], C = 3 (RGB) or 1 (greyscale).
@@ -120,7 +125,7 @@ def enhanced_array(
         result = enhance_jpeg_onnx(
             data, info=header, model=request.model, backend=request.backend,
             threads=request.threads, tolerate_damage=tolerate_damage, content=request.content,
-            report=report, read=read,
+            report=report, read=read, strength=strength,
         )  # fmt: skip
         return np.asarray(result, dtype=np.float32)
     try:
@@ -130,7 +135,7 @@ def enhanced_array(
     result = enhance_pkg.enhance_jpeg(
         data, info=header, model=request.model, weights=request.weights, device=request.device,
         threads=request.threads, precision=request.precision, tolerate_damage=tolerate_damage,
-        content=request.content, report=report, read=read,
+        content=request.content, report=report, read=read, strength=strength,
     )  # fmt: skip
     return np.asarray(result, dtype=np.float32)
 

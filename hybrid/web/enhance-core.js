@@ -302,12 +302,13 @@ async function enhanceWindow(run, window, h, w, cond, coeffs, info, by0, bx0, cb
 /** The whole enhanced decode (onnx_backend.enhance_planes_numpy): tiles of ``tile`` pixels with
  * ``overlap`` context, self-ensemble of ``flips``, projection, fade-out, clip. Returns
  * Float32Array (height * width * 3) RGB in [0, 1], interleaved. ``planes``: preparePlanes'
- * result when the caller has it already; ``progress(done, total)``. */
-export async function enhancePlanes(run, rgba, width, height, info, { overlap, tile = 1024, flips = 1, planes = null, progress = null }) {
+ * result when the caller has it already; ``strength``: the share of the change kept (the
+ * file's recorded strength for the model run), null for the fade-out; ``progress(done, total)``. */
+export async function enhancePlanes(run, rgba, width, height, info, { overlap, tile = 1024, flips = 1, planes = null, strength = null, progress = null }) {
   tile = roundUp(Math.max(1, tile), GRID);
   overlap = roundUp(Math.max(0, overlap), GRID);
   const out = new Float32Array(height * width * 3);
-  const strength = residualStrength(info.qtables[0]);
+  strength ??= residualStrength(info.qtables[0]);
   if (strength === 0) {
     for (let i = 0, j = 0; i < width * height; i++, j += 4) {
       out[3 * i] = rgba[j] / 255; out[3 * i + 1] = rgba[j + 1] / 255; out[3 * i + 2] = rgba[j + 2] / 255;
@@ -332,7 +333,8 @@ export async function enhancePlanes(run, rgba, width, height, info, { overlap, t
         const s = (y - wy0) * w + (x - wx0), d = (y * width + x) * 3;
         for (let c = 0; c < 3; c++) {
           let v = result[c * n + s];
-          if (strength !== 1) v = window[c * n + s] + strength * (v - window[c * n + s]);
+          // the network's output clipped before the blend, as the Python backends
+          if (strength !== 1) v = window[c * n + s] + strength * ((v < 0 ? 0 : v > 255 ? 255 : v) - window[c * n + s]);
           v /= 255;
           out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
         }

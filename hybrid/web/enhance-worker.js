@@ -2,35 +2,13 @@
 // tile by tile with onnxruntime-web and posts the enhanced image back (see hybrid-enhance.js);
 // a downscaled hybrid file comes back at its original size (superres.js).
 import { chooseModel, contentFeatures, screenProbability } from "./content.js";
-import { enhancePlanes, preparePlanes } from "./enhance-core.js";
+import { enhancePlanes, preparePlanes, residualStrength } from "./enhance-core.js";
 import { orientPixels, parseJpeg, withoutExif } from "./jpeg-headers.js";
 import { chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
+import { executionProviders, loadRuntime } from "./runtime.js";
 
-let ortPromise = null;
 const sessions = new Map();
 const manifests = new Map();
-
-// WebAssembly threads need SharedArrayBuffer, which a page only gets when it is
-// cross-origin isolated (served with COOP: same-origin and COEP: require-corp); elsewhere
-// one thread always works. Fixed by the first image: onnxruntime-web starts its runtime once.
-const MAX_THREADS = 4;
-
-function threadCount(requested) {
-  if (!self.crossOriginIsolated) return 1;
-  const cores = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
-  return requested ? Math.max(1, Math.min(requested, cores)) : cores;
-}
-
-async function loadOrt(ortUrl, wasmPaths, threads) {
-  if (!ortPromise) {
-    ortPromise = import(ortUrl).then((ort) => {
-      ort.env.wasm.wasmPaths = wasmPaths;
-      ort.env.wasm.numThreads = threadCount(threads);
-      return ort;
-    });
-  }
-  return ortPromise;
-}
 
 async function sha256Hex(bytes) {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
@@ -47,7 +25,8 @@ function loadManifest(weightsBase) {
   return manifests.get(weightsBase);
 }
 
-async function loadModel(ort, weightsBase, manifest, modelId, variant, architecture) {
+async function loadModel(runtime, weightsBase, manifest, modelId, variant, architecture) {
+  const { ort, provider } = runtime;
   const key = `${weightsBase}|${modelId}|${variant}`;
   if (!sessions.has(key)) {
     sessions.set(key, (async () => {
@@ -56,7 +35,9 @@ async function loadModel(ort, weightsBase, manifest, modelId, variant, architect
       const item = entry.variants[variant];
       const bytes = new Uint8Array(await (await fetch(new URL(item.file, weightsBase))).arrayBuffer());
       if ((await sha256Hex(bytes)) !== item.sha256) throw new Error(`${item.file} fails its sha256 check`);
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: executionProviders(provider),
+      });
       return { session, entry };
     })());
   }
@@ -95,7 +76,8 @@ async function decodePixels(bytes, info) {
 /** The enhancement network's decode of the coded image (onnx_backend.enhance_jpeg_onnx):
  * interleaved float (height, width, 3) in the stored orientation, and the model choice. */
 async function enhanceCoded(ctx) {
-  const { ort, manifest, info, rgba, options, variant, progress } = ctx;
+  const { runtime, manifest, info, rgba, options, variant, progress } = ctx;
+  const { ort } = runtime;
   const { width, height } = info;
   let planes = null;
   const prepared = () => (planes ??= preparePlanes(rgba, width, height, info));
@@ -115,15 +97,20 @@ async function enhanceCoded(ctx) {
   } else if (choice.missing && choice.reason !== "classified") {
     console.warn(`hybrid: the ${choice.content} model ${choice.missing} is not on the site: using ${choice.model}`);
   }
-  const { session, entry } = await loadModel(ort, options.weightsBase, manifest, choice.model, variant, "EnhanceNet");
+  const { session, entry } = await loadModel(runtime, options.weightsBase, manifest, choice.model, variant, "EnhanceNet");
+  // hybrid.enhance.taper.kept_share: the record's strength when it names the model run
+  const record = info.record;
+  const recorded = record != null && record.strength != null && record.modelId === choice.model;
+  const strength = recorded ? record.strength : residualStrength(info.qtables[0]);
   const pixels = await enhancePlanes(runner(ort, session), rgba, width, height, info, {
     overlap: entry.receptive_radius + 1 + 16,
     tile: options.tile || 1024,
     flips: (entry.inference && entry.inference.flips) || 1,
     planes,
+    strength,
     progress,
   });
-  return { pixels, width, height, choice };
+  return { pixels, width, height, choice: { ...choice, strength, strengthSource: recorded ? "recorded" : "taper" } };
 }
 
 /** A downscaled file at its recorded original size (pipeline.upscale.decode_resized with
@@ -131,7 +118,8 @@ async function enhanceCoded(ctx) {
  * one, else the enhancement network on the coded image and a bicubic upscale (with a console
  * warning), as the Python ONNX decoder falls back. */
 async function superResolved(ctx) {
-  const { ort, manifest, info, rgba, options, variant, progress } = ctx;
+  const { runtime, manifest, info, rgba, options, variant, progress } = ctx;
+  const { ort } = runtime;
   const { width, height, record } = info;
   const size = [record.width, record.height];
   const ratio = Math.max(size[0] / width, size[1] / height);
@@ -142,7 +130,7 @@ async function superResolved(ctx) {
     const pixels = resizeBicubic(coded.pixels, width, height, 3, size[0], size[1]);
     return { pixels, width: size[0], height: size[1], choice: coded.choice };
   }
-  const { session, entry } = await loadModel(ort, options.weightsBase, manifest, srId, variant, "SRNet");
+  const { session, entry } = await loadModel(runtime, options.weightsBase, manifest, srId, variant, "SRNet");
   const factor = (entry.inference && entry.inference.scale) || 2;
   const native = await upscalePlanes(runner(ort, session), rgba, width, height, info, {
     factor, overlap: entry.receptive_radius + 1,
@@ -159,9 +147,9 @@ self.onmessage = async (event) => {
   const { id, bytes, options } = event.data;
   try {
     const info = parseJpeg(bytes);
-    const ort = await loadOrt(options.ortUrl, options.wasmPaths, options.threads);
+    const runtime = await loadRuntime(options);
     const ctx = {
-      ort, info, options,
+      runtime, info, options,
       manifest: await loadManifest(options.weightsBase),
       rgba: await decodePixels(bytes, info),
       variant: options.variant || "fp32",
@@ -171,7 +159,8 @@ self.onmessage = async (event) => {
     const result = await (downscaled ? superResolved(ctx) : enhanceCoded(ctx));
     const [pixels, w, h] = orientPixels(result.pixels, result.width, result.height, 3, info.orientation);
     self.postMessage({
-      id, width: w, height: h, pixels, grey: info.grey, threads: ort.env.wasm.numThreads,
+      id, width: w, height: h, pixels, grey: info.grey, threads: runtime.threads,
+      provider: runtime.provider,
       icc: info.icc, orientation: info.orientation, choice: { ...result.choice, variant: ctx.variant },
     }, [pixels.buffer]);
   } catch (err) {

@@ -13,7 +13,9 @@ export const ZIGZAG = [
 const SOF_MARKERS = new Set([0xc0, 0xc1, 0xc2]); // baseline, extended, progressive Huffman
 // hybrid.codec.metadata: signature, readable format versions, mode and content codes.
 const APP11_SIGNATURE = "HYBRIDJPG\0";
-export const RECORD_VERSIONS = [1, 2, 3];
+export const RECORD_VERSIONS = [1, 2, 3, 4];
+// hybrid.codec.metadata.STRENGTH_LEVELS: a recorded strength is k / 255.
+export const STRENGTH_LEVELS = 255;
 export const MODE_CODES = { plain: 0, enhance: 1, downscaled: 2 };
 export const CONTENT_CODES = { photo: 1, screen: 2 };
 export const MAX_MODEL_ID_BYTES = 64;
@@ -35,7 +37,7 @@ const startsWith = (bytes, text) => {
  *   width, height: the frame (stored orientation); grey; factors: chroma [fy, fx];
  *   qtables: per component Float32Array (64,), natural order;
  *   record: hybrid's APP11 record checked against the frame ({ version, mode, width, height,
- *     scale, modelId, content }) or null, as hybrid.codec.headers gives it;
+ *     scale, modelId, content, strength }) or null, as hybrid.codec.headers gives it;
  *   orientation: the EXIF orientation 1..8 (1 when absent or invalid);
  *   icc: the ICC profile (Uint8Array) or null;
  *   exifSegments: [start, end) byte ranges of the APP1 Exif segments (see withoutExif).
@@ -130,14 +132,15 @@ const CONTENT_NAMES = Object.fromEntries(Object.entries(CONTENT_CODES).map(([k, 
 
 /** hybrid.codec.metadata.parse_metadata of the payload after the signature: version (1),
  * mode (1), original width (4), height (4), scale (float64), model id length (1), model id,
- * [CRC-32 (4), versions 2-3], [content class (1), version 3]; big-endian. null for anything
+ * [CRC-32 (4), versions 2-4], [content class (1), versions 3-4; 0 none in 4], [strength
+ * k (1): k / 255 of the recorded model's change, version 4]; big-endian. null for anything
  * Python would ignore; an unknown content code keeps the rest of the record, as in Python. */
 export function parseRecord(body) {
   if (body.length < 19 || !RECORD_VERSIONS.includes(body[0])) return null;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const version = body[0];
   const width = view.getUint32(2), height = view.getUint32(6), scale = view.getFloat64(10);
-  const tailSize = { 1: 0, 2: 4, 3: 5 }[version];
+  const tailSize = { 1: 0, 2: 4, 3: 5, 4: 6 }[version];
   const modelBytes = body.subarray(19, body.length - tailSize);
   if (body.length - 19 < tailSize || modelBytes.length !== body[18]) return null;
   const mode = MODE_NAMES[body[1]];
@@ -150,8 +153,11 @@ export function parseRecord(body) {
   } catch {
     return null;
   }
-  const content = version === 3 ? (CONTENT_NAMES[body[body.length - 1]] ?? null) : null;
-  return { version, mode, width, height, scale, modelId, content };
+  const tail = body.length - tailSize;
+  const content = version >= 3 ? (CONTENT_NAMES[body[tail + 4]] ?? null) : null;
+  const strength = version === 4 ? body[tail + 5] / STRENGTH_LEVELS : null;
+  if (version === 4 && (modelId === "" || mode === "downscaled")) return null;
+  return { version, mode, width, height, scale, modelId, content, strength };
 }
 
 const roundHalfUp = (x) => Math.floor(x + 0.5);

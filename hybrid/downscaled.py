@@ -121,18 +121,22 @@ def load_source(
 
 
 def check_content_class(content: Any) -> str | None:
-    """``content`` itself if a file can be asked to record it: None (no class), ``auto``
-    (classified at encode time) or one of :data:`hybrid.codec.metadata.CONTENT_CODES`.
+    """``content`` itself if a file can be asked to record it: None (no class), or what a
+    decode accepts (:func:`hybrid.enhance.choice.check_content`: ``auto``, classified at
+    encode time, or one of :data:`hybrid.codec.metadata.CONTENT_CODES`).
 
     Raises:
         InputError: anything else.
     """
-    if content is None or (isinstance(content, str) and content in CONTENT_CODES):
-        return content
-    if content != "auto":
+    from hybrid.enhance.choice import check_content  # not at import: as requests.py does
+
+    if content is None:
+        return None
+    try:
+        return check_content(content)
+    except InputError:
         known = ", ".join(CONTENT_CODES)
-        raise InputError(f"content must be None, auto or one of {known}, got {content!r}")
-    return "auto"
+        raise InputError(f"content must be None, auto or one of {known}, got {content!r}") from None
 
 
 def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> EncodeSource:

@@ -5,7 +5,8 @@ Layout of the site (every file written atomically, the JPEGs copied byte for byt
     index.html       the gallery: each JPEG as an <img> enhanced in place by web/gallery.js,
                      with a plain / enhanced toggle
     web/             the browser module (hybrid/web: gallery.js, hybrid-enhance.js, ...)
-    ort/             onnxruntime-web's WebAssembly build (from build/web-deps, npm)
+    ort/             onnxruntime-web's WebAssembly build, and its WebGPU build that the
+                     module loads only where the browser offers a GPU (from build/web-deps, npm)
     weights/         onnx.json (the entries of the shipped models only) and their verified
                      .onnx files: the model of each content class (photo, screen), which
                      the browser picks per file as the Python decoder does, and the
@@ -40,6 +41,13 @@ DEFAULT_ORT_DIR = (
 #: The onnxruntime-web files the module loads: the WebAssembly-only ES module build, and the
 #: SIMD + threads runtime it fetches (the same binary runs with one thread).
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+#: onnxruntime-web's WebGPU build and the runtime it fetches (WebGPU and WebAssembly), which
+#: hybrid/web/runtime.js loads instead when the browser offers a hardware WebGPU adapter.
+ORT_WEBGPU_FILES = (
+    "ort.webgpu.min.mjs",
+    "ort-wasm-simd-threaded.jsep.mjs",
+    "ort-wasm-simd-threaded.jsep.wasm",
+)
 JPEG_SUFFIXES = frozenset(".jpg .jpeg .jpe .jfif".split())
 #: Response headers that make the site cross-origin isolated (``crossOriginIsolated``).
 ISOLATION_HEADERS = {
@@ -65,6 +73,9 @@ class SiteConfig:
         force: write into a non-empty ``site``, replacing files of the same name.
         models: the enhancement models to ship (default: each content class's, photo
             first); the browser chooses among them per file.
+        webgpu: ship onnxruntime-web's WebGPU build too (:data:`ORT_WEBGPU_FILES`, 22 MB,
+            downloaded only by browsers with a hardware WebGPU adapter); without it the
+            page never asks for WebGPU.
     """
 
     source: Path
@@ -73,6 +84,7 @@ class SiteConfig:
     ort_dir: Path = DEFAULT_ORT_DIR
     force: bool = False
     models: tuple[str, ...] = DEFAULT_MODELS
+    webgpu: bool = True
 
     def __post_init__(self) -> None:
         if not self.variants or any(v not in VARIANTS for v in self.variants):
@@ -103,10 +115,11 @@ def find_jpegs(source: Path) -> list[Path]:
     return found
 
 
-def check_ort(ort_dir: Path) -> None:
-    """InputError naming :data:`FETCH_COMMAND` when onnxruntime-web's files are not in
-    ``ort_dir``."""
-    missing = [name for name in ORT_FILES if not (ort_dir / name).is_file()]
+def check_ort(ort_dir: Path, webgpu: bool = False) -> None:
+    """InputError naming :data:`FETCH_COMMAND` when onnxruntime-web's files (with ``webgpu``,
+    its WebGPU build's too) are not in ``ort_dir``."""
+    names = ORT_FILES + (ORT_WEBGPU_FILES if webgpu else ())
+    missing = [name for name in names if not (ort_dir / name).is_file()]
     if missing:
         raise InputError(
             f"onnxruntime-web is not in {ort_dir} (missing {missing[0]}): run {FETCH_COMMAND}"
@@ -120,18 +133,24 @@ def _check_site(site: Path, force: bool) -> None:
         raise InputError(f"{site}: not empty (use --force to write into it)")
 
 
-def module_options(variant: str = "fp32", base: str = "") -> dict[str, str]:
+def module_options(
+    variant: str = "fp32", base: str = "", webgpu: bool = True
+) -> dict[str, str | bool]:
     """The options of ``enhanceImage`` for a page whose :func:`module_assets` lie in the
-    folder ``base`` (relative to the page, ``""`` or ending in ``/``)."""
-    return {
+    folder ``base`` (relative to the page, ``""`` or ending in ``/``); ``webgpu``: whether
+    they include the WebGPU build (else the page never asks for WebGPU)."""
+    options: dict[str, str | bool] = {
         "weightsBase": f"{base}weights/",
         "ortUrl": f"{base}ort/{ORT_FILES[0]}",
         "wasmPaths": f"{base}ort/",
         "variant": variant,
     }
+    if not webgpu:
+        options["webgpu"] = False
+    return options
 
 
-def gallery_html(names: list[str], variant: str) -> str:
+def gallery_html(names: list[str], variant: str, webgpu: bool = True) -> str:
     """The gallery page for image files ``names`` (inside ``images/``)."""
     figures = "\n".join(
         f'<figure><img src="images/{urllib.parse.quote(name)}" alt="{html.escape(name)}" '
@@ -140,7 +159,7 @@ def gallery_html(names: list[str], variant: str) -> str:
         f'<span class="status">enhancing...</span></figcaption></figure>'
         for name in names
     )
-    options = json.dumps(module_options(variant))
+    options = json.dumps(module_options(variant, webgpu=webgpu))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -207,18 +226,23 @@ def _weights_manifest(models: list[str], variants: tuple[str, ...]) -> str:
 
 
 def module_assets(
-    models: list[str], variants: tuple[str, ...] = ("fp32",), ort_dir: Path = DEFAULT_ORT_DIR
+    models: list[str],
+    variants: tuple[str, ...] = ("fp32",),
+    ort_dir: Path = DEFAULT_ORT_DIR,
+    webgpu: bool = True,
 ) -> dict[str, bytes]:
     """What a page needs beside it to run the browser module, by path relative to the page:
-    ``web/`` (hybrid/web), ``ort/`` (onnxruntime-web's :data:`ORT_FILES`) and ``weights/``
-    (``onnx.json`` with the entries of ``models`` and their verified ``variants``).
+    ``web/`` (hybrid/web), ``ort/`` (onnxruntime-web's :data:`ORT_FILES`, and with ``webgpu``
+    its :data:`ORT_WEBGPU_FILES`) and ``weights/`` (``onnx.json`` with the entries of
+    ``models`` and their verified ``variants``).
 
     Raises:
         InputError: onnxruntime-web is not in ``ort_dir`` (the message names the command
             that fetches it).
         WeightsError: a model's ONNX export is missing or fails its sha256.
     """
-    check_ort(ort_dir)
+    check_ort(ort_dir, webgpu)
+    ort_files = ORT_FILES + (ORT_WEBGPU_FILES if webgpu else ())
     weights = {
         onnx_entry(model).variants[v].file: read_onnx_bytes(model, v)
         for model in models
@@ -228,7 +252,7 @@ def module_assets(
         f"weights/{ONNX_MANIFEST_NAME}": _weights_manifest(models, variants).encode(),
         **{f"weights/{name}": data for name, data in weights.items()},
         **{f"web/{p.name}": p.read_bytes() for p in sorted(WEB_DIR.glob("*.js"))},
-        **{f"ort/{name}": (ort_dir / name).read_bytes() for name in ORT_FILES},
+        **{f"ort/{name}": (ort_dir / name).read_bytes() for name in ort_files},
     }
 
 
@@ -247,9 +271,11 @@ def build_site(config: SiteConfig) -> list[Path]:
     _check_site(config.site, config.force)
     shipped = list(config.models) + [m for m in sr_models_for(jpegs) if m not in config.models]
     files: dict[str, bytes] = {
-        "index.html": gallery_html([p.name for p in jpegs], config.variants[0]).encode(),
+        "index.html": gallery_html(
+            [p.name for p in jpegs], config.variants[0], config.webgpu
+        ).encode(),
         "_headers": headers_file().encode(),
-        **module_assets(shipped, config.variants, config.ort_dir),
+        **module_assets(shipped, config.variants, config.ort_dir, config.webgpu),
         **{f"images/{p.name}": p.read_bytes() for p in jpegs},
     }
     for folder in ("web", "ort", "weights", "images"):

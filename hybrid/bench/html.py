@@ -80,7 +80,7 @@ class LiveSection:
     files: tuple[LiveFile, ...]
     note: str | None
     base: str = "live/"
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str | bool] = field(default_factory=dict)
     serve: str = "hybrid web --serve -o OUT"
 
 

@@ -5,7 +5,8 @@ the Python ONNX decoder's crop of the same file.
 Beside ``report.html`` it writes ``live/``: the JPEG files (``live/images/``) and what the
 module needs, as :func:`hybrid.web_site.module_assets` gives it for a ``hybrid web`` site
 (``live/web``, ``live/ort``, ``live/weights``: the photo and screen models' fp32 exports and
-any model the Python decode chose besides); and ``index.html``, which forwards to the report,
+any model the Python decode chose besides; WebAssembly only: the comparison is of pixels, and
+the WebGPU build would add 22 MB); and ``index.html``, which forwards to the report,
 so that ``hybrid web --serve -o OUT`` previews it. Browsers run module workers and
 WebAssembly only for a page served over http(s): opened as a file, the report shows the
 Python crops and says how to view it served.
@@ -126,7 +127,7 @@ def make_live(
     needed = [*web_site.DEFAULT_MODELS, *chosen, *web_site.sr_models_for(jpegs)]
     models = list(dict.fromkeys(needed))
     try:
-        assets = web_site.module_assets(models)
+        assets = web_site.module_assets(models, webgpu=False)  # agreement, not speed
     except InputError as exc:
         return LiveSection((), str(exc))
     for rel, data in assets.items():
@@ -138,6 +139,6 @@ def make_live(
         tuple(live for live, _, _ in made),
         None,
         base,
-        web_site.module_options("fp32", base),
+        web_site.module_options("fp32", base, webgpu=False),
         f"hybrid web --serve -o {outdir}",
     )

@@ -37,6 +37,7 @@ async function loadModel(runtime, weightsBase, manifest, modelId, variant, archi
       if ((await sha256Hex(bytes)) !== item.sha256) throw new Error(`${item.file} fails its sha256 check`);
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: executionProviders(provider),
+        logSeverityLevel: 3,  // errors only: not WebGPU's note that shape ops run on the CPU
       });
       return { session, entry };
     })());

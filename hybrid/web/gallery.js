@@ -8,7 +8,7 @@
 // The page's query string may override ?variant=int8, ?threads=N and ?content=photo|screen.
 // Each enhanced <img> fires a bubbling "hybrid-enhanced" event whose detail is enhanceImage's
 // result; window.hybridGallery holds { isolated, finished, results: { name: { enhanced,
-// reason, threads, ms, model, why } } }.
+// reason, threads, provider, ms, model, why } } }.
 import { enhanceImage } from "./hybrid-enhance.js";
 
 function overrides(options) {
@@ -50,11 +50,13 @@ export async function enhanceGallery(options = {}, root = document) {
     const name = img.dataset.name || plain;
     const model = result.model || {};
     state.results[name] = {
-      enhanced: result.enhanced, reason: result.reason, threads: result.threads, ms,
+      enhanced: result.enhanced, reason: result.reason, threads: result.threads,
+      provider: result.provider, ms,
       model: model.model, why: model.why,
     };
     if (result.enhanced) {
-      const threads = `${result.threads} thread${result.threads === 1 ? "" : "s"}`;
+      const threads = result.provider === "webgpu"
+        ? "WebGPU" : `${result.threads} thread${result.threads === 1 ? "" : "s"}`;
       const seconds = (ms / 1000).toFixed(1);
       status.textContent = `enhanced by ${model.model} (${model.why}) in ${seconds} s (${threads})`;
       figure.dataset.showing = "enhanced";

@@ -7,6 +7,8 @@
 //     threads: 2,  // optional; default min(cores, 4) when crossOriginIsolated, else always 1
 //     variant: "fp32",  // or "int8", where the site ships it
 //     content: "auto",  // or "photo" / "screen"; modelId: "enhance-screen-v1" names one
+//     webgpu: "auto",  // WebGPU on a hardware adapter (true: any adapter; false: never)
+//     ortWebgpuUrl: "/ort/ort.webgpu.min.mjs",  // optional; default beside ortUrl
 //   });
 //
 // The plain decode stays on screen while a Web Worker parses the headers (DQT, SOF, APP11),
@@ -17,7 +19,9 @@
 // does, turns the result upright by the EXIF orientation and tags it with the file's ICC
 // profile (so it shows as the browser shows the plain decode), and it replaces the plain
 // image. A downscaled hybrid file is shown at its original size by the super-resolution
-// network, as the Python decoder shows it (superres.js). Anything that
+// network, as the Python decoder shows it (superres.js). The network runs on WebGPU when the
+// browser offers a hardware adapter, else on WebAssembly (runtime.js; one console line says
+// which). Anything that
 // fails (no worker, no WebAssembly, an unsupported JPEG, a missing model) leaves the plain
 // image and resolves with { enhanced: false, reason }.
 
@@ -46,8 +50,9 @@ function getWorker() {
 }
 
 /** Enhance the JPEG shown by ``img``. Resolves with { enhanced: true, width, height, pixels,
- * threads, model } (pixels: Float32Array, RGB in [0, 1], interleaved, upright; threads:
- * onnxruntime-web's WebAssembly threads; model: { model, reason, content,
+ * threads, provider, model } (pixels: Float32Array, RGB in [0, 1], interleaved, upright;
+ * threads: onnxruntime-web's WebAssembly threads; provider: "webgpu" or "wasm", the
+ * execution provider asked for; model: { model, reason, content,
  * screenProbability, missing, why, variant }, the network and why it was chosen) or
  * { enhanced: false, reason }. */
 export async function enhanceImage(img, options = {}) {
@@ -67,7 +72,7 @@ export async function enhanceImage(img, options = {}) {
     img.dataset.hybridEnhanced = "true";
     return {
       enhanced: true, width: result.width, height: result.height, pixels: result.pixels,
-      threads: result.threads, model: result.choice,
+      threads: result.threads, provider: result.provider, model: result.choice,
     };
   } catch (err) {
     return { enhanced: false, reason: String(err && err.message ? err.message : err) };
@@ -78,7 +83,7 @@ function resolveUrls(options) {
   const base = document.baseURI;
   const out = { ...options };
   delete out.onProgress;
-  for (const key of ["weightsBase", "ortUrl", "wasmPaths"]) {
+  for (const key of ["weightsBase", "ortUrl", "ortWebgpuUrl", "wasmPaths"]) {
     if (out[key]) out[key] = new URL(out[key], base).href;
   }
   return out;

@@ -28,7 +28,7 @@ from skimage import data
 import hybrid
 from hybrid.cli import cli
 from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS, DEFAULT_ENHANCE_MODEL
-from hybrid.web_site import ORT_FILES, WEB_DIR, find_jpegs, sr_models_for
+from hybrid.web_site import ORT_FILES, ORT_WEBGPU_FILES, WEB_DIR, find_jpegs, sr_models_for
 from tests.web.browser import require_ort
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def test_site_files(ort_installed, photos, tmp_path):
         ["_headers", "index.html", "images/q20.jpg", "images/coffee & q50.jpeg",
          "weights/onnx.json"]
         + [f"weights/{name}" for name in models]
-        + [f"ort/{name}" for name in ORT_FILES]
+        + [f"ort/{name}" for name in ORT_FILES + ORT_WEBGPU_FILES]
         + [f"web/{p.name}" for p in WEB_DIR.glob("*.js")]
     )  # fmt: skip
     for name in ("q20.jpg", "coffee & q50.jpeg"):

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from skimage import data
 
 from hybrid.enhance.registry import load_manifest, load_model
+from tests.helpers.training import tiny_train_config, tiny_training_folders
 from training.data import DegradationConfig, make_batch
 from training.export import export_checkpoint
 from training.loop import TrainConfig, pixel_loss, train
@@ -25,34 +25,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    for sub in ("train", "val"):
-        (root / sub).mkdir()
-    sources = [data.astronaut(), data.chelsea(), data.coffee()]
-    for i, img in enumerate(sources):
-        Image.fromarray(img[:96, :112]).save(root / "train" / f"t{i}.png")
-    Image.fromarray(data.astronaut()[200:264, 200:280]).save(root / "val" / "v0.png")
-    return root
+    return tiny_training_folders(tmp_path_factory.mktemp("data"), (64, 80))
 
 
 def _cfg(root: Path, out: Path, iterations: int) -> TrainConfig:
-    return TrainConfig(
-        train_dir=str(root / "train"),
-        val_dir=str(root / "val"),
-        out_dir=str(out),
-        channels=8,
-        blocks=1,
-        batch_size=2,
-        crop=32,
-        iterations=iterations,
-        warmup=2,
-        val_every=2,
-        val_images=1,
-        val_qualities=(10, 50),
-        checkpoint_minutes=1e-6,
-        threads=1,
-        degradation=DegradationConfig(crop=32),
-    )
+    return tiny_train_config(root, out, iterations)
 
 
 def test_batches_are_pure_functions_of_seed_and_iteration():

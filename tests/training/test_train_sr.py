@@ -19,6 +19,7 @@ from hybrid.enhance.nets import COND_DIM, SRNet
 from hybrid.enhance.registry import load_manifest, load_model, load_weights_file
 from hybrid.metrics import psnr
 from hybrid.resample import downscale
+from tests.helpers.training import tiny_train_config, tiny_training_folders
 from training.cli import export_command
 from training.data import DegradationConfig, make_sr_batch
 from training.loop import TrainConfig, resize_like_decoder, sr_val_crop, train
@@ -26,35 +27,11 @@ from training.loop import TrainConfig, resize_like_decoder, sr_val_crop, train
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("srdata")
-    for sub in ("train", "val"):
-        (root / sub).mkdir()
-    sources = [data.astronaut(), data.chelsea(), data.coffee()]
-    for i, img in enumerate(sources):
-        Image.fromarray(img[:96, :112]).save(root / "train" / f"t{i}.png")
-    Image.fromarray(data.astronaut()[200:270, 200:287]).save(root / "val" / "v0.png")
-    return root
+    return tiny_training_folders(tmp_path_factory.mktemp("srdata"), (70, 87))
 
 
-def _cfg(root: Path, out: Path, iterations: int) -> TrainConfig:
-    return TrainConfig(
-        task="sr",
-        train_dir=str(root / "train"),
-        val_dir=str(root / "val"),
-        out_dir=str(out),
-        channels=8,
-        blocks=1,
-        batch_size=2,
-        crop=16,
-        iterations=iterations,
-        warmup=2,
-        val_every=2,
-        val_images=1,
-        val_qualities=(10, 50),
-        checkpoint_minutes=1e-6,
-        threads=1,
-        degradation=DegradationConfig(crop=16),
-    )
+def _cfg(root: Path, out: Path, iterations: int, **changes) -> TrainConfig:
+    return tiny_train_config(root, out, iterations, task="sr", crop=16, **changes)
 
 
 def test_config_validates_task_and_scale():
@@ -90,7 +67,7 @@ def test_training_resize_is_the_decoders_resize():
 
 
 def test_train_sr_at_scale_one_and_a_half_exports_an_x2_network(tiny_data, tmp_path):
-    cfg = TrainConfig(**{**_cfg(tiny_data, tmp_path / "r", 2).__dict__, "scale": 1.5})
+    cfg = _cfg(tiny_data, tmp_path / "r", 2, scale=1.5)
     ckpt = train(cfg, progress=False)
     rows = (tmp_path / "r" / "validation.csv").read_text().splitlines()
     assert len(rows) == 2 and all(abs(float(g)) < 3 for g in rows[-1].split(",")[2:])
@@ -145,17 +122,7 @@ def test_train_sr_smoke_resume_export_and_decode(tiny_data, tmp_path, monkeypatc
     assert rows[0] == "iteration,elapsed_s,gain_q10,gain_q50" and len(rows) == 3
     assert all(abs(float(g)) < 3 for g in rows[-1].split(",")[2:])  # near bicubic after 4 steps
     with pytest.raises(ValueError, match="'sr' run"):
-        train(
-            TrainConfig(
-                **{
-                    **_cfg(tiny_data, tmp_path / "full", 5).__dict__,
-                    "task": "enhance",
-                    "crop": 32,
-                    "degradation": DegradationConfig(crop=32),
-                }
-            ),
-            progress=False,
-        )
+        train(tiny_train_config(tiny_data, tmp_path / "full", 5), progress=False)
     assert isinstance(load_weights_file(full), SRNet)
 
     weights = tmp_path / "weights"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,7 +201,8 @@ def test_damaged_headers_never_crash():
         print(sum(t is not None for t in taken))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    root = Path(__file__).resolve().parents[2]  # for tests.helpers
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, cwd=root)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stderr == b""
     assert int(out.stdout) >= 100

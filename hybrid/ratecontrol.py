@@ -17,6 +17,16 @@ Targets (exactly one):
   same bisection as PSNR; every candidate costs one more process (about 0.1 s at 0.15 MP,
   16 s at 12 MP).
 
+With the enhanced decode in the loop, each full-resolution candidate is scored by its fitted
+blend (issue 17): the plain and the full enhanced decode, the share of the network's change
+that brings it closest to the original (:func:`hybrid.enhance.strength.fit_strength`; 0 is
+the plain decode, so the plain decode is always considered), and the metric of that blend.
+The chosen file records the strength and the model (:func:`hybrid.pipeline.encode.
+record_strength`), so ``hybrid.decode(enhance=True)`` gives exactly the blend that was
+measured. The model is chosen before the first encode (:func:`hybrid.pipeline.encode.
+strength_model`) and every full-resolution candidate carries it and a strength byte, so the
+final record has the size that was searched on.
+
 Search: at each candidate scale, bisection over IJG quality 1..100, then a continuous
 refinement of libjpeg's table scale factor ``S`` between the two neighbouring integer
 qualities (:func:`hybrid.codec.quant.ijg_scale_factor`, libjpeg's rule without its integer
@@ -51,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.codec.geometry import coded_size
+from hybrid.codec.metadata import find_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.codec.quant import (
     default_quant_tables,
@@ -63,7 +74,13 @@ from hybrid.codec.quant import (
 from hybrid.downscaled import DEFAULT_SR_MODEL, EncodeSource, encode_frame_file
 from hybrid.errors import InputError, MissingModelWarning
 from hybrid.pipeline.decode import decode_source
-from hybrid.pipeline.encode import prepare_source
+from hybrid.pipeline.encode import (
+    fit_file,
+    prepare_source,
+    record_strength,
+    strength_model,
+    with_fitted_strength,
+)
 from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
 from hybrid.pipeline.upscale import enhancement_installed
 from hybrid.targets import Target, make_target, parse_size
@@ -104,6 +121,8 @@ class RateControlResult:
             when nothing was decoded).
         decoder: how the value was measured ("plain", "enhanced", "plain + bicubic", ...).
         iterations: encodes run; seconds: wall time of the whole search.
+        strength: the enhancement strength the file records for its model (0..1; 0: the
+            plain decode was best), None when none is recorded.
     """
 
     target: str
@@ -117,13 +136,17 @@ class RateControlResult:
     decoder: str
     iterations: int
     seconds: float
+    strength: float | None = None
 
     def line(self) -> str:
         """One line for the CLI."""
         measured = ""
+        kept = "" if self.strength is None else f", strength {self.strength:.3f}"
         if self.metric is not None and self.value is not None:
             name, digits, unit = _METRIC_TEXT[self.metric]
-            measured = f", {name} {self.value:.{digits}f}{unit} ({self.decoder} decode)"
+            measured = f", {name} {self.value:.{digits}f}{unit} ({self.decoder} decode{kept})"
+        elif kept:
+            measured = f", {kept[2:]}"
         return (
             f"{self.bytes} bytes ({self.bpp:.3f} bpp), "
             f"quality {'custom tables' if self.quality is None else f'{self.quality:g}'}, "
@@ -204,16 +227,29 @@ def blend_tables(
 
 class _Encoder:
     """Cached encodes of one source, keyed by (scale, factor) or, for fractional steps,
-    (scale, coarse factor, fine factor, count)."""
+    (scale, coarse factor, fine factor, count). With ``fit_model``, full-resolution files
+    record that model and a placeholder strength (the chosen file's is written at the end,
+    in the same bytes)."""
 
-    def __init__(self, source: EncodeSource, options: EncodeOptions, mode: str, model_id: str):
+    def __init__(
+        self,
+        source: EncodeSource,
+        options: EncodeOptions,
+        mode: str,
+        model_id: str,
+        fit_model: str | None = None,
+    ):
         self.source, self.options, self.mode, self.model_id = source, options, mode, model_id
+        self.fit_model = fit_model
         self.cache: dict[tuple[float, ...], bytes] = {}
 
     def _file(self, options: EncodeOptions, scale: float) -> bytes:
-        return encode_frame_file(
+        data = encode_frame_file(
             self.source, options, scale=scale, mode=self.mode, model_id=self.model_id
         )
+        if scale == 1.0 and self.fit_model is not None:
+            data = record_strength(data, self.fit_model, 1.0)
+        return data
 
     def __call__(self, scale: float, factor: float) -> bytes:
         key = (scale, factor)
@@ -388,6 +424,26 @@ def installed_decoder() -> _Decoder:
     )
 
 
+class _FittedDecodes:
+    """The full-resolution candidates' fitted blends (see the module docstring): their
+    strengths, kept by file."""
+
+    def __init__(self, original: np.ndarray, model: str):
+        self.original, self.model = original, model
+        self.strengths: dict[bytes, float] = {}
+
+    def pixels(self, data: bytes) -> np.ndarray:
+        """uint8-valued float64 (H, W) or (H, W, 3): the 8-bit decode of ``data`` at its
+        fitted strength, as ``hybrid.decode(enhance=True)`` gives it once recorded."""
+        from hybrid.enhance.strength import blend
+
+        fitted = fit_file(data, self.original, self.model)
+        self.strengths[data] = fitted.fit.strength
+        out = blend(fitted.plain, fitted.enhanced, fitted.fit.strength)
+        pixels = np.round(np.clip(out, 0.0, 1.0) * np.float32(255.0)).astype(np.float64)
+        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+
+
 # --- choosing quality and mode ---------------------------------------------------------------
 
 
@@ -435,14 +491,19 @@ def search(
         InputError: the target cannot be met (the message says what the closest was).
     """
     start = time.perf_counter()
-    encoder = _Encoder(source, options, mode, model_id)
     decoder = installed_decoder()
+    scales = _scales(source, scale, allow_downscale)
+    fitted = None
+    if decoder.enhanced and 1.0 in scales and mode != "downscaled":
+        fit_model = strength_model(source, options, model_id)
+        fitted = None if fit_model is None else _FittedDecodes(source.pixels, fit_model)
+    encoder = _Encoder(source, options, mode, model_id, fitted.model if fitted else None)
     kind = "psnr" if target.kind == "size" else target.kind
     metric = _metric_fn(kind)
+    measured: dict[bytes, float] = {}  # a candidate is decoded once, however often scored
     # The quality searches look for values >= a goal; a distance (butteraugli) is searched
     # on its negative: score = sign * value, goal = sign * target.
     sign = -1.0 if target.kind == "butteraugli" else 1.0
-    scales = _scales(source, scale, allow_downscale)
     best: _Candidate | None = None
     misses: list[str] = []
     for s in scales:
@@ -457,7 +518,13 @@ def search(
             return encoder(s, factor)
 
         def measure(data: bytes, s: float = s) -> float:
-            return metric(source.pixels, decoder.pixels(data, s))
+            if data not in measured:
+                if fitted is not None and s == 1.0:
+                    pixels = fitted.pixels(data)
+                else:
+                    pixels = decoder.pixels(data, s)
+                measured[data] = metric(source.pixels, pixels)
+            return measured[data]
 
         def score(data: bytes, s: float = s) -> float:
             return sign * measure(data, s)
@@ -493,6 +560,10 @@ def search(
     if best is None:
         raise InputError(f"cannot meet the target {target.text}: {'; '.join(misses)}")
     meta_mode = "downscaled" if best.scale > 1.0 else mode
+    data, strength = best.data, None
+    if fitted is not None and best.scale == 1.0:
+        strength = fitted.strengths[data]
+        data = record_strength(data, fitted.model, strength)  # same size: the byte is there
     result = RateControlResult(
         target=target.text,
         quality=factor_to_quality(best.factor),
@@ -505,8 +576,9 @@ def search(
         decoder=decoder.label(best.scale),
         iterations=len(encoder.cache),
         seconds=time.perf_counter() - start,
+        strength=strength,
     )
-    return best.data, result
+    return data, result
 
 
 def _where(scale: float) -> str:
@@ -538,6 +610,9 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
         data = encode_frame_file(
             source, options, scale=chosen, mode=file_mode, model_id=request.model_id or ""
         )
+        if file_mode == "enhance" and chosen == 1.0:
+            data = with_fitted_strength(data, source)
+        meta = find_metadata(data)
         return data, RateControlResult(
             target="none",
             quality=float(request.quality) if request.quant_tables is None else None,
@@ -550,6 +625,7 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
             decoder="none",
             iterations=1,
             seconds=time.perf_counter() - start,
+            strength=None if meta is None else meta.strength,
         )
     return search(
         source,

@@ -80,6 +80,7 @@ def _describe(path: Path, header: Any) -> list[str]:
         lines.append(
             f"  hybrid: mode {meta.mode}, original {meta.original_width}x"
             f"{meta.original_height}, scale {meta.scale:g}, model {meta.model_id or '-'}"
+            + ("" if meta.strength is None else f", strength {meta.strength:.3f}")
         )
     for index, table in sorted(header.quant_tables.items()):
         lines.append(f"  quantization table {index} ({header.quant_precision[index]}-bit):")

@@ -4,16 +4,44 @@ metadata it carries and its content class (:func:`prepare_source`, which rate co
 planned encodes share), then the codec (:func:`hybrid.downscaled.encode_frame_file`).
 A request with a target, a ``scale`` or a ``model_id`` (:attr:`EncodeRequest.planned`)
 goes to :func:`hybrid.ratecontrol.plan_encode` instead, which sits above this layer.
+
+A file of the ``enhance`` mode is meant for an enhancing decoder, and the encoder has the
+original: :func:`fit_file` decodes it plainly and with the network's full change, fits the
+share of that change that brings it closest to the original
+(:func:`hybrid.enhance.strength.fit_strength`) and :func:`record_strength` writes it, with the
+model, into the file's record (format version 4), which the decoder then applies instead of
+its near-lossless fade-out. Plain-mode files are not touched.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from hybrid.codec.headers import parse_info
+from hybrid.codec.metadata import find_metadata, replace_metadata
+from hybrid.codec.options import EncodeOptions
 from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
-from hybrid.pipeline.requests import EncodeRequest
+from hybrid.errors import InputError, MissingModelWarning
+from hybrid.pipeline.pixels import enhanced_array, image_to_array, plain_image
+from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
+from hybrid.pipeline.upscale import enhancement_installed
 
-__all__ = ["encode_image", "prepare_source"]
+if TYPE_CHECKING:  # the enhancement package is imported when a fit runs
+    from hybrid.enhance.strength import StrengthFit
+
+__all__ = [
+    "FittedFile",
+    "encode_image",
+    "fit_file",
+    "prepare_source",
+    "record_strength",
+    "strength_model",
+    "with_fitted_strength",
+]
 
 
 def prepare_source(image: Any, request: EncodeRequest) -> EncodeSource:
@@ -46,4 +74,98 @@ def encode_image(image: Any, request: EncodeRequest) -> bytes:
     if request.planned:
         raise ValueError("a request with a target, scale or model_id is rate control's")
     source = prepare_source(image, request)
-    return encode_frame_file(source, request.options, mode=request.mode)
+    data = encode_frame_file(source, request.options, mode=request.mode)
+    return with_fitted_strength(data, source) if request.mode == "enhance" else data
+
+
+@dataclass(frozen=True)
+class FittedFile:
+    """A file's two decodes and the strength fitted from them.
+
+    Attributes:
+        fit: :func:`hybrid.enhance.strength.fit_strength`'s result.
+        model: the registry id of the model that made ``enhanced``.
+        plain: float32 (H, W, C) plain decode in [0, 1] (C = 3, or 1 for greyscale).
+        enhanced: float32 (H, W, C) enhanced decode with the network's full change.
+    """
+
+    fit: StrengthFit
+    model: str
+    plain: np.ndarray
+    enhanced: np.ndarray
+
+
+def fit_file(data: bytes, original: np.ndarray, model: str | None = None) -> FittedFile:
+    """Decode ``data`` (a file just encoded from ``original``, uint8 (H, W[, 3])) plainly and
+    enhanced with ``model`` at strength 1 (None: the model a decoder chooses for the file:
+    its recorded model, class or the classifier's), and fit its strength.
+
+    Raises:
+        WeightsError: no usable enhancement network.
+    """
+    from hybrid.enhance.strength import fit_strength
+
+    header = parse_info(data, max_pixels=None)
+    chosen: list[Any] = []
+    request = DecodeRequest(enhance=True, model=model, check_damage=False)
+    with warnings.catch_warnings():  # a stand-in model is the one fitted and recorded
+        warnings.simplefilter("ignore", MissingModelWarning)
+        enhanced = enhanced_array(data, header, request, strength=1.0, report=chosen.append)
+    plain = image_to_array(plain_image(data, header), header)
+    return FittedFile(fit_strength(plain, enhanced, original), chosen[0].model, plain, enhanced)
+
+
+def record_strength(data: bytes, model: str, strength: float) -> bytes:
+    """``data`` (a hybrid file of the ``plain`` or ``enhance`` mode, with a checksum) with
+    ``strength`` (0..1) recorded for ``model`` (format version 4); the rest byte for byte.
+
+    Raises:
+        InputError: ``data`` has no hybrid record, or one that cannot carry a strength.
+    """
+    meta = find_metadata(data)
+    if meta is None:
+        raise InputError("the file has no hybrid record to carry a strength")
+    return replace_metadata(data, replace(meta, model_id=model, strength=strength))
+
+
+def with_fitted_strength(data: bytes, source: EncodeSource) -> bytes:
+    """An ``enhance``-mode file with its fitted strength recorded (:func:`fit_file` with the
+    model its decoder chooses), or as it is, with a :class:`MissingModelWarning`, when no
+    enhancement network is installed. A file whose record names a model the decoder does
+    not use (not an enhancement model) is left as it is."""
+    if not enhancement_installed(None, None):
+        warnings.warn(
+            "no enhancement model is installed: the file records no strength (decoders "
+            "fade the network's change out by the quantizer step alone)",
+            MissingModelWarning,
+            stacklevel=3,
+        )
+        return data
+    fitted = fit_file(data, source.pixels)
+    meta = find_metadata(data)
+    if meta is None or meta.model_id not in ("", fitted.model):
+        return data
+    return record_strength(data, fitted.model, fitted.fit.strength)
+
+
+def strength_model(
+    source: EncodeSource, options: EncodeOptions, model_id: str | None
+) -> str | None:
+    """The enhancement model rate control fits its full-size candidates' strengths for,
+    chosen before the first encode (the record's size depends on it): ``model_id`` when it
+    names an installed enhancement model, else the model for the source's content class
+    (recorded, else the classifier's guess from one baseline encode,
+    :func:`hybrid.downscaled.with_content`); None when ``model_id`` names no enhancement
+    model or nothing is installed."""
+    if not enhancement_installed(None, None):
+        return None
+    from hybrid.enhance.registry import default_model_for, load_manifest
+
+    if model_id:
+        entry = load_manifest().get(model_id)
+        if entry is None:
+            return None
+        if entry.task == "enhance":
+            return model_id
+    content = source.content or with_content(source, options, "auto").content
+    return default_model_for(content or "photo", warn=False)

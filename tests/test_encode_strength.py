@@ -1,0 +1,120 @@
+"""Who fits a file's enhancement strength (issue 17): rate control with the enhanced decode in
+the loop scores each candidate by its fitted blend (so the plain decode is considered) and
+records the chosen file's strength and model; ``mode="enhance"`` encodes fit it on the final
+file; plain-mode encodes record none."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from skimage import data
+
+import hybrid
+from hybrid.codec.headers import parse_info
+from hybrid.codec.metadata import find_metadata
+from hybrid.enhance.registry import DEFAULT_ENHANCE_MODEL
+from hybrid.pipeline.pixels import enhanced_array
+from hybrid.pipeline.requests import DecodeRequest
+from tests.helpers.cli import run, save_png
+from tests.helpers.registry import register
+
+
+def _photo() -> np.ndarray:
+    return np.ascontiguousarray(data.astronaut()[96:208, 160:304])
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / mse))
+
+
+def test_rate_control_records_the_strength_it_measured():
+    pixels = _photo()
+    data_, result = hybrid.encode_to_target(pixels, target_psnr=30.0, allow_downscale=False)
+    meta = find_metadata(data_)
+    assert meta.version == 4 and meta.model_id == DEFAULT_ENHANCE_MODEL
+    assert result.strength == meta.strength and 0.0 < meta.strength <= 1.0
+    assert result.decoder == "enhanced" and f"strength {meta.strength:.3f}" in result.line()
+    image = hybrid.decode(data_, enhance=True)
+    assert image.info["hybrid_strength_source"] == "recorded"
+    assert result.value == pytest.approx(_psnr(np.asarray(image), pixels), abs=1e-6)
+    assert result.value >= 30.0 > _psnr(np.asarray(hybrid.decode(data_)), pixels) - 3.0
+
+
+def test_a_size_target_holds_with_the_strength_written():
+    pixels = _photo()
+    data_, result = hybrid.encode_to_target(pixels, target_size=2500, allow_downscale=False)
+    assert len(data_) == result.bytes <= 2500
+    assert find_metadata(data_).strength == result.strength is not None
+    assert result.value == pytest.approx(
+        _psnr(np.asarray(hybrid.decode(data_, enhance=True)), pixels), abs=1e-6
+    )
+
+
+def _register_harmful_enhancer(directory) -> None:
+    """An EnhanceNet with large random weights as the default model: its change is noise
+    (inside the quantization intervals, after the projection), which only hurts."""
+    import torch
+
+    from hybrid.enhance.nets import EnhanceNet
+
+    kwargs = {"channels": 8, "blocks": 1}
+    torch.manual_seed(17)
+    net = EnhanceNet(**kwargs)
+    with torch.no_grad():
+        for param in net.parameters():
+            param.normal_(0.0, 0.5)
+    state = {"model": net.state_dict(), "architecture": "EnhanceNet", "kwargs": kwargs}
+    entry = {"id": DEFAULT_ENHANCE_MODEL, "file": "enhance.pt", "architecture": "EnhanceNet",
+             "kwargs": kwargs, "task": "enhance"}  # fmt: skip
+    register(directory, [entry], {"enhance.pt": state})
+
+
+def test_the_plain_decode_is_considered(tmp_path, monkeypatch):
+    """A network that only hurts: the fitted strength is 0, so the file's enhanced decode is
+    its plain decode, where rate control used to score the network's full change."""
+    import hybrid.enhance as enhance_pkg
+
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setattr(enhance_pkg, "_CACHE", {})
+    _register_harmful_enhancer(tmp_path)
+    pixels = _photo()
+    data_, result = hybrid.encode_to_target(pixels, target_size=4000, allow_downscale=False)
+    plain = np.asarray(hybrid.decode(data_))
+    request = DecodeRequest(enhance=True)
+    full = enhanced_array(data_, parse_info(data_), request, strength=1.0)  # the full change
+    assert _psnr(np.round(full * 255), pixels) < _psnr(plain, pixels) - 0.5  # it does hurt
+    assert result.strength == 0.0 and find_metadata(data_).strength == 0.0
+    assert result.value == pytest.approx(_psnr(plain, pixels), abs=1e-6)
+    np.testing.assert_array_equal(np.asarray(hybrid.decode(data_, enhance=True)), plain)
+
+
+def test_enhance_mode_fits_the_final_file_and_plain_mode_records_nothing(tmp_path):
+    pixels = _photo()
+    plain = hybrid.encode(pixels, quality=90, best=True)
+    assert find_metadata(plain).strength is None and find_metadata(plain).version <= 3
+    enhanced = hybrid.encode(pixels, quality=90, best=True, mode="enhance")
+    meta = find_metadata(enhanced)
+    assert meta.mode == "enhance" and meta.model_id == DEFAULT_ENHANCE_MODEL
+    assert meta.strength is not None
+    # the same coded image: only the record differs
+    np.testing.assert_array_equal(
+        np.asarray(hybrid.decode(plain)), np.asarray(hybrid.decode(enhanced))
+    )
+    ours = _psnr(np.asarray(hybrid.decode(enhanced, enhance=True)), pixels)
+    assert ours >= _psnr(np.asarray(hybrid.decode(enhanced)), pixels)
+    # hybrid info shows it, as text and JSON
+    path = tmp_path / "e.jpg"
+    path.write_bytes(enhanced)
+    assert (
+        f"model {DEFAULT_ENHANCE_MODEL}, strength {meta.strength:.3f}" in run("info", path).stdout
+    )
+    record = json.loads(run("info", "--json", path).stdout)["hybrid_metadata"]
+    assert record["strength"] == meta.strength and record["version"] == 4
+    # the CLI's --mode enhance is the API's
+    src = save_png(tmp_path / "p.png")
+    out = tmp_path / "p.jpg"
+    assert run("encode", src, "-o", out, "--mode", "enhance", "-q", "80").exit_code == 0
+    assert find_metadata(out.read_bytes()).strength is not None

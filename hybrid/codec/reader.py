@@ -332,6 +332,8 @@ def _probe_quietly(lib: Any, probe: bytes) -> bool:
                 return bool(probe_accepted(lib, path))
     with _STDERR_LOCK:
         if not _probe_files or _probe_files[0][0] != os.getpid():  # new, or a forked child
+            for inherited in _probe_files[0][1:] if _probe_files else ():
+                os.close(inherited)  # the parent's pair, shared with it: not for the child
             _probe_files[:] = [
                 (
                     os.getpid(),
@@ -341,7 +343,9 @@ def _probe_quietly(lib: Any, probe: bytes) -> bool:
             ]
         _, fd, sink = _probe_files[0]
         os.ftruncate(fd, 0)
-        os.pwrite(fd, probe, 0)
+        written = 0
+        while written < len(probe):
+            written += os.pwrite(fd, probe[written:], written)
         try:
             sys.stderr.flush()
         except (AttributeError, ValueError, OSError):

@@ -28,7 +28,9 @@ Settings applied everywhere, so the comparison is like for like:
   screenshots), and ``model="enhance-quality-v4"`` (a photo model, on every image); SR mode
   codes at half size (``scale=2``) and decodes with ``enhance=True``; automatic mode is
   ``hybrid.encode_to_target(target_bpp=...)`` decoded as ``hybrid.decode`` does by default
-  for such a file (enhanced when a network is installed).
+  for such a file (enhanced when a network is installed); the tuned variants are
+  ``hybrid.encode(quality=q, tune="perceptual"|"ssim")`` decoded with ``enhance=True``, which
+  uses the model those files record.
 """
 
 from __future__ import annotations
@@ -60,9 +62,14 @@ from hybrid.bench.variants import (
     sr_available,
     sr_decode,
     sr_encode,
+    tuned_encode,
 )
+from hybrid.pipeline.requests import TUNE_MODELS
 
 __all__ = ["CODECS", "REFERENCE", "Codec", "codec_names", "get_codec"]
+
+#: The model the perceptual tunes' files record (and an enhanced decode of them uses).
+PERCEPTUAL_MODEL = TUNE_MODELS["perceptual"] or ""
 
 #: The anchor of every BD-rate: libjpeg-turbo at 4:2:0.
 REFERENCE = "libjpeg-turbo-420"
@@ -396,6 +403,22 @@ CODECS: tuple[Codec, ...] = (
         f"hybrid's files, hybrid.decode(enhance=True, model={ENHANCE_QUALITY!r}) on every image",
         hybrid_encode, enhanced_decode(ENHANCE_QUALITY), model_available(ENHANCE_QUALITY),
         hybrid_version(ENHANCE_QUALITY), encoder="hybrid",
+    ),
+    Codec(
+        "hybrid-perceptual", "hybrid --tune perceptual + enhance", "quality", JPEG_FULL,
+        JPEG_QUICK, "hybrid",
+        f"hybrid.encode(quality=q, tune='perceptual'); hybrid.decode(enhance=True) (the "
+        f"recorded model, {TUNE_MODELS['perceptual']})",
+        tuned_encode("perceptual"), enhanced_decode(), model_available(PERCEPTUAL_MODEL),
+        hybrid_version(PERCEPTUAL_MODEL, default_choice=True),
+    ),
+    Codec(
+        "hybrid-ssim", "hybrid --tune ssim + enhance", "quality", JPEG_FULL, JPEG_QUICK,
+        "hybrid",
+        f"hybrid.encode(quality=q, tune='ssim'); hybrid.decode(enhance=True) (the recorded "
+        f"model, {TUNE_MODELS['ssim']})",
+        tuned_encode("ssim"), enhanced_decode(), model_available(PERCEPTUAL_MODEL),
+        hybrid_version(PERCEPTUAL_MODEL, default_choice=True),
     ),
     Codec(
         "libjpeg-turbo-420-enhance-fast", "libjpeg-turbo 4:2:0 + enhance (content auto)",

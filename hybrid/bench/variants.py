@@ -70,6 +70,18 @@ def hybrid_encode(rgb: np.ndarray, quality: float) -> bytes:
     return hybrid.encode(rgb, quality=int(quality), best=True)
 
 
+def tuned_encode(tune: str) -> Callable[[np.ndarray, float], bytes]:
+    """``hybrid.encode(quality=q, tune=tune)``: the best mode tuned for ``tune``; the
+    perceptual tunes record their model, which an enhanced decode then uses."""
+
+    def encode(rgb: np.ndarray, quality: float) -> bytes:
+        import hybrid
+
+        return hybrid.encode(rgb, quality=int(quality), tune=tune)
+
+    return encode
+
+
 def hybrid_plain_decode(data: bytes) -> np.ndarray:
     import hybrid
 

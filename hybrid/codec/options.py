@@ -19,7 +19,7 @@ Tune = Literal["psnr", "ssim", "perceptual"]
 #: ``ssim`` the most (measured in docs/decisions.md, "Tunes").
 TUNES: dict[str, tuple[str, float]] = {
     "psnr": ("psnr", 0.5),
-    "ssim": ("perceptual", 2.0),
+    "ssim": ("perceptual", 1.5),
     "perceptual": ("perceptual", 1.0),
 }
 

@@ -1,6 +1,7 @@
 """The browser against the Python ONNX decoder (issue 16's acceptance): a gallery site built by
 ``hybrid web`` from hybrid files and ordinary libjpeg-turbo (Pillow) files at q20 and q50,
-4:2:0 and 4:4:4, is opened in the system Chromium with cross-origin isolation (the preview
+4:2:0 and 4:4:4 (and a ``--best --mode enhance`` file at q50, whose record carries the
+strength its encoder fitted: the browser applies it, as Python does), is opened in the system Chromium with cross-origin isolation (the preview
 server of ``hybrid web --serve``, WebAssembly threads) and without (a plain static host, one
 thread). For every file the browser's enhanced pixels equal
 ``hybrid.decode_array(..., enhance=True, backend="onnx")``'s within 1/255 on >= 99.5 % of
@@ -49,17 +50,26 @@ def _crops() -> dict[str, np.ndarray]:
         # downscaled: coded at 2/3 of its size, shown at its original size by the
         # super-resolution network (an x2 network's output resized down)
         "hybrid-q30-420-x1.5": data.coffee()[100:340, 60:420],
+        # --best --mode enhance: the record carries the strength the encoder fitted (0.91 of
+        # enhance-fast-v4's change), which the browser applies instead of the fade-out.
+        # (Not q95: there the browser's coefficients, recovered from 8-bit pixels, miss the
+        # small steps of --best tables, at any strength: 84 % within 1/255 at strength 1.)
+        "hybrid-q50-420-enhance": data.coffee()[200:360, 300:540],
     }
 
 
 def _encode(name: str, image: np.ndarray) -> bytes:
-    encoder, q, sub, *scale = name.split("-")
+    encoder, q, sub, *rest = name.split("-")
     if encoder == "hybrid":
+        scale = [float(r[1:]) for r in rest if r.startswith("x")]
+        enhance = "enhance" in rest
         return hybrid.encode(
             image,
             quality=int(q[1:]),
             subsampling=SUBSAMPLING[sub],
-            scale=float(scale[0][1:]) if scale else None,
+            scale=scale[0] if scale else None,
+            best=enhance,
+            mode="enhance" if enhance else "plain",
         )
     buf = io.BytesIO()
     Image.fromarray(image).save(
@@ -86,9 +96,11 @@ CAPTURE = (
     FLOAT32_TO_BASE64
     + """
 window.__pixels = {};
+window.__strengths = {};
 document.addEventListener("hybrid-enhanced", (event) => {
   const d = event.detail;
   window.__pixels[event.target.dataset.name] = [d.width, d.height, float32ToBase64(d.pixels)];
+  window.__strengths[event.target.dataset.name] = d.model ? d.model.strength ?? null : null;
 });
 """
 )
@@ -111,6 +123,7 @@ def _open_gallery(url: str, screenshot: Path | None = None) -> dict:
             state = page.evaluate("window.hybridGallery")
             state["isolated_page"] = page.evaluate("self.crossOriginIsolated")
             state["pixels"] = page.evaluate("window.__pixels")
+            state["strengths"] = page.evaluate("window.__strengths")
             state["status"] = page.locator(".status").all_inner_texts()
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +151,11 @@ def _check_agreement(site: Path, originals: dict, state: dict) -> dict[str, tupl
         ours = pixels_of(encoded, width, height)
         jpeg = (site / "images" / name).read_bytes()
         ref = hybrid.decode_array(jpeg, enhance=True, backend="onnx")
+        recorded = hybrid.info(jpeg).hybrid_metadata
+        if recorded is not None and recorded.strength is not None:  # the encoder's, applied
+            assert state["strengths"][name] == pytest.approx(recorded.strength, abs=1e-12)
+            shown = hybrid.decode(jpeg, enhance=True, backend="onnx").info
+            assert shown["hybrid_strength_source"] == "recorded", name
         plain = hybrid.decode_array(jpeg, upscale=True)  # a downscaled file: bicubic
         assert ours.shape == ref.shape == original.shape
         share = float((np.abs(ours * 255 - ref * 255) <= 1.0).mean())
@@ -158,8 +176,10 @@ def _check_agreement(site: Path, originals: dict, state: dict) -> dict[str, tupl
     assert len(downscaled) == 1, state["status"]
     prefix = "enhanced by sr-fast-x1.5-v1 (super-resolution, 240x160 to 360x240) in "
     assert downscaled[0].startswith(prefix), downscaled
+    recorded = "enhanced by enhance-fast-v4 (recorded model) in "
+    assert len([s for s in state["status"] if s.startswith(recorded)]) == 1, state["status"]
     photo = "enhanced by enhance-fast-v4 (photo, classified"
-    photos = [s for s in state["status"] if s not in downscaled]
+    photos = [s for s in state["status"] if s not in downscaled and not s.startswith(recorded)]
     assert all(s.startswith(photo) for s in photos), photos
     return measured
 

@@ -2,16 +2,22 @@
 """Does the enhancement network help on hybrid's own files? PSNR gain over the plain decode.
 
 Each clean image is coded by hybrid's encoder in the modes asked for (``best``: PSNR-tuned
-tables + trellis + progressive; ``baseline``: the default encoder; ``rdo``; ``progressive``)
-and, for reference, by libjpeg-turbo (Pillow, 4:2:0, optimize=True), at each quality; then
+tables + trellis + progressive; ``best-enhance``: the same coded image as ``best`` with
+``mode="enhance"``, whose record carries the strength the encoder fitted for the default
+model (issue 17); ``baseline``: the default encoder; ``rdo``; ``progressive``) and, for
+reference, by libjpeg-turbo (Pillow, 4:2:0, optimize=True), at each quality; then
 decoded plain and enhanced (``hybrid.decode``: the enhanced output rounded to 8 bits as it
 is written). For each mode a markdown table gives, per quality, the mean
 bits per pixel, the mean plain-decode PSNR-RGB, the mean gain (enhanced - plain, dB) and the
-worst single image's gain; the network should never make a file worse (issue 17).
+worst single image's gain, the mean encode time (and, for files that record a strength,
+its mean and how many files recorded 0, the plain decode); the network should never make a
+file worse (issue 17). A ``--model`` other than the recorded one decodes with the
+near-lossless fade-out instead of the recorded strength, as any decoder does.
 
 Example:
     python scripts/bench_own_files.py --model enhance-fast-v3 --images 8 --out runs/bench.md
     python scripts/bench_own_files.py --weights runs/ownenc-ft/last.pt --images 8
+    python scripts/bench_own_files.py --modes best,best-enhance --no-reference --images 24
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 import hybrid
+from hybrid.codec.metadata import find_metadata
 from hybrid.metrics import psnr
 
 QUALITIES = (5, 10, 20, 30, 50, 75, 85, 90, 95)
@@ -34,6 +41,7 @@ REFERENCE = "libjpeg-turbo"
 #: hybrid.encode options of each of hybrid's modes.
 HYBRID_MODES = {
     "best": {"best": True},
+    "best-enhance": {"best": True, "mode": "enhance"},
     "baseline": {},
     "rdo": {"rdo": True},
     "progressive": {"progressive": True},
@@ -51,7 +59,8 @@ def encode(img: np.ndarray, mode: str, quality: int) -> bytes:
 
 
 def measure(files, modes, qualities, model, weights, threads, precision) -> dict:
-    """{mode: {quality: {"bpp", "plain", "gains": [(gain, image name), ...]}}}"""
+    """{mode: {quality: {"bpp", "plain", "gains": [(gain, image name), ...], "strengths",
+    "encode_s"}}}"""
     results: dict = {}
     for f in files:
         with Image.open(f) as im:
@@ -59,7 +68,9 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
         t0 = time.perf_counter()
         for mode in modes:
             for q in qualities:
+                start = time.perf_counter()
                 data = encode(clean, mode, q)
+                encode_s = time.perf_counter() - start
                 plain = np.asarray(hybrid.decode(data))
                 enhanced = np.asarray(
                     hybrid.decode(
@@ -73,8 +84,12 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
                 )
                 base = psnr(plain, clean)
                 cell = results.setdefault(mode, {}).setdefault(
-                    q, {"bpp": [], "plain": [], "gains": []}
+                    q, {"bpp": [], "plain": [], "gains": [], "strengths": [], "encode_s": []}
                 )
+                meta = find_metadata(data)
+                if meta is not None and meta.strength is not None:
+                    cell["strengths"].append(meta.strength)
+                cell["encode_s"].append(encode_s)
                 cell["bpp"].append(len(data) * 8 / (clean.shape[0] * clean.shape[1]))
                 cell["plain"].append(base)
                 cell["gains"].append((psnr(enhanced, clean) - base, f.name))
@@ -85,20 +100,27 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
 def markdown(results: dict, header: str) -> str:
     lines = [header, ""]
     for mode, by_quality in results.items():
+        recorded = any(cell["strengths"] for cell in by_quality.values())
+        extra = " mean strength | strength 0 |" if recorded else ""
         lines += [
             f"### {mode}",
             "",
             "| quality | bpp | plain PSNR (dB) | mean gain (dB) | worst image gain (dB) "
-            "| worst image |",
-            "|---:|---:|---:|---:|---:|:---|",
+            f"| worst image | encode (s) |{extra}",
+            "|---:|---:|---:|---:|---:|:---|---:|" + ("---:|---:|" if recorded else ""),
         ]
         for q, cell in by_quality.items():
             gains = [g for g, _ in cell["gains"]]
             worst, name = min(cell["gains"])
-            lines.append(
+            row = (
                 f"| {q} | {np.mean(cell['bpp']):.3f} | {np.mean(cell['plain']):.2f} | "
-                f"{np.mean(gains):+.3f} | {worst:+.3f} | {name} |"
+                f"{np.mean(gains):+.3f} | {worst:+.3f} | {name} | {np.mean(cell['encode_s']):.2f} |"
             )
+            if recorded:
+                strengths = cell["strengths"]
+                zero = sum(s == 0.0 for s in strengths)
+                row += f" {np.mean(strengths):.3f} | {zero} of {len(strengths)} |"
+            lines.append(row)
         lines.append("")
     return "\n".join(lines)
 
@@ -121,6 +143,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="auto", help="auto, fp32 or bf16.")
     parser.add_argument("--out", default=None, help="Also write the tables to this markdown file.")
+    parser.add_argument(
+        "--no-reference", action="store_true", help=f"Leave out the {REFERENCE} reference files."
+    )
     args = parser.parse_args()
 
     modes = [m for m in args.modes.split(",") if m]
@@ -137,7 +162,7 @@ def main() -> None:
     t0 = time.perf_counter()
     results = measure(
         files,
-        modes + [REFERENCE],
+        modes + ([] if args.no_reference else [REFERENCE]),
         qualities,
         args.model,
         args.weights,

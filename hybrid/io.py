@@ -487,7 +487,8 @@ def _from_pil(image: Any, max_pixels: int | None) -> LoadedImage:
 
 def read_metadata(data: bytes, *, upright: bool = True) -> tuple[ImageMetadata, int]:
     """The metadata of an encoded image (JPEG/MPO bytes) and its EXIF orientation (1..8),
-    read from the headers only (no pixel decode).
+    read from the headers only (no pixel decode): :func:`image_metadata` of the file opened
+    by Pillow.
 
     With ``upright`` the returned EXIF has its Orientation reset to 1, for an output whose
     pixels the caller turns upright; else it is the file's EXIF as stored. The orientation
@@ -503,9 +504,22 @@ def read_metadata(data: bytes, *, upright: bool = True) -> tuple[ImageMetadata, 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
-                exif = exif_payload(image)
-                orientation = orientation_of(image)
-                metadata = _metadata_of(image, exif)
+                return image_metadata(image, upright=upright)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
+        return ImageMetadata(), 1
+
+
+def image_metadata(image: Any, *, upright: bool = True) -> tuple[ImageMetadata, int]:
+    """:func:`read_metadata` of a JPEG/MPO file Pillow has already opened (``image``, a
+    ``PIL.Image.Image`` straight from ``Image.open``, loaded or not): what a plain decode,
+    which opens the file anyway, carries without opening it a second time. Metadata Pillow
+    cannot read gives empty metadata and 1, as in :func:`read_metadata`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exif = exif_payload(image)
+            orientation = orientation_of(image)
+            metadata = _metadata_of(image, exif)
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
         return ImageMetadata(), 1
     if upright and orientation != 1:

@@ -26,7 +26,7 @@ import numpy as np
 from hybrid.codec.headers import parse_info
 from hybrid.codec.reader import read_dct
 from hybrid.exif import orient_array, orient_image
-from hybrid.io import Source, read_bytes, read_metadata
+from hybrid.io import Source, image_metadata, read_bytes, read_metadata
 from hybrid.pipeline.pixels import (
     array_to_image,
     enhanced_array,
@@ -60,6 +60,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
         InputError: its subclasses, as :func:`hybrid.decode` documents them.
     """
     chosen: list[Any] = []  # the ModelChoice of an enhanced decode
+    opened: Any = None  # the plain decode's PIL image
     data = read_bytes(source)
     header = parse_info(
         data, max_pixels=request.max_pixels, max_scan_passes=request.max_scan_passes
@@ -82,10 +83,15 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
         )
         result = array if as_array else array_to_image(array)
     else:
-        image = plain_image(data, header)
-        result = image_to_array(image, header) if as_array else image
+        opened = plain_image(data, header)
+        result = image_to_array(opened, header) if as_array else opened
     upright = request.apply_orientation
-    carried, orientation = read_metadata(data, upright=upright)
+    # A plain decode has the file open in Pillow already: its metadata comes from there.
+    carried, orientation = (
+        read_metadata(data, upright=upright)
+        if opened is None
+        else image_metadata(opened, upright=upright)
+    )
     if upright and orientation != 1:
         result = (
             np.ascontiguousarray(orient_array(result, orientation))

@@ -118,3 +118,22 @@ def test_enhance_mode_fits_the_final_file_and_plain_mode_records_nothing(tmp_pat
     out = tmp_path / "p.jpg"
     assert run("encode", src, "-o", out, "--mode", "enhance", "-q", "80").exit_code == 0
     assert find_metadata(out.read_bytes()).strength is not None
+
+
+def test_enhance_mode_records_the_better_of_the_guessed_class_and_the_photo_model():
+    from hybrid.enhance.registry import DEFAULT_CONTENT_MODELS
+    from hybrid.pipeline.encode import fit_file
+    from tests.helpers.images import screen_crops
+
+    screen = screen_crops(1)[0]
+    meta = find_metadata(hybrid.encode(screen, quality=40, mode="enhance"))
+    assert meta.model_id == DEFAULT_CONTENT_MODELS["screen"] and meta.strength > 0.5
+    # sky and a coat, which the classifier calls a screen: both models are fitted
+    grey = np.ascontiguousarray(data.camera()[:96, :136])
+    file_ = hybrid.encode(grey, quality=30, mode="enhance")
+    guessed = fit_file(hybrid.encode(grey, quality=30), grey)
+    assert guessed.model == DEFAULT_CONTENT_MODELS["screen"]
+    photo = fit_file(file_, grey, DEFAULT_ENHANCE_MODEL)
+    better = photo if photo.fit.mse_blend < guessed.fit.mse_blend else guessed
+    recorded = find_metadata(file_)
+    assert (recorded.model_id, recorded.strength) == (better.model, better.fit.strength)

@@ -115,8 +115,9 @@ def encode(
             that metric, as mozjpeg's and libaom's ``--tune``. ``psnr`` is ``best=True``;
             ``perceptual`` gives chroma a larger share of the error and adapts the trellis
             to texture (better butteraugli and MS-SSIM at some PSNR), ``ssim`` more so; both
-            record the perceptual enhancement model (``model_id``) for enhancing decoders,
-            unless ``model_id`` or ``content="screen"`` is given.
+            record the perceptual enhancement model (``model_id``) for enhancing decoders in
+            full-size files of a fixed quality (not with a target or ``scale``, nor when
+            ``model_id`` or ``content="screen"`` is given).
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a

@@ -174,8 +174,9 @@ class EncodeRequest:
         tune: ``psnr``, ``ssim``, ``perceptual`` or None: the best mode tuned for that metric
             (:meth:`~hybrid.codec.options.EncodeOptions.best`; a tune implies ``best``).
             ``ssim`` and ``perceptual`` also record :data:`TUNE_MODELS`' model as
-            ``model_id`` (unless a model or the ``screen`` class is given), which makes the
-            encode a planned one.
+            ``model_id`` in full-size files of a fixed quality (not with a target or a
+            scale, whose files may be downscaled; not when a model or the ``screen`` class
+            is given), which makes the encode a planned one.
         options: the :class:`~hybrid.codec.options.EncodeOptions` these describe (derived).
 
     Raises:
@@ -217,8 +218,6 @@ class EncodeRequest:
         _check_name("model_id", self.model_id)
         if self.tune is not None and self.tune not in TUNE_MODELS:
             raise InputError(f"tune must be one of {', '.join(TUNE_MODELS)}; got {self.tune!r}")
-        if self.tune is not None and self.model_id is None and self.content != "screen":
-            object.__setattr__(self, "model_id", TUNE_MODELS[self.tune])
         _check_flag("allow_downscale", self.allow_downscale, none=True)
         for name in ("progressive", "rdo", "optimize_huffman", "keep_metadata", "best"):
             _check_flag(name, getattr(self, name))
@@ -255,6 +254,11 @@ class EncodeRequest:
             )
         if target is not None and self.scale is not None and self.allow_downscale:
             raise InputError("give a fixed scale or allow_downscale, not both")
+        # A tune's enhancement model is recorded in full-size files of a fixed quality; with a
+        # target or a scale the file may be downscaled, whose record names its SR model.
+        fixed = target is None and self.scale is None and self.mode != "downscaled"
+        if self.tune is not None and self.model_id is None and self.content != "screen" and fixed:
+            object.__setattr__(self, "model_id", TUNE_MODELS[self.tune])
 
     @property
     def planned(self) -> bool:

@@ -1,9 +1,10 @@
 """The browser against the Python ONNX decoder (issue 16's acceptance): a gallery site built by
 ``hybrid web`` from hybrid files and ordinary libjpeg-turbo (Pillow) files at q20 and q50,
 4:2:0 and 4:4:4 (and a ``--best --mode enhance`` file at q50, whose record carries the
-strength its encoder fitted: the browser applies it, as Python does), is opened in the system Chromium with cross-origin isolation (the preview
-server of ``hybrid web --serve``, WebAssembly threads) and without (a plain static host, one
-thread). For every file the browser's enhanced pixels equal
+strength its encoder fitted: the browser applies it, as Python does), is opened in the
+system Chromium with cross-origin isolation (the preview server of ``hybrid web --serve``,
+WebAssembly threads) and without (a plain static host, one thread). For every file the
+browser's enhanced pixels equal
 ``hybrid.decode_array(..., enhance=True, backend="onnx")``'s within 1/255 on >= 99.5 % of
 pixels and its PSNR gain over the plain decode is within 0.05 dB of Python's; the page logs
 no errors; a screenshot shows the enhanced image (build/web-agreement.png).

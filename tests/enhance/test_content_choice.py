@@ -221,11 +221,22 @@ def test_recorded_class_wins_over_auto(registry, classify):
     )
 
 
-def test_encode_content_screen_writes_v3_and_decode_picks_the_screen_model(registry, classify):
+def test_encode_content_screen_records_it_and_decode_picks_the_screen_model(registry, classify):
+    data = hybrid.encode(page(), quality=30, content="screen")
+    meta = hybrid.info(data).hybrid_metadata
+    assert (meta.version, meta.content, meta.mode) == (3, "screen", "plain")
+    assert meta.checksum is not None
+    assert hybrid.decode(data, enhance=True).info["hybrid_model"] == SCREEN
+    # an enhance-mode file also records the strength fitted for that model (version 4)
     data = hybrid.encode(page(), quality=30, mode="enhance", content="screen")
     meta = hybrid.info(data).hybrid_metadata
-    assert (meta.version, meta.content, meta.mode) == (3, "screen", "enhance")
-    assert meta.checksum is not None
+    assert (meta.version, meta.content, meta.mode, meta.model_id) == (
+        4,
+        "screen",
+        "enhance",
+        SCREEN,
+    )
+    assert meta.strength is not None
     assert hybrid.decode(data, enhance=True).info["hybrid_model"] == SCREEN
     assert classify.calls == 0
 

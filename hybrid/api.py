@@ -85,7 +85,10 @@ def encode(
         comment: a COM segment to write (replaces a carried comment).
         force: overwrite an existing ``fp`` path.
         mode: recorded in the APP11 metadata: ``"plain"`` or ``"enhance"`` (the file is meant
-            for an enhancing decoder; it is still a standard JPEG).
+            for an enhancing decoder; it is still a standard JPEG). An ``enhance`` file also
+            records the share of the network's change that brings its enhanced decode
+            closest to ``image`` (fitted at encode time with the model its decoder chooses:
+            one enhanced decode more; :mod:`hybrid.enhance.strength`).
         max_pixels: refuse larger images (None: no limit).
         scale: code the image downscaled by this factor (>= 1, e.g. 2 or 1.5; the coded size
             is ``round(original / scale)``, at least 1 pixel) and record mode ``downscaled``,
@@ -260,8 +263,11 @@ def decode(
     here, else the model or content class the file's hybrid record names, else (``auto``)
     the content classifier's guess from the file's coefficients and pixels. An enhanced
     image says what ran in ``image.info``: ``hybrid_model`` (the model id or weights file
-    name), ``hybrid_model_reason`` (e.g. ``screen, classified p=0.97``) and, when a content
-    class decided, ``hybrid_content``. A plain decode never runs the classifier.
+    name), ``hybrid_model_reason`` (e.g. ``screen, classified p=0.97``), when a content
+    class decided, ``hybrid_content``, and the share of the network's change kept:
+    ``hybrid_strength`` (0..1) and ``hybrid_strength_source`` (``recorded``: the strength the
+    file's record carries for that model, fitted by its encoder; ``taper``: the near-lossless
+    fade-out). A plain decode never runs the classifier.
     """
     request = DecodeRequest(
         enhance=enhance, model=model, weights=weights, device=device, threads=threads,

@@ -159,6 +159,9 @@ def test_serve_command_binds_localhost_with_isolation_headers(ort_installed, pho
          "--serve", "--port", "0"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         start_new_session=True,
+        # Ctrl-C as at a terminal, even when the suite itself runs in the background (a
+        # shell's `cmd &` starts it with SIGINT ignored, and children inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         assert proc.stderr.readline().startswith(f"hybrid: wrote {site}: 2 images")

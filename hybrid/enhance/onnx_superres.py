@@ -62,7 +62,7 @@ from hybrid.enhance.jpeg_input import JpegPlanes, condition_vector, load_planes
 from hybrid.enhance.numpy_ops import mirror_average
 from hybrid.enhance.onnx_backend import onnx_session, session_runner
 from hybrid.enhance.onnx_registry import onnx_entry
-from hybrid.enhance.superres import native_factor, sr_entry
+from hybrid.enhance.superres import native_factor, place_sr_tile, sr_entry
 from hybrid.enhance.tiling import GRID, edge_window, round_up, tiles
 from hybrid.errors import InputError, WeightsError
 
@@ -108,16 +108,7 @@ def upscale_planes_numpy(
         pixels = edge_window(planes.pixels, t.wy0, t.wy1, t.wx0, t.wx1)
         window = (pixels.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         result = mirror_average(lambda x: run(x, cond), np.ascontiguousarray(window), flips)
-        expected = (1, 3, factor * (t.wy1 - t.wy0), factor * (t.wx1 - t.wx0))
-        if tuple(result.shape) != expected:
-            raise WeightsError(
-                f"super-resolution network returned shape {tuple(result.shape)}, "
-                f"expected {expected} for its x{factor} factor"
-            )
-        rows = slice(factor * (t.y0 - t.wy0), factor * (t.y1 - t.wy0))
-        cols = slice(factor * (t.x0 - t.wx0), factor * (t.x1 - t.wx0))
-        part = result[0, :, rows, cols].transpose(1, 2, 0)
-        out[factor * t.y0 : factor * t.y1, factor * t.x0 : factor * t.x1] = part
+        place_sr_tile(out, result, t, factor)
     return np.clip(out[: factor * h, : factor * w], 0.0, 1.0)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from hybrid.codec.headers import JpegInfo
 from hybrid.enhance.registry import ModelEntry, load_manifest
-from hybrid.enhance.tiling import GRID, edge_window, round_up, tile_overlap, tiles
+from hybrid.enhance.tiling import GRID, Tile, edge_window, round_up, tile_overlap, tiles
 from hybrid.errors import WeightsError
 
 if TYPE_CHECKING:  # torch is imported only when a network runs
@@ -127,17 +127,35 @@ def upscale_planes(
             window = torch.from_numpy(pixels.astype(np.float32) / 255.0)
             window = window.permute(2, 0, 1)[None].to(dev)
             result = mirror_average(lambda x: run(x, cond), window, flips)
-            expected = (1, 3, factor * (t.wy1 - t.wy0), factor * (t.wx1 - t.wx0))
-            if tuple(result.shape) != expected:
-                raise WeightsError(
-                    f"super-resolution network returned shape {tuple(result.shape)}, "
-                    f"expected {expected} for its x{factor} factor"
-                )
-            rows = slice(factor * (t.y0 - t.wy0), factor * (t.y1 - t.wy0))
-            cols = slice(factor * (t.x0 - t.wx0), factor * (t.x1 - t.wx0))
-            part = result[0, :, rows, cols].permute(1, 2, 0).float().cpu().numpy()
-            out[factor * t.y0 : factor * t.y1, factor * t.x0 : factor * t.x1] = part
+            place_sr_tile(out, result.float().cpu().numpy(), t, factor)
     return np.clip(out[: factor * h, : factor * w], 0.0, 1.0)
+
+
+def place_sr_tile(out: np.ndarray, result: np.ndarray, t: Tile, factor: int) -> None:
+    """Write the core of one tile's super-resolved window into ``out`` (the torch and ONNX
+    backends share it).
+
+    Args:
+        out: float32 (factor * H, factor * W, 3), written in place.
+        result: float32 (1, 3, factor * window height, factor * window width), the
+            network's output for tile ``t``'s window.
+        t: the tile (:func:`hybrid.enhance.tiling.tiles`), in coded pixels.
+        factor: the network's upscale factor.
+
+    Raises:
+        WeightsError: ``result`` does not have the contract's shape.
+    """
+    expected = (1, 3, factor * (t.wy1 - t.wy0), factor * (t.wx1 - t.wx0))
+    if tuple(result.shape) != expected:
+        raise WeightsError(
+            f"super-resolution network returned shape {tuple(result.shape)}, "
+            f"expected {expected} for its x{factor} factor"
+        )
+    rows = slice(factor * (t.y0 - t.wy0), factor * (t.y1 - t.wy0))
+    cols = slice(factor * (t.x0 - t.wx0), factor * (t.x1 - t.wx0))
+    out[factor * t.y0 : factor * t.y1, factor * t.x0 : factor * t.x1] = result[
+        0, :, rows, cols
+    ].transpose(1, 2, 0)
 
 
 def upscale_jpeg(

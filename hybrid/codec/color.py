@@ -58,26 +58,18 @@ def ycbcr_to_rgb_uint8(ycc: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(ycbcr_to_rgb(ycc)), 0, 255).astype(np.uint8)
 
 
-def _libjpeg_ycc_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``jdcolor.c`` ``build_ycc_rgb_table``: 16-bit fixed point, indexed by Cb or Cr."""
-    one_half = 1 << 15
-    x = np.arange(256, dtype=np.int64) - 128
-
-    def fix(v: float) -> int:
-        return int(v * 65536 + 0.5)
-
-    cr_r = (fix(1.40200) * x + one_half) >> 16
-    cb_b = (fix(1.77200) * x + one_half) >> 16
-    cr_g = -fix(0.71414) * x
-    cb_g = -fix(0.34414) * x + one_half
-    return cr_r, cb_b, cr_g, cb_g
+def _fix16(v: float) -> int:
+    """``jdcolor.c``'s ``FIX(v)``: v in 16-bit fixed point."""
+    return int(v * 65536 + 0.5)
 
 
-_CR_R, _CB_B, _CR_G, _CB_G = _libjpeg_ycc_tables()
-# int16 lookup tables: R and B offsets by Cr / Cb, the G offset by (Cb, Cr) flattened
-_R_OFFSET = _CR_R.astype(np.int16)
-_B_OFFSET = _CB_B.astype(np.int16)
-_G_OFFSET = ((_CB_G[:, None] + _CR_G[None, :]) >> 16).astype(np.int16).reshape(-1)
+# jdcolor.c build_ycc_rgb_table: R = Y + (FIX(1.402) Cr' + 1/2) >> 16,
+# G = Y + (-FIX(0.34414) Cb' + 1/2 - FIX(0.71414) Cr') >> 16, B = Y + (FIX(1.772) Cb' + 1/2) >> 16
+# with Cb' = Cb - 128, Cr' = Cr - 128 and 1/2 = 1 << 15; libjpeg looks the terms up in tables
+# of these values, computed here instead (the same integers: no table, no index arrays).
+_CR_R, _CB_B = _fix16(1.40200), _fix16(1.77200)
+_CB_G, _CR_G = -_fix16(0.34414), -_fix16(0.71414)
+_ONE_HALF = 1 << 15
 
 
 def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -89,15 +81,21 @@ def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.nd
     Returns:
         uint8 (H, W, 3) RGB.
     """
-    luma = y.astype(np.int16)
     out = np.empty((*y.shape, 3), dtype=np.uint8)
-    pair = cb.astype(np.intp) << 8
-    pair |= cr
-    for channel, offset in (
-        (0, np.take(_R_OFFSET, cr)),
-        (1, np.take(_G_OFFSET, pair)),
-        (2, np.take(_B_OFFSET, cb)),
+    luma = y.astype(np.int32)
+    blue = cb.astype(np.int32)
+    blue -= 128
+    red = cr.astype(np.int32)
+    red -= 128
+    for channel, terms in (
+        (0, ((_CR_R, red),)),
+        (1, ((_CB_G, blue), (_CR_G, red))),
+        (2, ((_CB_B, blue),)),
     ):
-        offset += luma
-        out[..., channel] = np.clip(offset, 0, 255, out=offset)
+        total = np.full(y.shape, _ONE_HALF, dtype=np.int32)
+        for factor, plane in terms:
+            total += factor * plane
+        total >>= 16
+        total += luma
+        out[..., channel] = np.clip(total, 0, 255, out=total)
     return out

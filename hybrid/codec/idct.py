@@ -5,6 +5,11 @@ linear in integer arithmetic up to each pass's final rounding shift, so each pas
 integer matrix (built here by running the butterfly of ``jidctint.c`` on unit vectors)
 followed by the same shift. Every product fits a float64 exactly (|coef * q| < 2**20,
 |matrix entry| < 2**16, eight terms), which lets BLAS do the work without changing a bit.
+
+Blocks go through in chunks of :data:`CHUNK_BLOCKS`: the float64 working arrays of a whole
+12 MP plane (~100 MB each) would be fresh memory pages on every call (allocations that
+large are mapped and unmapped each time), which cost 3-5x the arithmetic; a chunk's arrays
+stay in the cache and in the allocator's free lists.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import numpy as np
 
 CONST_BITS = 13
 PASS1_BITS = 2
+#: Blocks per chunk (512 KB of coefficient samples at float64: they stay in the cache).
+CHUNK_BLOCKS = 1024
 
 
 def _fix(x: float) -> int:
@@ -70,29 +77,50 @@ def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
     """
     bh, bw = coeffs.shape[:2]
     blocks = np.empty((bh, bw, 8, 8), dtype=np.uint8)
-    # A block without AC terms is flat: both passes reduce to DESCALE(dc * q, 3) (jidctint.c's
-    # own shortcut, exact), which skips the matrices for most blocks of a low-quality file.
-    flat = ~coeffs.reshape(bh, bw, 64)[:, :, 1:].any(axis=2)
-    if flat.any():
-        dc = coeffs[:, :, 0, 0][flat].astype(np.int64) * int(np.asarray(qtable)[0, 0])
-        blocks[flat] = np.clip(((dc + 4) >> 3) + 128, 0, 255).astype(np.uint8)[:, None, None]
-    busy = ~flat
-    if busy.any():
-        blocks[busy] = _idct_blocks(coeffs[busy], qtable)
+    table = np.asarray(qtable, dtype=np.float64)
+    step = max(1, CHUNK_BLOCKS // max(1, bw))  # block rows per chunk
+    for top in range(0, bh, step):
+        _idct_rows(coeffs[top : top + step], table, blocks[top : top + step])
     return blocks.transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)
 
 
+def _idct_rows(coeffs: np.ndarray, qtable: np.ndarray, out: np.ndarray) -> None:
+    """Write the uint8 (R, BW, 8, 8) samples of int16 (R, BW, 8, 8) blocks into ``out``."""
+    # A block without AC terms is flat: both passes reduce to DESCALE(dc * q, 3) (jidctint.c's
+    # own shortcut; the matrices give the same), which skips the matrices for most blocks of
+    # a low-quality file.
+    rows, cols = coeffs.shape[:2]
+    flat = ~coeffs.reshape(rows, cols, 64)[:, :, 1:].any(axis=2)
+    if 2 * np.count_nonzero(flat) < flat.size:  # mostly busy: the matrices on every block
+        out[:] = _idct_blocks(coeffs.reshape(rows * cols, 8, 8), qtable).reshape(out.shape)
+        return
+    dc = coeffs[:, :, 0, 0][flat].astype(np.float64) * qtable[0, 0]
+    out[flat] = np.clip(np.floor((dc + 4) / 8) + 128, 0, 255).astype(np.uint8)[:, None, None]
+    busy = ~flat
+    if busy.any():
+        out[busy] = _idct_blocks(coeffs[busy], qtable)
+
+
 def _idct_blocks(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
-    """uint8 (N, 8, 8) samples of int16 (N, 8, 8) coefficient blocks."""
-    dequant = coeffs.astype(np.float64) * np.asarray(qtable, dtype=np.float64)
-    # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS)
-    work = np.matmul(_ISLOW, dequant)  # (N, 8 out rows, 8 cols)
-    work = np.floor(
-        (work + (1 << (CONST_BITS - PASS1_BITS - 1))) / (1 << (CONST_BITS - PASS1_BITS))
-    )
+    """uint8 (N, 8, 8) samples of int16 (N, 8, 8) coefficient blocks.
+
+    Each pass is one matrix product over all blocks at once ((8, 8) by (8, N * 8)), not N
+    small products."""
+    n = coeffs.shape[0]
+    dequant = coeffs.astype(np.float64)
+    dequant *= qtable
+    # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS), x's rows first
+    by_row = np.ascontiguousarray(dequant.transpose(1, 0, 2)).reshape(8, n * 8)
+    work = _ISLOW @ by_row  # (8 output rows, N * 8 columns)
+    work += 1 << (CONST_BITS - PASS1_BITS - 1)
+    work *= 1.0 / (1 << (CONST_BITS - PASS1_BITS))  # a power of two: exact
+    np.floor(work, out=work)
+    rows = work.reshape(8, n, 8).transpose(1, 0, 2).reshape(n * 8, 8)
     # pass 2, rows: DESCALE(M @ row, CONST_BITS + PASS1_BITS + 3), then + 128 and clamp
     shift = CONST_BITS + PASS1_BITS + 3
-    out = np.matmul(work, _ISLOW.T)
-    out = np.floor((out + (1 << (shift - 1))) / (1 << shift)) + 128.0
+    out = rows @ _ISLOW.T
+    out += (1 << (shift - 1)) + 128.0 * (1 << shift)
+    out *= 1.0 / (1 << shift)
+    np.floor(out, out=out)
     np.clip(out, 0.0, 255.0, out=out)
-    return out.astype(np.uint8)
+    return out.astype(np.uint8).reshape(n, 8, 8)

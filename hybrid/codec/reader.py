@@ -60,6 +60,7 @@ __all__ = [
     "DctRead",
     "read_dct",
     "libjpeg_read_dct",
+    "frame_of_read",
 ]
 
 # --- coefficients through libjpeg -----------------------------------------------------------
@@ -218,14 +219,25 @@ class DctRead:
     enhancement input all need, so that one pass serves them all.
 
     Attributes:
-        jpeg: jpeglib's ``DCTJPEG`` with its coefficients loaded; None if libjpeg failed.
+        coefficients: per component int16 (rows, columns, 8, 8) quantized coefficients in
+            natural order, libjpeg's ``ceil(component_size / 8)`` blocks; None if libjpeg
+            failed.
+        qtables: per component the uint16 (8, 8) natural-order table libjpeg holds for it
+            at the end of the pass; None if libjpeg failed.
+        sampling: per component (v_samp, h_samp) as libjpeg read them; None if it failed.
         failure: why libjpeg could not read the file, or None.
         messages: libjpeg's warnings, in order, each once.
+        checksum: :func:`~hybrid.codec.metadata.frame_checksum` of the coefficients and the
+            frame's tables, when the pass computed it (a hybrid file read by the in-memory
+            pass); else None.
     """
 
-    jpeg: Any
+    coefficients: tuple[np.ndarray, ...] | None
+    qtables: tuple[np.ndarray, ...] | None
+    sampling: tuple[tuple[int, int], ...] | None
     failure: BaseException | None
     messages: tuple[str, ...]
+    checksum: int | None = None
 
     @property
     def damage(self) -> str | None:
@@ -233,11 +245,48 @@ class DctRead:
         return _damage_in(list(self.messages))
 
 
+def _from_jpeglib(jpeg: Any, failure: BaseException | None, messages: list[str]) -> DctRead:
+    """A :class:`DctRead` of jpeglib's ``DCTJPEG`` (coefficients loaded) or its failure."""
+    if failure is not None or jpeg is None:
+        return DctRead(None, None, None, failure, tuple(messages))
+    names = ["Y", "Cb", "Cr"][: 3 if jpeg.has_chrominance else 1]
+    arrays = tuple(np.asarray(getattr(jpeg, name), dtype=np.int16) for name in names)
+    numbers = np.asarray(jpeg.quant_tbl_no)
+    tables = np.asarray(jpeg.qt)
+    qtables = tuple(tables[int(numbers[i])].astype(np.uint16) for i in range(len(arrays)))
+    samp = np.asarray(jpeg.samp_factor)  # rows are (v, h)
+    sampling = tuple((int(samp[i][0]), int(samp[i][1])) for i in range(len(arrays)))
+    return DctRead(arrays, qtables, sampling, None, tuple(messages))
+
+
 def read_dct(data: bytes, info: JpegInfo | None = None) -> DctRead:
     """libjpeg's one pass over :func:`coded_image_bytes` of ``data`` (``info``: its parsed
-    headers, else parsed here): coefficients, tables and warnings. Nothing is printed."""
-    jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info))
-    return DctRead(jpeg, failure, tuple(messages))
+    headers, else parsed here): coefficients, tables and warnings. Nothing is printed.
+
+    A one-scan sequential file with supported headers is read by one in-memory
+    libjpeg-turbo pass (:mod:`hybrid.codec.turbo_pass`, which also computes a hybrid file's
+    checksum over libjpeg's arrays); any other file, and one in which that pass finds damage
+    (so that the coefficients made up are libjpeg 6b's, as before), by jpeglib's libjpeg 6b
+    through a scratch file."""
+    if info is not None and info.unsupported_reason is None:
+        meta = info.hybrid_metadata
+        checked = meta is not None and meta.checksum is not None
+        fast = _turbo_check(data, info, checked, coefficients=True)
+        intact = fast is not None and _damage_in(list(fast.messages)) is None
+        if fast is not None and fast.coefficients is not None and intact:
+            single = len(info.components) == 1
+            return DctRead(
+                coefficients=fast.coefficients,
+                qtables=tuple(
+                    np.asarray(info.quant_tables[c.quant_index], dtype=np.uint16)
+                    for c in info.components
+                ),
+                sampling=tuple((1, 1) if single else (c.v_samp, c.h_samp) for c in info.components),
+                failure=None,
+                messages=fast.messages,
+                checksum=fast.checksum,
+            )
+    return _from_jpeglib(*_libjpeg_dct(coded_image_bytes(data, info)))
 
 
 def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str | None:
@@ -271,15 +320,21 @@ def find_damage(data: bytes, info: JpegInfo, read: DctRead | None = None) -> str
                 return damage
             return None if fast.checksum == meta.checksum else _CHECKSUM_MISMATCH
         jpeg, failure, messages = _libjpeg_dct(coded_image_bytes(data, info), coefficients=checked)
-    else:
-        jpeg, failure, messages = read.jpeg, read.failure, list(read.messages)
-    if failure is not None:
-        return messages[-1] if messages else str(failure) or type(failure).__name__
-    damage = _damage_in(messages)
+        if not checked:  # the header pass: its verdict, no coefficients
+            if failure is not None:
+                return messages[-1] if messages else str(failure) or type(failure).__name__
+            return _damage_in(messages)
+        read = _from_jpeglib(jpeg, failure, messages)
+    if read.failure is not None:
+        messages = list(read.messages)
+        return messages[-1] if messages else str(read.failure) or type(read.failure).__name__
+    damage = read.damage
     if damage is not None or meta is None or meta.checksum is None:
         return damage
+    if read.checksum is not None:
+        return None if read.checksum == meta.checksum else _CHECKSUM_MISMATCH
     try:
-        frame = _frame_from_libjpeg(jpeg, info)
+        frame = frame_of_read(read, info)
     except CorruptJPEGError as exc:
         return str(exc)
     missing = _missing_tables(info)
@@ -300,13 +355,15 @@ def _missing_tables(info: JpegInfo) -> set[int]:
     return {c.quant_index for c in info.components} - set(info.quant_tables)
 
 
-def _turbo_check(data: bytes, info: JpegInfo, checksum: bool) -> TurboPass | None:
+def _turbo_check(
+    data: bytes, info: JpegInfo, checksum: bool, coefficients: bool = False
+) -> TurboPass | None:
     """:func:`~hybrid.codec.turbo_pass.turbo_pass` over ``data`` when that path takes the
     file: a one-scan sequential layout whose headers libjpeg accepts (checked on a
     one-line copy through jpeglib's exception-safe call), every table it uses defined. None:
     use jpeglib's Python API instead."""
     lib = turbo_library()
-    if lib is None or (checksum and _missing_tables(info)):
+    if lib is None or ((checksum or coefficients) and _missing_tables(info)):
         return None
     coded = coded_image_bytes(data, info)
     layout = sequential_layout(coded, len(info.components))
@@ -314,7 +371,7 @@ def _turbo_check(data: bytes, info: JpegInfo, checksum: bool) -> TurboPass | Non
         return None
     if not _probe_quietly(lib, probe_bytes(coded, layout)):
         return None
-    return turbo_pass(lib, coded, info, _block_counts(info), checksum)
+    return turbo_pass(lib, coded, info, _block_counts(info), checksum, coefficients)
 
 
 _probe_files: list[tuple[int, int, int]] = []  # (pid, probe memfd, stderr sink memfd)
@@ -370,8 +427,8 @@ def libjpeg_read_dct(
     *,
     tolerate_damage: bool = False,
     read: DctRead | None = None,
-) -> Any:
-    """jpeglib's DCT read of in-memory ``data`` (``info``: its parsed headers, else parsed
+) -> DctRead:
+    """libjpeg's checked read of in-memory ``data`` (``info``: its parsed headers, else parsed
     here), libjpeg's messages mapped to hybrid's.
 
     libjpeg reads :func:`coded_image_bytes` of ``data``. Errors and the warnings after which
@@ -380,11 +437,14 @@ def libjpeg_read_dct(
     reported the damage (:func:`hybrid.decode` without ``strict``) gets the coefficients
     libjpeg made up, as every viewer shows them. Other warnings become
     :class:`JpegDataWarning`. Nothing is printed to stderr.
+
+    Returns:
+        The :func:`read_dct` pass (``read`` if given), its coefficients present.
     """
     if read is None:
         read = read_dct(data, info)
-    jpeg, failure, messages = read.jpeg, read.failure, list(read.messages)
-    if failure is not None:
+    failure, messages = read.failure, list(read.messages)
+    if failure is not None or read.coefficients is None:
         detail = messages[-1] if messages else str(failure)
         raise CorruptJPEGError(f"libjpeg cannot read the file: {detail}")
     damage = _damage_in(messages)
@@ -393,7 +453,7 @@ def libjpeg_read_dct(
     for message in messages:
         if message != damage:
             warnings.warn(f"libjpeg: {message}", JpegDataWarning, stacklevel=3)
-    return jpeg
+    return read
 
 
 def read_frame(
@@ -430,7 +490,7 @@ def read_frame(
     reason = info.unsupported_reason
     if reason is not None:
         raise UnsupportedImageError(reason)
-    return _frame_from_libjpeg(libjpeg_read_dct(data, info), info)
+    return frame_of_read(libjpeg_read_dct(data, info), info)
 
 
 def _block_counts(info: JpegInfo) -> list[tuple[int, int]]:
@@ -447,15 +507,22 @@ def _block_counts(info: JpegInfo) -> list[tuple[int, int]]:
     return counts
 
 
-def _frame_from_libjpeg(jpeg: Any, info: JpegInfo) -> Frame:
-    """A :class:`Frame` of jpeglib's coefficient arrays (see :func:`read_frame`)."""
-    arrays = [jpeg.Y] if len(info.components) == 1 else [jpeg.Y, jpeg.Cb, jpeg.Cr]
+def frame_of_read(read: DctRead, info: JpegInfo) -> Frame:
+    """A :class:`Frame` of a successful :func:`read_dct` pass over the file whose headers
+    are ``info`` (see :func:`read_frame`): its coefficient arrays, ``info``'s tables.
+
+    Raises:
+        CorruptJPEGError: libjpeg failed, or its block counts differ from the headers'.
+    """
+    if read.coefficients is None:
+        raise CorruptJPEGError(f"libjpeg cannot read the file: {read.failure}")
     single = len(info.components) == 1
     components = []
-    for comp, coeffs, blocks in zip(info.components, arrays, _block_counts(info), strict=True):
+    for comp, coeffs, blocks in zip(
+        info.components, read.coefficients, _block_counts(info), strict=True
+    ):
         h, v = (1, 1) if single else (comp.h_samp, comp.v_samp)
         expected = (*blocks, 8, 8)
-        coeffs = np.array(coeffs, dtype=np.int16, copy=True)
         if coeffs.shape != expected:
             raise CorruptJPEGError(
                 f"libjpeg returned {coeffs.shape[:2]} blocks for component {comp.ident}, "

@@ -1,5 +1,6 @@
 """One pass of libjpeg-turbo's Huffman decoder over a one-scan sequential file, in memory:
-libjpeg's first warning and the CRC-32 of the coefficients, with nothing copied.
+libjpeg's warnings, the CRC-32 of the coefficients computed in place and, when asked, the
+coefficients themselves.
 
 The damage check (:func:`hybrid.codec.reader.find_damage`) needs libjpeg's verdict on the
 entropy-coded data and, for hybrid's own files, the coefficients' checksum. jpeglib's Python
@@ -7,7 +8,11 @@ calls pay for that with a second header read, a file, libjpeg 6b's slower decode
 the checksum, an element-by-element copy of every coefficient (about 40 ms at 12 MP). Here
 the libjpeg API of jpeglib's libjpeg-turbo 2.1 build (``cjpeglib_turbo210``) is called
 directly (ctypes): the bytes are read from memory (``jpeg_mem_src_tj``), the coefficients
-stay in libjpeg's own arrays and the CRC runs over them in place.
+stay in libjpeg's own arrays and the CRC runs over them in place. The enhanced decode's
+coefficient read (:func:`hybrid.codec.reader.read_dct`) takes the same pass and copies the
+arrays out (one ``memmove`` per component, or per block row where libjpeg pads rows): at
+12 MP about 15 ms against jpeglib's 80 ms (a header pass, then libjpeg 6b's coefficient
+read through a scratch file), and the same coefficients, tables and messages.
 
 Two things make this safe and as strict as libjpeg 6b:
 
@@ -106,10 +111,14 @@ class TurboPass:
         checksum: :func:`~hybrid.codec.metadata.coefficient_checksum` of the coefficients
             (libjpeg's ``ceil(component_size / 8)`` blocks) and ``info``'s quantization
             tables, when asked for; else None.
+        coefficients: per component int16 (rows, columns, 8, 8) quantized coefficients in
+            natural order (libjpeg's ``ceil(component_size / 8)`` blocks), when asked for;
+            else None.
     """
 
     messages: tuple[str, ...]
     checksum: int | None
+    coefficients: tuple[np.ndarray, ...] | None = None
 
 
 def turbo_library() -> Any:
@@ -230,13 +239,19 @@ def _pointer(address: int) -> int:
 
 
 def turbo_pass(
-    lib: Any, coded: bytes, info: JpegInfo, block_counts: list[tuple[int, int]], checksum: bool
+    lib: Any,
+    coded: bytes,
+    info: JpegInfo,
+    block_counts: list[tuple[int, int]],
+    checksum: bool,
+    coefficients: bool = False,
 ) -> TurboPass | None:
     """libjpeg-turbo's pass over ``coded`` (a file :func:`sequential_layout` accepts and
     whose :func:`probe_bytes` libjpeg accepted): its warnings and, with ``checksum``, the
     CRC-32 of the coefficients of ``block_counts[c]`` (rows, columns) blocks per component
-    and ``info``'s tables. None if libjpeg's view of the frame differs from ``info``'s or
-    from ``block_counts`` (nothing is then read from the arrays)."""
+    and ``info``'s tables; with ``coefficients``, a copy of those blocks. None if libjpeg's
+    view of the frame differs from ``info``'s or from ``block_counts`` (nothing is then read
+    from the arrays)."""
     if not (0 < info.width <= _MAX_DIMENSION and 0 < info.height <= _MAX_DIMENSION):
         return None  # errors (a DNL-defined height, JPEG_MAX_DIMENSION) the probe cannot see
     if sum(128 * rows * cols for rows, cols in block_counts) > _MAX_COEFFICIENT_BYTES:
@@ -260,9 +275,11 @@ def turbo_pass(
         if _u32(address + _RESTART_INTERVAL) == 0:
             ctypes.c_uint32.from_address(address + _RESTART_INTERVAL).value = _NEVER_RESTART
         arrays = lib.jpeg_read_coefficients(address)
-        crc = _checksum(address, arrays, info, block_counts) if checksum else None
-        if checksum and crc is None:
+        rows = _block_rows(address, arrays, block_counts)
+        if rows is None:
             return None
+        crc = _checksum(rows, info, block_counts) if checksum else None
+        copied = _copy_blocks(rows, block_counts) if coefficients else None
         messages = _messages.get(address, [])
         left_over = _unreported_bytes(address)
         if left_over:
@@ -270,7 +287,7 @@ def turbo_pass(
                 f"Corrupt JPEG data: {left_over} extraneous bytes in the entropy-coded data "
                 "(left over at a restart marker or at the end of the scan)"
             )
-        return TurboPass(tuple(messages), crc)
+        return TurboPass(tuple(messages), crc, copied)
     finally:
         lib.jpeg_destroy_decompress(address)
         _messages.pop(address, None)
@@ -292,25 +309,60 @@ def _unreported_bytes(cinfo: int) -> int:
     return unreported
 
 
-def _checksum(
-    cinfo: int, arrays: int, info: JpegInfo, block_counts: list[tuple[int, int]]
-) -> int | None:
-    """CRC-32 over libjpeg's coefficient arrays in place (row by row, or whole when the rows
-    are contiguous without padding blocks), each component followed by its table."""
-    crc = 0
+def _block_rows(
+    cinfo: int, arrays: int, block_counts: list[tuple[int, int]]
+) -> list[tuple[int, np.ndarray]] | None:
+    """Per component (bytes from one block row's start to the next when the rows lie one
+    after the other without padding blocks, else 0; uint64 address of each block row's
+    first block) of libjpeg's coefficient arrays; None if libjpeg's block counts differ
+    from ``block_counts``."""
+    found = []
     components = _pointer(cinfo + _COMP_INFO)
-    for index, (comp, (rows, cols)) in enumerate(zip(info.components, block_counts, strict=True)):
+    for index, (rows, cols) in enumerate(block_counts):
         entry = components + index * _COMP_SIZE
         if (_u32(entry + _HEIGHT_IN_BLOCKS), _u32(entry + _WIDTH_IN_BLOCKS)) != (rows, cols):
             return None
         control = _pointer(arrays + index * ctypes.sizeof(_VP))
         stride = _u32(control + _BLOCKS_PER_ROW) * 128  # bytes per row of blocks
         starts = np.ctypeslib.as_array((ctypes.c_uint64 * rows).from_address(_pointer(control)))
-        first = int(starts[0])
-        if stride == cols * 128 and np.array_equal(
-            starts, first + stride * np.arange(rows, dtype=np.uint64)
-        ):
-            crc = _CRC32((ctypes.c_char * (stride * rows)).from_address(first), crc)
+        contiguous = stride == cols * 128 and np.array_equal(
+            starts, starts[0] + stride * np.arange(rows, dtype=np.uint64)
+        )
+        found.append((stride if contiguous else 0, starts.copy()))
+    return found
+
+
+def _copy_blocks(
+    rows: list[tuple[int, np.ndarray]], block_counts: list[tuple[int, int]]
+) -> tuple[np.ndarray, ...]:
+    """int16 (rows, columns, 8, 8) copies of libjpeg's arrays (:func:`_block_rows`)."""
+    copies = []
+    for (stride, starts), (count, cols) in zip(rows, block_counts, strict=True):
+        out = np.empty((count, cols, 8, 8), dtype=np.int16)
+        if stride:
+            source = (ctypes.c_int16 * (count * cols * 64)).from_address(int(starts[0]))
+            out.reshape(-1)[:] = np.ctypeslib.as_array(source)
+        else:
+            flat = out.reshape(count, cols * 64)
+            for row, start in enumerate(starts.tolist()):
+                row_blocks = (ctypes.c_int16 * (cols * 64)).from_address(start)
+                flat[row] = np.ctypeslib.as_array(row_blocks)
+        copies.append(out)
+    return tuple(copies)
+
+
+def _checksum(
+    rows: list[tuple[int, np.ndarray]], info: JpegInfo, block_counts: list[tuple[int, int]]
+) -> int:
+    """CRC-32 over libjpeg's coefficient arrays in place (row by row, or whole when the rows
+    are contiguous without padding blocks, :func:`_block_rows`), each component followed by
+    its table."""
+    crc = 0
+    for comp, (stride, starts), (count, cols) in zip(
+        info.components, rows, block_counts, strict=True
+    ):
+        if stride:
+            crc = _CRC32((ctypes.c_char * (stride * count)).from_address(int(starts[0])), crc)
         else:
             for start in starts.tolist():
                 crc = _CRC32((ctypes.c_char * (cols * 128)).from_address(start), crc)

@@ -9,22 +9,48 @@ first/last column). As in ``jinit_upsampler``, a 2x horizontal factor on a compo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def _neighbours(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """(previous, next) sample along ``axis``, the edge sample repeated."""
-    n = x.shape[axis]
-    before = np.take(x, np.r_[0, 0 : n - 1], axis=axis)
-    after = np.take(x, np.r_[1:n, n - 1], axis=axis)
-    return before, after
+def _pairs(x: np.ndarray, axis: int) -> np.ndarray:
+    """int16 (h, w) ``x`` doubled along ``axis`` (0 or 1): sample ``2i`` is
+    ``3 x[i] + x[i - 1]``, sample ``2i + 1`` is ``3 x[i] + x[i + 1]``, the edge sample standing
+    in for the missing neighbour (the un-normalised triangle filter; callers add the bias and
+    shift)."""
+    h, w = x.shape
+    out = np.empty((2 * h, w) if axis == 0 else (h, 2 * w), dtype=np.int16)
+    first: Any
+    last: Any
+    before: Any
+    after: Any
+    if axis == 0:
+        even, odd = out[0::2], out[1::2]
+        first, last, before, after = (0,), (-1,), np.s_[1:], np.s_[:-1]
+        head, tail = x[:-1], x[1:]
+    else:
+        even, odd = out[:, 0::2], out[:, 1::2]
+        first, last, before, after = np.s_[:, 0], np.s_[:, -1], np.s_[:, 1:], np.s_[:, :-1]
+        head, tail = x[:, :-1], x[:, 1:]
+    np.multiply(x, 3, out=even)
+    odd[...] = even
+    even[before] += head
+    even[first] += x[first]
+    odd[after] += tail
+    odd[last] += x[last]
+    return out
 
 
-def _interleave(first: np.ndarray, second: np.ndarray, axis: int) -> np.ndarray:
-    out = np.stack([first, second], axis=axis + 1)
-    shape = list(first.shape)
-    shape[axis] *= 2
-    return out.reshape(shape)
+def _biased_shift(pairs: np.ndarray, axis: int, biases: tuple[int, int], shift: int) -> np.ndarray:
+    """uint8 ``(pairs + bias) >> shift`` with ``biases[0]`` on the even samples along ``axis``
+    and ``biases[1]`` on the odd ones (libjpeg's alternating rounding)."""
+    index = [slice(None), slice(None)]
+    for start, bias in enumerate(biases):
+        index[axis] = slice(start, None, 2)
+        pairs[tuple(index)] += bias
+    pairs >>= shift
+    return pairs.astype(np.uint8)
 
 
 def fancy_upsample(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
@@ -40,17 +66,12 @@ def fancy_upsample(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """
     if (fy, fx) == (1, 1):
         return plane
-    x = plane.astype(np.int32)
-    if fx == 2 and x.shape[1] <= 2:  # jdsample.c: no fancy h2 upsampling of narrow planes
+    if fx == 2 and plane.shape[1] <= 2:  # jdsample.c: no fancy h2 upsampling of narrow planes
         return np.repeat(np.repeat(plane, fy, axis=0), 2, axis=1)
+    x = plane.astype(np.int16)  # every sum below stays under 2**12
     if fx == 1:  # h1v2_fancy_upsample
-        above, below = _neighbours(x, 0)
-        return _interleave((3 * x + above + 1) >> 2, (3 * x + below + 2) >> 2, 0).astype(np.uint8)
+        return _biased_shift(_pairs(x, 0), 0, (1, 2), 2)
     if fy == 1:  # h2v1_fancy_upsample
-        left, right = _neighbours(x, 1)
-        return _interleave((3 * x + left + 1) >> 2, (3 * x + right + 2) >> 2, 1).astype(np.uint8)
+        return _biased_shift(_pairs(x, 1), 1, (1, 2), 2)
     # h2v2_fancy_upsample: vertical column sums (3 * nearer + farther), then horizontally
-    above, below = _neighbours(x, 0)
-    sums = _interleave(3 * x + above, 3 * x + below, 0)
-    left, right = _neighbours(sums, 1)
-    return _interleave((3 * sums + left + 8) >> 4, (3 * sums + right + 7) >> 4, 1).astype(np.uint8)
+    return _biased_shift(_pairs(_pairs(x, 0), 1), 1, (8, 7), 4)

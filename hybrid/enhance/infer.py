@@ -49,9 +49,10 @@ def enhance_planes(
             (the blend of two images inside the quantization intervals stays inside them).
         strength: the share (0..1) of the change kept, overriding ``taper`` (a file's
             recorded strength, :func:`hybrid.enhance.taper.kept_share`); 0 returns the plain
-            decode without running the network. The network's output is clipped to 0..255
-            before the blend, so the result is exactly ``plain + strength * (full - plain)``
-            of the plain decode and the full (strength 1) result, as the encoder fits it.
+            decode without running the network. The blend is
+            :func:`hybrid.enhance.strength.blend` of the plain decode (on the 0..1 scale) and
+            the full (strength 1) result, in the same float32 arithmetic, so the result is
+            bit-identical to the blend the encoder fits the strength on.
         precision: ``auto``, ``fp32`` or ``bf16``: the arithmetic of the network call
             (:func:`hybrid.enhance.precision.resolve_precision`; ``auto`` is bf16 where
             ``device`` computes it natively). Colour transforms and the projection stay
@@ -111,10 +112,11 @@ def enhance_planes(
                 flips,
                 precision,
             )
-            if strength != 1.0:
-                result = window + strength * (result.clamp(0.0, 255.0) - window)
             ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
-            part = result[0, :, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
-            part = part.mul(1.0 / 255.0).clamp_(0.0, 1.0).permute(1, 2, 0)
-            out_t[t.y0 : ty1, t.x0 : tx1].copy_(part)
+            rows, cols = slice(t.y0 - t.wy0, ty1 - t.wy0), slice(t.x0 - t.wx0, tx1 - t.wx0)
+            part = result[0, :, rows, cols].mul(1.0 / 255.0).clamp_(0.0, 1.0)
+            if strength != 1.0:  # hybrid.enhance.strength.blend's arithmetic, to the bit
+                plain = window[0, :, rows, cols].div(255.0)
+                part = plain + strength * (part - plain)
+            out_t[t.y0 : ty1, t.x0 : tx1].copy_(part.permute(1, 2, 0))
     return out

@@ -1,7 +1,8 @@
 """What the enhancement networks read from a JPEG file: pixels, coefficients, tables, sampling.
 
-One libjpeg pass (:func:`hybrid.codec.reader.read_dct`, through :mod:`jpeglib`) gives the
-coefficients, tables and warnings; the pixels are made from those coefficients as
+One libjpeg pass (:func:`hybrid.codec.reader.read_dct`: in memory through libjpeg-turbo for
+a one-scan sequential file, else jpeglib's libjpeg 6b) gives the coefficients, tables and
+warnings; the pixels are made from those coefficients as
 libjpeg-turbo makes them (:func:`hybrid.codec.decoder.decode_pixels`), bit-identical to
 Pillow's decode, so the enhanced decode starts from exactly what every viewer shows. Pillow
 decodes the pixels instead only where that equality is not assured: damaged data (libjpeg
@@ -16,7 +17,6 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-import jpeglib
 import numpy as np
 from PIL import Image
 
@@ -51,15 +51,6 @@ class JpegPlanes:
     coeffs: tuple[np.ndarray, ...]
     qtables: tuple[np.ndarray, ...]
     chroma_factors: tuple[int, int]
-
-
-def read_dct_bytes(
-    data: bytes, *, info: JpegInfo | None = None, tolerate_damage: bool = False
-) -> jpeglib.DCTJPEG:
-    """jpeglib's ``read_dct`` for in-memory data (``info``: its parsed headers, else parsed
-    again), libjpeg's errors as :class:`CorruptJPEGError` (see
-    :func:`hybrid.codec.reader.libjpeg_read_dct`)."""
-    return libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage)
 
 
 def _pillow_pixels(data: bytes) -> tuple[str, np.ndarray]:
@@ -156,21 +147,22 @@ def load_planes(
         _check_pillow_limit(info)
     if read is None:
         read = read_dct(data, info)
-    jpeg = libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage, read=read)
+    read = libjpeg_read_dct(data, info, tolerate_damage=tolerate_damage, read=read)
+    assert read.coefficients is not None and read.qtables is not None
+    assert read.sampling is not None
     if mode is None:
         assert info is not None  # Pillow did not decode: the headers parsed and are supported
         grey = len(info.components) == 1
     else:
         grey = mode == "L"
-    comps = [jpeg.Y] if grey else [jpeg.Y, jpeg.Cb, jpeg.Cr]
-    tbl = np.asarray(jpeg.quant_tbl_no)
-    qt = np.asarray(jpeg.qt)
-    qtables = tuple(qt[int(tbl[i])].astype(np.uint16) for i in range(len(comps)))
+    count = 1 if grey else 3
+    comps = list(read.coefficients[:count])
+    qtables = tuple(q.astype(np.uint16) for q in read.qtables[:count])
     if any(not q.all() for q in qtables):
         # T.81 B.2.4.1 (Table B.4): entries are 1..255 (1..65535); a zero breaks the table
         # conditioning (log2) and empties the consistency intervals.
         raise CorruptJPEGError("a quantization table has a zero entry (T.81 allows 1..65535)")
-    samp = np.asarray(jpeg.samp_factor)
+    samp = np.asarray(read.sampling)
     if grey:
         factors = (1, 1)
     else:

@@ -125,11 +125,12 @@ def enhance_planes_numpy(
             planes.grey,
             flips,
         )
-        if strength != 1.0:
-            result = window + np.float32(strength) * (np.clip(result, 0.0, 255.0) - window)
         ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
-        part = result[:, t.y0 - t.wy0 : ty1 - t.wy0, t.x0 - t.wx0 : tx1 - t.wx0]
-        part = np.clip(part * np.float32(1.0 / 255.0), 0.0, 1.0)
+        rows, cols = slice(t.y0 - t.wy0, ty1 - t.wy0), slice(t.x0 - t.wx0, tx1 - t.wx0)
+        part = np.clip(result[:, rows, cols] * np.float32(1.0 / 255.0), 0.0, 1.0)
+        if strength != 1.0:  # hybrid.enhance.strength.blend's arithmetic
+            plain = window[:, rows, cols] / np.float32(255.0)
+            part = (plain + np.float32(strength) * (part - plain)).astype(np.float32)
         out[t.y0 : ty1, t.x0 : tx1] = part.transpose(1, 2, 0)
     return out
 

@@ -14,6 +14,7 @@ zip files (:mod:`hybrid.enhance.torch_file`); every file is size-capped before i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -86,15 +87,26 @@ class ModelEntry:
 
 
 def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
-    """Entries of the manifest by id (empty when there is no manifest)."""
+    """Entries of the manifest by id (empty when there is no manifest).
+
+    Parsed once per version of the file (its path, size and modification time): every
+    enhanced decode asks, and a release, an export or a user's edit is read at once."""
     directory = directory or weights_dir()
     path = directory / MANIFEST_NAME
-    if not path.exists():
-        return {}
     try:
-        raw = json.loads(path.read_text())
+        stat = path.stat()
+    except OSError:
+        return {}
+    return dict(_parsed_manifest(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_manifest(path: str, size: int, mtime_ns: int) -> dict[str, ModelEntry]:
+    """The manifest at ``path`` parsed (``size`` and ``mtime_ns`` key the cache)."""
+    try:
+        raw = json.loads(Path(path).read_text())
         entries = [ModelEntry(**item) for item in raw["models"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"weights manifest {path} is malformed: {exc}") from None
     return {e.id: e for e in entries}
 

@@ -5,7 +5,9 @@ The file is read once (:func:`hybrid.io.read_bytes`) and its headers parsed once
 (:func:`hybrid.codec.headers.parse_info`, with the request's limits); that
 :class:`~hybrid.codec.headers.JpegInfo` flows through every step:
 
-1. the damage check (:func:`hybrid.pipeline.pixels.report_damage`), unless switched off;
+1. the damage check (:func:`hybrid.pipeline.pixels.report_damage`), unless switched off
+   (for a plain decode, :func:`~hybrid.pipeline.pixels.checked_plain_image` runs it beside
+   Pillow's decode);
 2. a resized decode (a downscaled file asked for its original size, or ``scale``):
    :func:`hybrid.pipeline.upscale.decode_resized`; else the enhanced decode
    (:func:`~hybrid.pipeline.pixels.enhanced_array`) or the plain one
@@ -29,6 +31,7 @@ from hybrid.exif import orient_array, orient_image
 from hybrid.io import Source, image_metadata, read_bytes, read_metadata
 from hybrid.pipeline.pixels import (
     array_to_image,
+    checked_plain_image,
     enhanced_array,
     image_to_array,
     plain_image,
@@ -61,6 +64,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     """
     chosen: list[Any] = []  # the ModelChoice of an enhanced decode
     opened: Any = None  # the plain decode's PIL image
+    result: Any
     data = read_bytes(source)
     header = parse_info(
         data, max_pixels=request.max_pixels, max_scan_passes=request.max_scan_passes
@@ -70,12 +74,18 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     read = None
     if request.enhance and header.unsupported_reason is None and not wants_resize(header, request):
         read = read_dct(data, header)
+    plain = not request.enhance and not wants_resize(header, request)
     # stacklevel 3: the warning names the line that called hybrid.decode
     damage = (
-        report_damage(data, header, request.strict, 3, read=read) if request.check_damage else None
+        report_damage(data, header, request.strict, 3, read=read)
+        if request.check_damage and not plain
+        else None
     )
     tolerate = damage is not None or not request.check_damage  # reported, or not asked about
-    if wants_resize(header, request):
+    if plain and request.check_damage:  # the check runs beside Pillow's decode
+        opened, damage = checked_plain_image(data, header, request.strict, 3)
+        result = image_to_array(opened, header) if as_array else opened
+    elif wants_resize(header, request):
         result = decode_resized(data, header, request, as_array=as_array, report=chosen.append)
     elif request.enhance:
         array = enhanced_array(

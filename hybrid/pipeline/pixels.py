@@ -10,9 +10,12 @@ read and parsed once by the caller.
 from __future__ import annotations
 
 import io
+import os
 import struct
+import threading
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from hybrid.codec.reader import DctRead
 from hybrid.errors import (
     CorruptJPEGError,
     ImageTooLargeError,
+    InputError,
     JpegDataWarning,
     UnsupportedImageError,
     WeightsError,
@@ -29,7 +33,14 @@ from hybrid.errors import (
 from hybrid.io import pillow_warnings_as_jpeg_data
 from hybrid.pipeline.requests import DecodeRequest
 
-__all__ = ["array_to_image", "enhanced_array", "image_to_array", "plain_image", "report_damage"]
+__all__ = [
+    "array_to_image",
+    "checked_plain_image",
+    "enhanced_array",
+    "image_to_array",
+    "plain_image",
+    "report_damage",
+]
 
 
 def report_damage(
@@ -45,7 +56,11 @@ def report_damage(
         return None
     from hybrid.codec.reader import find_damage
 
-    damage = find_damage(data, header, read)
+    return _announce(find_damage(data, header, read), strict, stacklevel + 1)
+
+
+def _announce(damage: str | None, strict: bool, stacklevel: int) -> str | None:
+    """Raise (``strict``) or warn about ``damage``, counted from the caller's caller."""
     if damage is None:
         return None
     if strict:
@@ -56,6 +71,63 @@ def report_damage(
         stacklevel=stacklevel + 1,
     )
     return damage
+
+
+_checker: list[tuple[int, ThreadPoolExecutor]] = []  # (pid, one worker thread) once made
+_checker_lock = threading.Lock()
+
+
+def _damage_thread() -> ThreadPoolExecutor | None:
+    """This process's one worker thread for damage checks, or None with a single CPU
+    (a thread would only take turns with the decode). Made again in a forked child, whose
+    copy of the parent's executor has no thread behind it."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return None
+    with _checker_lock:
+        if not _checker or _checker[0][0] != os.getpid():
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-damage-check")
+            _checker[:] = [(os.getpid(), pool)]
+        return _checker[0][1]
+
+
+def checked_plain_image(
+    data: bytes, header: JpegInfo, strict: bool, stacklevel: int = 2
+) -> tuple[Any, str | None]:
+    """:func:`plain_image` and :func:`report_damage` of the same file, the check running
+    beside Pillow's decode where it can: both are libjpeg passes that release the GIL, so
+    on a machine with a free core a checked decode takes about as long as Pillow's alone
+    (the CPU time is the same). Only files the check reads in one in-memory libjpeg-turbo
+    pass go to the thread (one sequential scan): other files' checks redirect the process's
+    stderr for the length of a libjpeg 6b pass, which would swallow the decode's warnings.
+
+    Returns:
+        (the ``PIL.Image``, the damage found or None). Raises as :func:`plain_image` and
+        :func:`report_damage` do; a strict check's error comes first.
+    """
+    pool = _damage_thread()
+    beside = (
+        pool is not None
+        and header.unsupported_reason is None
+        and header.num_scans == 1
+        and header.process in ("baseline", "extended")
+    )
+    if not beside:
+        damage = report_damage(data, header, strict, stacklevel + 1)
+        return plain_image(data, header), damage
+    from hybrid.codec.reader import find_damage
+
+    assert pool is not None
+    found = pool.submit(find_damage, data, header)
+    try:
+        image = plain_image(data, header)
+    except InputError:
+        _announce(found.result(), strict, stacklevel + 1)  # the damage, if any, explains it
+        raise
+    return image, _announce(found.result(), strict, stacklevel + 1)
 
 
 def plain_image(data: bytes, header: JpegInfo) -> Any:

@@ -101,3 +101,44 @@ def test_fully_refined_files():
     pixels = sample_image(32, 32, seed=1)
     for progressive in (False, True):
         assert parse_info(pillow_jpeg(pixels, progressive=progressive)).fully_refined
+
+
+@pytest.mark.parametrize("band", [2, 6, 64])
+@pytest.mark.parametrize("subsampling", [0, 1, 2])
+def test_band_edges_decode_as_pillow(tmp_path, monkeypatch, band, subsampling):
+    """Upsampling and colour run in bands of output rows: with bands of 2, 6 and 64 rows of
+    a 41-wide image (BAND_PIXELS = band * 41), odd heights included, every band edge and
+    the image's last row agree with Pillow; so do IDCT chunks of one block row (flat and
+    busy blocks mixed at quality 10, all busy at 90)."""
+    import hybrid.codec.decoder as decoder
+    import hybrid.codec.idct as idct
+
+    monkeypatch.setattr(decoder, "BAND_PIXELS", band * 41)
+    monkeypatch.setattr(idct, "CHUNK_BLOCKS", 1 if band == 2 else idct.CHUNK_BLOCKS)
+    for height in (37, 38, 130):
+        pixels = sample_image(height, 41, seed=height + subsampling)
+        for quality in (10, 90):
+            data = pillow_jpeg(pixels, quality=quality, subsampling=subsampling)
+            _assert_as_pillow(data, tmp_path)
+
+
+def test_colour_conversion_is_libjpegs_for_every_input():
+    """ycbcr_to_rgb_libjpeg against jdcolor.c's table formulation, for all 2**24 inputs."""
+    from hybrid.codec.color import ycbcr_to_rgb_libjpeg
+
+    half = 1 << 15
+    x = np.arange(256, dtype=np.int64) - 128
+    cr_r = (int(1.40200 * 65536 + 0.5) * x + half) >> 16
+    cb_b = (int(1.77200 * 65536 + 0.5) * x + half) >> 16
+    cr_g = -int(0.71414 * 65536 + 0.5) * x
+    cb_g = -int(0.34414 * 65536 + 0.5) * x + half
+    cb, cr = (
+        a.astype(np.uint8) for a in np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    )
+    green_offset = (cb_g[cb] + cr_g[cr]) >> 16
+    for level in range(256):
+        luma = np.full(cb.shape, level, dtype=np.uint8)
+        got = ycbcr_to_rgb_libjpeg(luma, cb, cr).astype(np.int64)
+        assert np.array_equal(got[..., 0], np.clip(level + cr_r[cr], 0, 255)), level
+        assert np.array_equal(got[..., 1], np.clip(level + green_offset, 0, 255)), level
+        assert np.array_equal(got[..., 2], np.clip(level + cb_b[cb], 0, 255)), level

@@ -16,7 +16,7 @@ from PIL import Image
 
 import hybrid
 import hybrid.codec.reader as reader
-from tests.helpers.corpus import sample_image
+from tests.helpers.corpus import sample_image, seed_corpus
 from tests.helpers.harness import tiny_weights
 from tests.helpers.jpeg import pillow_jpeg
 
@@ -29,8 +29,8 @@ def weights(tmp_path_factory) -> Path:
 
 
 def _counting(monkeypatch, counts: Counter, path: Path) -> None:
-    """Count libjpeg passes (jpeglib.read_dct, PIL.Image.open), temp files and opens of
-    ``path``."""
+    """Count libjpeg passes over the coded data (the in-memory libjpeg-turbo pass, jpeglib's
+    read_dct, a Pillow decode), temp files and opens of ``path``."""
 
     def wrap(owner, name, key, only=None):
         original = getattr(owner, name)
@@ -42,6 +42,7 @@ def _counting(monkeypatch, counts: Counter, path: Path) -> None:
 
         monkeypatch.setattr(owner, name, counted)
 
+    wrap(reader, "turbo_pass", "libjpeg")
     wrap(jpeglib, "read_dct", "libjpeg")
     wrap(Image.core, "jpeg_decoder", "libjpeg")  # a Pillow decode (Image.open only parses)
     for name in ("mkstemp", "mkdtemp", "TemporaryFile", "NamedTemporaryFile"):
@@ -55,10 +56,17 @@ def _counting(monkeypatch, counts: Counter, path: Path) -> None:
     wrap(io, "open", "reads", is_path)
 
 
-@pytest.mark.parametrize("subsampling", [0, 2])
-def test_enhanced_decode_runs_libjpeg_once(monkeypatch, tmp_path, weights, subsampling):
+@pytest.mark.parametrize(("subsampling", "progressive"), [(0, False), (2, False), (2, True)])
+def test_enhanced_decode_runs_libjpeg_once(
+    monkeypatch, tmp_path, weights, subsampling, progressive
+):
+    """Sequential files take the in-memory libjpeg-turbo pass, progressive ones jpeglib's:
+    either way one pass over the coded data, the file opened once."""
     path = tmp_path / "in.jpg"
-    path.write_bytes(pillow_jpeg(sample_image(48, 64, seed=4), quality=30, subsampling=subsampling))
+    image = sample_image(48, 64, seed=4)
+    path.write_bytes(
+        pillow_jpeg(image, quality=30, subsampling=subsampling, progressive=progressive)
+    )
     expected = hybrid.decode_array(path, enhance=True, weights=weights, threads=1)  # warm
     counts: Counter = Counter()
     _counting(monkeypatch, counts, path)
@@ -87,8 +95,9 @@ def test_without_memfd_temp_files_are_used_and_removed(monkeypatch, tmp_path):
     on_disk = reader.read_dct(data, info)
     assert len(made) == 2 and not any(os.path.exists(name) for name in made)
     assert on_disk.failure is None and on_disk.messages == in_memory.messages
-    assert np.array_equal(on_disk.jpeg.Y, in_memory.jpeg.Y)
-    assert np.array_equal(on_disk.jpeg.Cr, in_memory.jpeg.Cr)
+    assert on_disk.coefficients is not None and in_memory.coefficients is not None
+    for ours, theirs in zip(on_disk.coefficients, in_memory.coefficients, strict=True):
+        assert np.array_equal(ours, theirs)
 
 
 def test_libjpeg_messages_are_captured_in_memory(capfd):
@@ -98,3 +107,38 @@ def test_libjpeg_messages_are_captured_in_memory(capfd):
     read = reader.read_dct(cut)
     assert read.damage is not None and "premature end" in read.damage
     assert capfd.readouterr().err == ""
+
+
+def test_the_in_memory_pass_reads_what_jpeglib_reads(monkeypatch):
+    """Every one-scan file of the seed corpus: read_dct's in-memory libjpeg-turbo pass gives
+    jpeglib's coefficients, tables, sampling and messages (the enhanced decode's input does
+    not depend on which pass read the file), without jpeglib's scratch-file read."""
+    scratch_reads: list[bytes] = []
+    jpeglib_read = reader._libjpeg_dct
+
+    def counted(data, **options):
+        scratch_reads.append(data)
+        return jpeglib_read(data, **options)
+
+    monkeypatch.setattr(reader, "_libjpeg_dct", counted)
+    compared = 0
+    for name, data in seed_corpus():
+        info = hybrid.info(data)
+        if info.unsupported_reason is not None or info.num_scans != 1:
+            continue
+        fast = reader.read_dct(data, info)
+        assert not scratch_reads, name
+        with monkeypatch.context() as patch:
+            patch.setattr(reader, "turbo_library", lambda: None)
+            slow = reader.read_dct(data, info)
+        assert len(scratch_reads) == 1, name
+        scratch_reads.clear()
+        assert fast.coefficients is not None and slow.coefficients is not None, name
+        for ours, theirs in zip(fast.coefficients, slow.coefficients, strict=True):
+            assert ours.dtype == np.int16 and np.array_equal(ours, theirs), name
+        assert fast.qtables is not None and slow.qtables is not None
+        for ours, theirs in zip(fast.qtables, slow.qtables, strict=True):
+            assert np.array_equal(ours, theirs), name
+        assert fast.messages == slow.messages, name
+        compared += 1
+    assert compared >= 5

@@ -34,14 +34,8 @@ from hybrid.metrics import psnr
 from tests.helpers.decoders import decode_djpeg, djpeg_path
 from tests.helpers.registry import register, register_tiny_enhancer
 
-
-@pytest.fixture(autouse=True)
-def empty_registry(tmp_path, monkeypatch):
-    """No weights installed unless a test writes a manifest into ``tmp_path / 'weights'``."""
-    directory = tmp_path / "weights"
-    directory.mkdir()
-    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(directory))
-    return directory
+# No weights installed unless a test writes a manifest into its ``empty_registry``.
+pytestmark = pytest.mark.usefixtures("empty_registry")
 
 
 def smooth(h: int = 77, w: int = 101, seed: int = 3) -> np.ndarray:
@@ -375,30 +369,12 @@ def forged_records() -> dict[str, bytes]:
     data = hybrid.encode(photo, scale=2, quality=50)
     meta = hybrid.info(data).hybrid_metadata
     assert meta is not None and meta.model_id == "sr-fast-v1"
+    # enhancement records of a 50x39 original; the two differ only in the model they name
+    enhance = replace(meta, mode="enhance", scale=1.0, original_width=50, original_height=39)
     return {
         "downscaled": with_record(data, replace(meta, original_width=141)),
-        "enhance": with_record(
-            data,
-            replace(
-                meta,
-                mode="enhance",
-                scale=1.0,
-                original_width=50,
-                original_height=39,
-                model_id="enhance-other-v1",
-            ),
-        ),
-        "unknown": with_record(
-            data,
-            replace(
-                meta,
-                mode="enhance",
-                scale=1.0,
-                original_width=50,
-                original_height=39,
-                model_id="enhance-unknown-v9",
-            ),
-        ),  # fmt: skip
+        "enhance": with_record(data, replace(enhance, model_id="enhance-other-v1")),
+        "unknown": with_record(data, replace(enhance, model_id="enhance-unknown-v9")),
     }
 
 

@@ -22,14 +22,8 @@ from hybrid.ratecontrol import (
     parse_size,
 )
 
-
-@pytest.fixture(autouse=True)
-def empty_registry(tmp_path, monkeypatch):
-    """The plain decoder in the loop, whatever weights the checkout has installed."""
-    directory = tmp_path / "weights"
-    directory.mkdir()
-    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(directory))
-    return directory
+# The plain decoder in the loop, whatever weights the checkout has installed.
+pytestmark = pytest.mark.usefixtures("empty_registry")
 
 
 def astronaut(size: int = 192) -> np.ndarray:

@@ -20,14 +20,8 @@ from hybrid.perceptual import butteraugli
 from hybrid.targets import make_target
 from tests.helpers.butteraugli import need_butteraugli
 
-
-@pytest.fixture(autouse=True)
-def empty_registry(tmp_path, monkeypatch):
-    """The plain decoder in the loop, whatever weights the checkout has installed."""
-    directory = tmp_path / "weights"
-    directory.mkdir()
-    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(directory))
-    return directory
+# The plain decoder in the loop, whatever weights the checkout has installed.
+pytestmark = pytest.mark.usefixtures("empty_registry")
 
 
 @pytest.fixture

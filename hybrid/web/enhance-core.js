@@ -38,6 +38,24 @@ export function residualStrength(luma) {
 
 export const roundUp = (value, step) => Math.ceil(value / step) * step;
 
+/** tiling.tiles, the one tile loop: the tiles of a ``height`` x ``width`` image padded to the
+ * GRID, row by row. Each is { y0, y1, x0, x1 }, what it produces, and { wy0, wy1, wx0, wx1 },
+ * the window the network reads (the tile and its ``overlap`` context, cut at the padded
+ * image's edges); ``tile`` and ``overlap`` are rounded up to the GRID. */
+export function tiles(height, width, tile, overlap) {
+  tile = roundUp(Math.max(1, tile), GRID);
+  overlap = roundUp(Math.max(0, overlap), GRID);
+  const hp = roundUp(height, GRID), wp = roundUp(width, GRID), out = [];
+  for (let y0 = 0; y0 < hp; y0 += tile) for (let x0 = 0; x0 < wp; x0 += tile) {
+    out.push({
+      y0, y1: Math.min(hp, y0 + tile), x0, x1: Math.min(wp, x0 + tile),
+      wy0: Math.max(0, y0 - overlap), wy1: Math.min(hp, y0 + tile + overlap),
+      wx0: Math.max(0, x0 - overlap), wx1: Math.min(wp, x0 + tile + overlap),
+    });
+  }
+  return out;
+}
+
 // JFIF (T.871) full range, as hybrid.codec.tables.
 const RGB2YCC = [
   [0.299, 0.587, 0.114],
@@ -267,18 +285,27 @@ function flip(x, c, h, w, flipY, flipX) {
   return out;
 }
 
+/** The geometric self-ensemble (numpy_ops.mirror_average) before its division by ``flips``:
+ * the sum of ``run(m)``'s (3, oh, ow) outputs (Promises) over the first ``flips`` mirrorings
+ * m of the (3, h, w) ``x`` (as is, left-right, up-down, both), each output mirrored back.
+ * Shared by the enhancement and the super-resolution tile loops. */
+export async function mirrorSum(run, x, h, w, oh, ow, flips) {
+  const sum = new Float32Array(3 * oh * ow);
+  const mirrors = [[false, false], [false, true], [true, false], [true, true]].slice(0, flips);
+  for (const [flipY, flipX] of mirrors) {
+    const mirrored = flipY || flipX;
+    let y = await run(mirrored ? flip(x, 3, h, w, flipY, flipX) : x);
+    if (mirrored) y = flip(y, 3, oh, ow, flipY, flipX);
+    for (let i = 0; i < sum.length; i++) sum[i] += y[i];
+  }
+  return sum;
+}
+
 /** Enhance one window (numpy_ops.enhance_window): ``run(ycc, h, w, cond)`` is the network
  * (Promise of the (3, h, w) residual). Returns (3, h, w) RGB 0..255, not clipped. */
 async function enhanceWindow(run, window, h, w, cond, coeffs, info, by0, bx0, cbws, flips) {
   const n = h * w, ycc = rgbToYcc(window, n);
-  const residual = new Float32Array(3 * n);
-  const mirrors = [[false, false], [false, true], [true, false], [true, true]].slice(0, flips);
-  for (const [fyFlip, fxFlip] of mirrors) {
-    const mirrored = fyFlip || fxFlip;
-    let r = await run(mirrored ? flip(ycc, 3, h, w, fyFlip, fxFlip) : ycc, h, w, cond);
-    if (mirrored) r = flip(r, 3, h, w, fyFlip, fxFlip);
-    for (let i = 0; i < 3 * n; i++) residual[i] += r[i];
-  }
+  const residual = await mirrorSum((x) => run(x, h, w, cond), ycc, h, w, h, w, flips);
   for (let i = 0; i < 3 * n; i++) ycc[i] += residual[i] / flips;
   const luma = ycc.subarray(0, n);
   const dl = projectPlane(luma, h, w, coeffs[0], cbws[0], by0, bx0, info.qtables[0]);
@@ -305,8 +332,6 @@ async function enhanceWindow(run, window, h, w, cond, coeffs, info, by0, bx0, cb
  * result when the caller has it already; ``strength``: the share of the change kept (the
  * file's recorded strength for the model run), null for the fade-out; ``progress(done, total)``. */
 export async function enhancePlanes(run, rgba, width, height, info, { overlap, tile = 1024, flips = 1, planes = null, strength = null, progress = null }) {
-  tile = roundUp(Math.max(1, tile), GRID);
-  overlap = roundUp(Math.max(0, overlap), GRID);
   const out = new Float32Array(height * width * 3);
   strength ??= residualStrength(info.qtables[0]);
   if (strength === 0) {
@@ -319,29 +344,25 @@ export async function enhancePlanes(run, rgba, width, height, info, { overlap, t
   const [fy, fx] = info.factors;
   const cbws = [wp / 8, wp / (8 * fx)];
   const cond = conditionVector(info);
-  const total = Math.ceil(hp / tile) * Math.ceil(wp / tile);
+  const grid = tiles(height, width, tile, overlap);
   let done = 0;
-  for (let y0 = 0; y0 < hp; y0 += tile) {
-    for (let x0 = 0; x0 < wp; x0 += tile) {
-      const wy0 = Math.max(0, y0 - overlap), wx0 = Math.max(0, x0 - overlap);
-      const wy1 = Math.min(hp, y0 + tile + overlap), wx1 = Math.min(wp, x0 + tile + overlap);
-      const h = wy1 - wy0, w = wx1 - wx0, n = h * w;
-      const window = crop(rgb, 3, hp, wp, wy0, wy1, wx0, wx1);
-      const result = await enhanceWindow(run, window, h, w, cond, coeffs, info, wy0 / 8, wx0 / 8, cbws, flips);
-      const ty1 = Math.min(height, y0 + tile), tx1 = Math.min(width, x0 + tile);
-      for (let y = y0; y < ty1; y++) for (let x = x0; x < tx1; x++) {
-        const s = (y - wy0) * w + (x - wx0), d = (y * width + x) * 3;
-        for (let c = 0; c < 3; c++) {
-          let v = result[c * n + s];
-          // the network's output clipped before the blend, as the Python backends
-          if (strength !== 1) v = window[c * n + s] + strength * ((v < 0 ? 0 : v > 255 ? 255 : v) - window[c * n + s]);
-          v /= 255;
-          out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
-        }
+  for (const { y0, y1, x0, x1, wy0, wy1, wx0, wx1 } of grid) {
+    const h = wy1 - wy0, w = wx1 - wx0, n = h * w;
+    const window = crop(rgb, 3, hp, wp, wy0, wy1, wx0, wx1);
+    const result = await enhanceWindow(run, window, h, w, cond, coeffs, info, wy0 / 8, wx0 / 8, cbws, flips);
+    const ty1 = Math.min(height, y1), tx1 = Math.min(width, x1);
+    for (let y = y0; y < ty1; y++) for (let x = x0; x < tx1; x++) {
+      const s = (y - wy0) * w + (x - wx0), d = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        let v = result[c * n + s];
+        // the network's output clipped before the blend, as the Python backends
+        if (strength !== 1) v = window[c * n + s] + strength * ((v < 0 ? 0 : v > 255 ? 255 : v) - window[c * n + s]);
+        v /= 255;
+        out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
-      done += 1;
-      if (progress) progress(done, total);
     }
+    done += 1;
+    if (progress) progress(done, grid.length);
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // hybrid.enhance.onnx_superres (its docstring is the contract followed here step by step) and
 // of the super-resolution model choice of hybrid.pipeline.upscale. Pure functions, no DOM.
 
-import { GRID, conditionVector, roundUp } from "./enhance-core.js";
+import { conditionVector, mirrorSum, tiles } from "./enhance-core.js";
 
 // hybrid.downscaled: the default model, and the model per downscale it was trained for.
 export const DEFAULT_SR_MODEL = "sr-fast-v1";
@@ -36,62 +36,43 @@ export function chooseSrModel(record, manifest, ratio) {
   return id;
 }
 
-function mirrored(x, c, h, w, flipY, flipX) {
-  const out = new Float32Array(x.length);
-  for (let ci = 0; ci < c; ci++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
-    const sy = flipY ? h - 1 - y : y, sx = flipX ? w - 1 - xx : xx;
-    out[ci * h * w + y * w + xx] = x[ci * h * w + sy * w + sx];
-  }
-  return out;
-}
-
 /** onnx_superres.upscale_planes_numpy: ``run(x, h, w, cond)`` is the SR network (Promise of
  * its (3, factor*h, factor*w) output for the (3, h, w) RGB 0..1 window ``x``). ``rgba``: the
  * plain decode (width x height). Returns Float32Array (factor*height, factor*width, 3)
  * interleaved, clipped to [0, 1]. */
 export async function upscalePlanes(run, rgba, width, height, info, { factor, overlap, tile = SR_TILE, flips = 1, progress = null }) {
-  tile = roundUp(Math.max(1, tile), GRID);
-  overlap = roundUp(Math.max(0, overlap), GRID);
-  const hp = roundUp(height, GRID), wp = roundUp(width, GRID);
   const cond = conditionVector(info);
   const ow = factor * width, oh = factor * height;
   const out = new Float32Array(ow * oh * 3);
-  const total = Math.ceil(hp / tile) * Math.ceil(wp / tile);
+  const grid = tiles(height, width, tile, overlap);
   let done = 0;
-  for (let y0 = 0; y0 < hp; y0 += tile) {
-    for (let x0 = 0; x0 < wp; x0 += tile) {
-      const wy0 = Math.max(0, y0 - overlap), wx0 = Math.max(0, x0 - overlap);
-      const wy1 = Math.min(hp, y0 + tile + overlap), wx1 = Math.min(wp, x0 + tile + overlap);
-      const h = wy1 - wy0, w = wx1 - wx0, n = h * w;
-      const window = new Float32Array(3 * n); // edge-replicated past the image, uint8 / 255
-      for (let y = 0; y < h; y++) {
-        const sy = Math.min(wy0 + y, height - 1);
-        for (let x = 0; x < w; x++) {
-          const s = (sy * width + Math.min(wx0 + x, width - 1)) * 4;
-          for (let c = 0; c < 3; c++) window[c * n + y * w + x] = Math.fround(rgba[s + c] / 255);
-        }
+  for (const { y0, y1, x0, x1, wy0, wy1, wx0, wx1 } of grid) {
+    const h = wy1 - wy0, w = wx1 - wx0, n = h * w;
+    const window = new Float32Array(3 * n); // edge-replicated past the image, uint8 / 255
+    for (let y = 0; y < h; y++) {
+      const sy = Math.min(wy0 + y, height - 1);
+      for (let x = 0; x < w; x++) {
+        const s = (sy * width + Math.min(wx0 + x, width - 1)) * 4;
+        for (let c = 0; c < 3; c++) window[c * n + y * w + x] = Math.fround(rgba[s + c] / 255);
       }
-      const fh = factor * h, fw = factor * w, fn = fh * fw;
-      const sum = new Float32Array(3 * fn);
-      const mirrors = [[false, false], [false, true], [true, false], [true, true]].slice(0, flips);
-      for (const [flipY, flipX] of mirrors) {
-        const flip = flipY || flipX;
-        let y = await run(flip ? mirrored(window, 3, h, w, flipY, flipX) : window, h, w, cond);
-        if (y.length !== 3 * fn) throw new Error(`super-resolution network returned ${y.length} values, expected ${3 * fn}`);
-        if (flip) y = mirrored(y, 3, fh, fw, flipY, flipX);
-        for (let i = 0; i < 3 * fn; i++) sum[i] += y[i];
-      }
-      const ty1 = Math.min(height, y0 + tile), tx1 = Math.min(width, x0 + tile);
-      for (let y = factor * y0; y < factor * ty1; y++) for (let x = factor * x0; x < factor * tx1; x++) {
-        const s = (y - factor * wy0) * fw + (x - factor * wx0), d = (y * ow + x) * 3;
-        for (let c = 0; c < 3; c++) {
-          const v = Math.fround(sum[c * fn + s] / flips);
-          out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
-        }
-      }
-      done += 1;
-      if (progress) progress(done, total);
     }
+    const fh = factor * h, fw = factor * w, fn = fh * fw;
+    const checkedRun = async (x) => {
+      const y = await run(x, h, w, cond);
+      if (y.length !== 3 * fn) throw new Error(`super-resolution network returned ${y.length} values, expected ${3 * fn}`);
+      return y;
+    };
+    const sum = await mirrorSum(checkedRun, window, h, w, fh, fw, flips);
+    const ty1 = Math.min(height, y1), tx1 = Math.min(width, x1);
+    for (let y = factor * y0; y < factor * ty1; y++) for (let x = factor * x0; x < factor * tx1; x++) {
+      const s = (y - factor * wy0) * fw + (x - factor * wx0), d = (y * ow + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const v = Math.fround(sum[c * fn + s] / flips);
+        out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
+      }
+    }
+    done += 1;
+    if (progress) progress(done, grid.length);
   }
   return out;
 }

@@ -23,6 +23,7 @@ from hybrid.enhance.registry import (
 from hybrid.enhance.safetensors_file import encode_safetensors
 from hybrid.enhance.weights_schema import NetworkSpec
 from hybrid.errors import WeightsError
+from tests.helpers.registry import register
 
 
 def test_every_manifest_entry_matches_its_file():
@@ -84,25 +85,17 @@ def test_manifest_and_file_must_agree_on_the_architecture(tmp_path):
         load_model("tiny", tmp_path)
 
 
+def _torch_weights(kwargs: dict) -> dict:
+    """What a legacy torch (pickle) weights file holds: an 8-channel, 1-block EnhanceNet's
+    state, saying it is an EnhanceNet of ``kwargs``."""
+    return {"model": EnhanceNet(8, 1).state_dict(), "architecture": "EnhanceNet", "kwargs": kwargs}
+
+
 def test_legacy_torch_files_in_a_registry_still_load(tmp_path):
-    path = tmp_path / "tiny.pt"
-    torch.save(
-        {
-            "model": EnhanceNet(8, 1).state_dict(),
-            "architecture": "EnhanceNet",
-            "kwargs": {"channels": 8, "blocks": 1},
-        },
-        path,
-    )
-    entry = {
-        "id": "tiny",
-        "file": path.name,
-        "sha256": sha256_file(path),
-        "architecture": "EnhanceNet",
-        "kwargs": {"channels": 8, "blocks": 1},
-        "parameters": 1,
-    }
-    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry]}))
+    kwargs = {"channels": 8, "blocks": 1}
+    entry = {"id": "tiny", "file": "tiny.pt", "architecture": "EnhanceNet", "kwargs": kwargs,
+             "parameters": 1}  # fmt: skip
+    register(tmp_path, [entry], {"tiny.pt": _torch_weights(kwargs)})
     assert isinstance(load_model("tiny", tmp_path), EnhanceNet)
 
 
@@ -149,13 +142,6 @@ def test_malicious_pickle_is_never_executed(tmp_path):
 
 def test_wrong_shapes_refused(tmp_path):
     path = tmp_path / "w.pt"
-    torch.save(
-        {
-            "model": EnhanceNet(8, 1).state_dict(),
-            "architecture": "EnhanceNet",
-            "kwargs": {"channels": 16, "blocks": 1},
-        },
-        path,
-    )
+    torch.save(_torch_weights({"channels": 16, "blocks": 1}), path)
     with pytest.raises(WeightsError, match="do not fit"):
         load_weights_file(path)

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from training.data import DegradationConfig
 from training.loop import TrainConfig
+
+# The training command line, in a child interpreter: ``[*TRAINING, *tiny_train_args(...)]``.
+TRAINING = (sys.executable, "-m", "training")
 
 
 def tiny_training_folders(root: Path, val_size: tuple[int, int]) -> Path:
@@ -51,3 +55,26 @@ def tiny_train_config(
         degradation=DegradationConfig(crop=crop),
         **changes,
     )
+
+
+def tiny_train_args(
+    root: Path,
+    out: Path | None = None,
+    *,
+    iterations: int | None = 2,
+    crop: int = 32,
+    sized: bool = True,
+) -> list[str]:
+    """The ``python -m training`` arguments for a run like :func:`tiny_train_config` over
+    ``root``: batches of 2 ``crop``-pixel crops, no validation, one thread. ``out`` (when
+    given) is ``--out``; ``sized`` adds the 8-channel, 1-block network size (leave it off
+    where ``--init`` brings the size); ``iterations=None`` leaves the count to the run (a
+    ``--minutes`` budget). Callers append their own further options."""
+    args = ["--data", str(root / "train"), "--val", str(root / "val")]
+    if out is not None:
+        args += ["--out", str(out)]
+    if sized:
+        args += ["--channels", "8", "--blocks", "1"]
+    if iterations is not None:
+        args += ["--iterations", str(iterations)]
+    return args + ["--batch-size", "2", "--crop", str(crop), "--val-every", "0", "--threads", "1"]

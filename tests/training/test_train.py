@@ -15,7 +15,12 @@ import torch
 from skimage import data
 
 from hybrid.enhance.registry import load_manifest, load_model
-from tests.helpers.training import tiny_train_config, tiny_training_folders
+from tests.helpers.training import (
+    TRAINING,
+    tiny_train_args,
+    tiny_train_config,
+    tiny_training_folders,
+)
 from training.data import DegradationConfig, make_batch
 from training.export import export_checkpoint
 from training.loop import TrainConfig, pixel_loss, train
@@ -126,41 +131,20 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
 
 def test_train_cli_entry_point(tiny_data, tmp_path):
     out = tmp_path / "cli"
-    cmd = [
-        sys.executable,
-        "-m",
-        "training",
-        "--data",
-        str(tiny_data / "train"),
-        "--val",
-        str(tiny_data / "val"),
-        "--out",
-        str(out),
-        "--p-hybrid",
-        "0.5",
-        "--channels",
-        "8",
-        "--blocks",
-        "1",
-        "--iterations",
-        "2",
-        "--batch-size",
-        "2",
-        "--crop",
-        "32",
-        "--val-every",
-        "0",
-        "--threads",
-        "1",
-    ]
+    cmd = [*TRAINING, *tiny_train_args(tiny_data, out), "--p-hybrid", "0.5"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (out / "last.pt").exists()
     assert json.loads((out / "config.json").read_text())["degradation"]["p_hybrid"] == 0.5
-    bad = subprocess.run(cmd[:-6] + ["--crop", "33"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [*TRAINING, *tiny_train_args(tiny_data, out, crop=33), "--p-hybrid", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     missing = subprocess.run(
-        [sys.executable, "-m", "training", "--data", str(tmp_path / "none")],
+        [*TRAINING, "--data", str(tmp_path / "none")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -177,25 +161,7 @@ def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
     quarter-resolution branch to weights without one, and the next ``--init`` from that run
     keeps the branch without being told."""
     base = train(_cfg(tiny_data, tmp_path / "base", 1), progress=False)
-    common = [
-        sys.executable,
-        "-m",
-        "training",
-        "--data",
-        str(tiny_data / "train"),
-        "--val",
-        str(tiny_data / "val"),
-        "--iterations",
-        "1",
-        "--batch-size",
-        "2",
-        "--crop",
-        "32",
-        "--val-every",
-        "0",
-        "--threads",
-        "1",
-    ]
+    common = [*TRAINING, *tiny_train_args(tiny_data, iterations=1, sized=False)]
     grown = tmp_path / "grown"
     res = subprocess.run(
         common
@@ -248,37 +214,9 @@ def test_init_brings_its_size_and_can_grow_a_branch(tiny_data, tmp_path):
 def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        "29533",
-        "-m",
-        "training",
-        "--data",
-        str(tiny_data / "train"),
-        "--val",
-        str(tiny_data / "val"),
-        "--out",
-        str(out),
-        "--channels",
-        "8",
-        "--blocks",
-        "1",
-        "--iterations",
-        "3",
-        "--batch-size",
-        "2",
-        "--crop",
-        "32",
-        "--val-every",
-        "0",
-        "--threads",
-        "1",
-    ]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", "29533", "-m", "training"]  # fmt: skip
+    cmd = [*torchrun, *tiny_train_args(tiny_data, out, iterations=3)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = torch.load(out / "last.pt", weights_only=True)
@@ -288,9 +226,9 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     # --minutes under torchrun: both ranks stop at rank 0's horizon (else DDP would hang),
     # with batches from worker processes.
     timed = tmp_path / "ddp-timed"
-    cmd = [c if c != str(out) else str(timed) for c in cmd if c not in ("--iterations", "3")]
+    timed_cmd = [*torchrun, *tiny_train_args(tiny_data, timed, iterations=None)]
     res = subprocess.run(
-        cmd + ["--minutes", "0.1", "--workers", "1"],
+        timed_cmd + ["--minutes", "0.1", "--workers", "1"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,12 @@ from hybrid.enhance.nets import COND_DIM, SRNet
 from hybrid.enhance.registry import load_manifest, load_model, load_weights_file
 from hybrid.metrics import psnr
 from hybrid.resample import downscale
-from tests.helpers.training import tiny_train_config, tiny_training_folders
+from tests.helpers.training import (
+    TRAINING,
+    tiny_train_args,
+    tiny_train_config,
+    tiny_training_folders,
+)
 from training.cli import export_command
 from training.data import DegradationConfig, make_sr_batch
 from training.loop import TrainConfig, resize_like_decoder, sr_val_crop, train
@@ -174,40 +178,14 @@ def test_train_sr_smoke_resume_export_and_decode(tiny_data, tmp_path, monkeypatc
 
 def test_train_cli_task_sr(tiny_data, tmp_path):
     out = tmp_path / "cli"
-    cmd = [
-        sys.executable,
-        "-m",
-        "training",
-        "--task",
-        "sr",
-        "--data",
-        str(tiny_data / "train"),
-        "--val",
-        str(tiny_data / "val"),
-        "--out",
-        str(out),
-        "--channels",
-        "8",
-        "--blocks",
-        "1",
-        "--iterations",
-        "2",
-        "--batch-size",
-        "2",
-        "--crop",
-        "16",
-        "--val-every",
-        "0",
-        "--threads",
-        "1",
-    ]
+    cmd = [*TRAINING, *tiny_train_args(tiny_data, out, crop=16), "--task", "sr"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     cfg = json.loads(torch.load(out / "last.pt", weights_only=True)["config"])
     assert cfg["task"] == "sr" and cfg["scale"] == 2 and cfg["crop"] == 16
     # HR crops are 2 x 64 = 128 px: no 96 x 112 training image is large enough
     bad = subprocess.run(
-        cmd[:-8] + ["--crop", "64", "--val-every", "0", "--threads", "1"],
+        [*TRAINING, *tiny_train_args(tiny_data, out, crop=64), "--task", "sr"],
         capture_output=True,
         text=True,
         timeout=120,

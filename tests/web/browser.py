@@ -18,6 +18,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,6 +53,29 @@ def sync_api():
     except ImportError:
         require(True, "the playwright package (pip install -e '.[dev]')")
     return api
+
+
+@contextlib.contextmanager
+def open_page(
+    url: str, init_script: str, viewport: dict[str, int]
+) -> Iterator[tuple[Any, list[str]]]:
+    """The system Chromium (headless, through :func:`sync_api`) with one ``viewport``-sized
+    page at ``url``, ``init_script`` run before the page's own scripts. Gives the Playwright
+    page and the list that collects the page's console errors and uncaught exceptions as
+    they come; the browser closes when the context ends."""
+    api = sync_api()
+    errors: list[str] = []
+    with api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=viewport)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.add_init_script(init_script)
+            page.goto(url)
+            yield page, errors
+        finally:
+            browser.close()
 
 
 class StaticHandler(http.server.SimpleHTTPRequestHandler):

@@ -29,7 +29,7 @@ import hybrid
 from hybrid.cli import cli
 from hybrid.metrics import psnr
 from hybrid.web_serve import make_server, site_url
-from tests.web.browser import CHROMIUM, FLOAT32_TO_BASE64, pixels_of, serve, sync_api
+from tests.web.browser import FLOAT32_TO_BASE64, open_page, pixels_of, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "build" / "web-agreement.png"
@@ -108,37 +108,26 @@ document.addEventListener("hybrid-enhanced", (event) => {
 
 
 def _open_gallery(url: str, screenshot: Path | None = None) -> dict:
-    api = sync_api()
-    errors: list[str] = []
-    with api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 800})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.add_init_script(CAPTURE)
-            page.goto(url)
-            page.wait_for_function(
-                "window.hybridGallery && window.hybridGallery.finished", timeout=240_000
-            )
-            state = page.evaluate("window.hybridGallery")
-            state["isolated_page"] = page.evaluate("self.crossOriginIsolated")
-            state["pixels"] = page.evaluate("window.__pixels")
-            state["strengths"] = page.evaluate("window.__strengths")
-            state["status"] = page.locator(".status").all_inner_texts()
-            if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(screenshot), full_page=True)
-                first = page.locator("img[data-hybrid]").first
-                state["first"] = first.get_attribute("data-name")
-                box = first.bounding_box()  # may sit at a fractional offset: whole pixels
-                clip = {"x": round(box["x"]), "y": round(box["y"])}
-                clip.update(width=round(box["width"]), height=round(box["height"]))
-                state["first_shot"] = page.screenshot(clip=clip)
-            page.locator("button").first.click()
-            state["toggled"] = page.evaluate("document.querySelector('img[data-hybrid]').src")
-        finally:
-            browser.close()
+    with open_page(url, CAPTURE, viewport={"width": 1100, "height": 800}) as (page, errors):
+        page.wait_for_function(
+            "window.hybridGallery && window.hybridGallery.finished", timeout=240_000
+        )
+        state = page.evaluate("window.hybridGallery")
+        state["isolated_page"] = page.evaluate("self.crossOriginIsolated")
+        state["pixels"] = page.evaluate("window.__pixels")
+        state["strengths"] = page.evaluate("window.__strengths")
+        state["status"] = page.locator(".status").all_inner_texts()
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            first = page.locator("img[data-hybrid]").first
+            state["first"] = first.get_attribute("data-name")
+            box = first.bounding_box()  # may sit at a fractional offset: whole pixels
+            clip = {"x": round(box["x"]), "y": round(box["y"])}
+            clip.update(width=round(box["width"]), height=round(box["height"]))
+            state["first_shot"] = page.screenshot(clip=clip)
+        page.locator("button").first.click()
+        state["toggled"] = page.evaluate("document.querySelector('img[data-hybrid]').src")
     state["errors"] = errors
     return state
 

@@ -25,7 +25,7 @@ from hybrid.cli import cli
 from hybrid.web_serve import make_server, site_url
 from hybrid.web_site import ORT_FILES
 from tests.helpers.images import tiny_photos
-from tests.web.browser import CHROMIUM, FLOAT32_TO_BASE64, pixels_of, require_ort, sync_api
+from tests.web.browser import FLOAT32_TO_BASE64, open_page, pixels_of, require_ort
 
 
 @pytest.fixture(scope="module")
@@ -59,31 +59,19 @@ def test_report_ships_the_module_beside_it(report):
 
 
 def _open(url: str) -> tuple[dict, list[str], bytes]:
-    api = sync_api()
-    errors: list[str] = []
-    with api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.add_init_script(FLOAT32_TO_BASE64)
-            page.goto(url)
-            page.wait_for_function("document.documentElement.dataset.ready === 'ok'")
-            page.wait_for_function(
-                "document.documentElement.dataset.live === 'done'", timeout=240_000
-            )
-            state = page.evaluate(
-                """() => ({ ...window.hybridLive, isolated: self.crossOriginIsolated,
-                    results: window.hybridLive.results.map((r) => ({ ...r,
-                      pixels: r.pixels ? float32ToBase64(r.pixels) : null })),
-                    status: [...document.querySelectorAll('.live .status')].map(
-                      (e) => e.textContent) })"""
-            )
-            live = page.locator(".live").first
-            shot = live.screenshot() if live.count() else b""
-        finally:
-            browser.close()
+    viewport = {"width": 1300, "height": 900}
+    with open_page(url, FLOAT32_TO_BASE64, viewport=viewport) as (page, errors):
+        page.wait_for_function("document.documentElement.dataset.ready === 'ok'")
+        page.wait_for_function("document.documentElement.dataset.live === 'done'", timeout=240_000)
+        state = page.evaluate(
+            """() => ({ ...window.hybridLive, isolated: self.crossOriginIsolated,
+                results: window.hybridLive.results.map((r) => ({ ...r,
+                  pixels: r.pixels ? float32ToBase64(r.pixels) : null })),
+                status: [...document.querySelectorAll('.live .status')].map(
+                  (e) => e.textContent) })"""
+        )
+        live = page.locator(".live").first
+        shot = live.screenshot() if live.count() else b""
     return state, errors, shot
 
 

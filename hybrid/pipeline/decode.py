@@ -83,7 +83,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     )
     tolerate = damage is not None or not request.check_damage  # reported, or not asked about
     if plain and request.check_damage:  # the check runs beside Pillow's decode
-        opened, damage = checked_plain_image(data, header, request.strict, 3)
+        opened, damage = checked_plain_image(data, header, request.strict, 3, request.threads)
         result = image_to_array(opened, header) if as_array else opened
     elif wants_resize(header, request):
         result = decode_resized(data, header, request, as_array=as_array, report=chosen.append)

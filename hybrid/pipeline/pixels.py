@@ -10,12 +10,9 @@ read and parsed once by the caller.
 from __future__ import annotations
 
 import io
-import os
 import struct
-import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -32,6 +29,7 @@ from hybrid.errors import (
 )
 from hybrid.io import pillow_warnings_as_jpeg_data
 from hybrid.pipeline.requests import DecodeRequest
+from hybrid.workers import thread_pool, worker_count
 
 __all__ = [
     "array_to_image",
@@ -73,29 +71,8 @@ def _announce(damage: str | None, strict: bool, stacklevel: int) -> str | None:
     return damage
 
 
-_checker: list[tuple[int, ThreadPoolExecutor]] = []  # (pid, one worker thread) once made
-_checker_lock = threading.Lock()
-
-
-def _damage_thread() -> ThreadPoolExecutor | None:
-    """This process's one worker thread for damage checks, or None with a single CPU
-    (a thread would only take turns with the decode). Made again in a forked child, whose
-    copy of the parent's executor has no thread behind it."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cpus = os.cpu_count() or 1
-    if cpus < 2:
-        return None
-    with _checker_lock:
-        if not _checker or _checker[0][0] != os.getpid():
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-damage-check")
-            _checker[:] = [(os.getpid(), pool)]
-        return _checker[0][1]
-
-
 def checked_plain_image(
-    data: bytes, header: JpegInfo, strict: bool, stacklevel: int = 2
+    data: bytes, header: JpegInfo, strict: bool, stacklevel: int = 2, threads: int | None = None
 ) -> tuple[Any, str | None]:
     """:func:`plain_image` and :func:`report_damage` of the same file, the check running
     beside Pillow's decode where it can: both are libjpeg passes that release the GIL, so
@@ -103,14 +80,14 @@ def checked_plain_image(
     (the CPU time is the same). Only files the check reads in one in-memory libjpeg-turbo
     pass go to the thread (one sequential scan): other files' checks redirect the process's
     stderr for the length of a libjpeg 6b pass, which would swallow the decode's warnings.
+    ``threads`` 1 (or a single usable CPU) runs the check first, in this thread.
 
     Returns:
         (the ``PIL.Image``, the damage found or None). Raises as :func:`plain_image` and
         :func:`report_damage` do; a strict check's error comes first.
     """
-    pool = _damage_thread()
     beside = (
-        pool is not None
+        worker_count(threads) > 1
         and header.unsupported_reason is None
         and header.num_scans == 1
         and header.process in ("baseline", "extended")
@@ -120,8 +97,7 @@ def checked_plain_image(
         return plain_image(data, header), damage
     from hybrid.codec.reader import find_damage
 
-    assert pool is not None
-    found = pool.submit(find_damage, data, header)
+    found = thread_pool("hybrid-damage-check", 1).submit(find_damage, data, header)
     try:
         image = plain_image(data, header)
     except InputError:

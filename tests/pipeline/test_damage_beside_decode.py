@@ -13,8 +13,8 @@ import pytest
 
 import hybrid
 import hybrid.codec.reader as reader
+from hybrid import workers
 from hybrid.errors import CorruptJPEGError, JpegDataWarning
-from hybrid.pipeline import pixels
 from tests.helpers.corpus import sample_image
 from tests.helpers.jpeg import pillow_jpeg
 
@@ -38,7 +38,7 @@ def _damaged() -> bytes:
 
 
 def test_a_sequential_file_is_checked_in_the_worker_thread(monkeypatch):
-    monkeypatch.setattr(pixels.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1})
     threads = _checked_in(monkeypatch)
     data = pillow_jpeg(sample_image(48, 40, seed=1), quality=70)
     image = hybrid.decode(data)
@@ -47,16 +47,18 @@ def test_a_sequential_file_is_checked_in_the_worker_thread(monkeypatch):
     assert np.array_equal(np.asarray(image), np.asarray(hybrid.decode(data, check_damage=False)))
 
 
-def test_a_progressive_file_or_one_cpu_is_checked_first_in_the_caller(monkeypatch):
+def test_a_progressive_file_threads_1_or_one_cpu_is_checked_first_in_the_caller(monkeypatch):
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1})
     threads = _checked_in(monkeypatch)
     hybrid.decode(pillow_jpeg(sample_image(48, 40, seed=1), quality=70, progressive=True))
-    monkeypatch.setattr(pixels.os, "sched_getaffinity", lambda _pid: {0})
+    hybrid.decode(pillow_jpeg(sample_image(48, 40, seed=1), quality=70), threads=1)
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0})
     hybrid.decode(pillow_jpeg(sample_image(48, 40, seed=1), quality=70))
-    assert threads == [threading.current_thread().name] * 2
+    assert threads == [threading.current_thread().name] * 3
 
 
 def test_damage_found_beside_the_decode_is_warned_about_at_the_callers_line(monkeypatch):
-    monkeypatch.setattr(pixels.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         image = hybrid.decode(_damaged())
@@ -79,7 +81,7 @@ def _decode_in_child(queue) -> None:
 def test_a_forked_child_makes_its_own_worker(monkeypatch):
     """The parent's executor, copied into a forked child, has no thread behind it: a child
     that used it would wait forever. The child makes its own (the decode returns)."""
-    monkeypatch.setattr(pixels.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1})
     hybrid.decode(pillow_jpeg(sample_image(32, 32, seed=2), quality=50))  # the parent's worker
     context = multiprocessing.get_context("fork")
     queue = context.Queue()

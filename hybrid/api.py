@@ -243,6 +243,11 @@ def decode(
     that check (one more libjpeg pass over the entropy-coded data, a full read of the
     coefficients for hybrid's own files: ``scripts/bench_decode_overhead.py``) and decodes
     whatever libjpeg makes of the data, silently; it cannot be combined with ``strict``.
+    A plain decode of a sequential file runs the check beside Pillow's decode on a second
+    thread (:func:`hybrid.pipeline.pixels.checked_plain_image`), so on a machine with a free
+    core it costs little time (the CPU time is the same); ``threads=1`` keeps a decode on
+    the calling thread. ``threads`` otherwise sets torch's CPU threads for the network call
+    (restored afterwards; None: as found).
 
     ``precision`` (``auto``, ``fp32``, ``bf16``) is the arithmetic of the network call of an
     enhanced or super-resolved decode (:mod:`hybrid.enhance.precision`): ``auto`` uses

@@ -83,7 +83,11 @@ def _output_format(fmt: str | None, path: Path, batch: bool) -> tuple[str, dict[
 @click.option("--model", help="Enhancement model id (default: the registry's default).")
 @click.option("--weights", type=click.Path(path_type=Path), help="A weights file to use.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for enhancement.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="CPU threads for enhancement; 1 also keeps the damage check on one thread.",
+)
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),

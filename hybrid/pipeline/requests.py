@@ -69,7 +69,8 @@ class DecodeRequest:
         enhance: run the enhancement (or, for a resized decode, super-resolution) network.
         model, weights: the enhancement model id, or a user weights file (torch backend).
         device: ``cpu`` or ``cuda[:N]``, where the networks run.
-        threads: CPU threads of the network call (positive), None for as found.
+        threads: CPU threads of the network call (positive), None for as found; 1 also
+            keeps a plain decode's damage check on the calling thread.
         max_pixels, max_scan_passes: the most pixels (also of a resized result) and scan
             work a file may ask for; None for no limit.
         upscale, scale, sr_model: the resized decode (:mod:`hybrid.pipeline.upscale`);

@@ -82,7 +82,10 @@ def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.nd
         uint8 (H, W, 3) RGB.
     """
     out = np.empty((*y.shape, 3), dtype=np.uint8)
-    luma = y.astype(np.int32)
+    # Y + (term >> 16) == ((Y << 16) + term) >> 16: Y and the rounding half in one array
+    base = y.astype(np.int32)
+    base <<= 16
+    base += _ONE_HALF
     blue = cb.astype(np.int32)
     blue -= 128
     red = cr.astype(np.int32)
@@ -92,10 +95,10 @@ def ycbcr_to_rgb_libjpeg(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.nd
         (1, ((_CB_G, blue), (_CR_G, red))),
         (2, ((_CB_B, blue),)),
     ):
-        total = np.full(y.shape, _ONE_HALF, dtype=np.int32)
-        for factor, plane in terms:
+        total = np.multiply(terms[0][1], terms[0][0])
+        for factor, plane in terms[1:]:
             total += factor * plane
+        total += base
         total >>= 16
-        total += luma
         out[..., channel] = np.clip(total, 0, 255, out=total)
     return out

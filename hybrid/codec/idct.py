@@ -4,7 +4,9 @@ libjpeg-turbo decodes with it by default (Pillow among its callers). Its two pas
 linear in integer arithmetic up to each pass's final rounding shift, so each pass is one
 integer matrix (built here by running the butterfly of ``jidctint.c`` on unit vectors)
 followed by the same shift. Every product fits a float64 exactly (|coef * q| < 2**20,
-|matrix entry| < 2**16, eight terms), which lets BLAS do the work without changing a bit.
+|matrix entry| < 2**16, eight terms), which lets BLAS do the work without changing a bit;
+the shift becomes a division of the matrix by a power of two (exact, and so are the
+products' sums: their numerators stay under 2**53) and a floor after adding 1/2.
 
 Blocks go through in chunks of :data:`CHUNK_BLOCKS`: the float64 working arrays of a whole
 12 MP plane (~100 MB each) would be fresh memory pages on every call (allocations that
@@ -60,6 +62,10 @@ def _butterfly(v: list[int]) -> list[int]:
 _ISLOW = np.array(
     [_butterfly([int(n == m) for m in range(8)]) for n in range(8)], dtype=np.float64
 ).T
+# Each pass's descale folded into its matrix (division by a power of two: exact), so a pass
+# is DESCALE(M @ x, bits) = floor(M' @ x + 1/2) with M' = M / 2**bits.
+_PASS1 = _ISLOW / (1 << (CONST_BITS - PASS1_BITS))
+_PASS2_T = np.ascontiguousarray((_ISLOW / (1 << (CONST_BITS + PASS1_BITS + 3))).T)
 
 
 def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
@@ -76,51 +82,32 @@ def idct_islow(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
         reach them).
     """
     bh, bw = coeffs.shape[:2]
-    blocks = np.empty((bh, bw, 8, 8), dtype=np.uint8)
-    table = np.asarray(qtable, dtype=np.float64)
+    out = np.empty((bh, 8, bw, 8), dtype=np.uint8)
+    table = np.asarray(qtable, dtype=np.float64)[:, None, None, :]
     step = max(1, CHUNK_BLOCKS // max(1, bw))  # block rows per chunk
     for top in range(0, bh, step):
-        _idct_rows(coeffs[top : top + step], table, blocks[top : top + step])
-    return blocks.transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)
+        out[top : top + step] = _idct_rows(coeffs[top : top + step], table)
+    return out.reshape(bh * 8, bw * 8)
 
 
-def _idct_rows(coeffs: np.ndarray, qtable: np.ndarray, out: np.ndarray) -> None:
-    """Write the uint8 (R, BW, 8, 8) samples of int16 (R, BW, 8, 8) blocks into ``out``."""
-    # A block without AC terms is flat: both passes reduce to DESCALE(dc * q, 3) (jidctint.c's
-    # own shortcut; the matrices give the same), which skips the matrices for most blocks of
-    # a low-quality file.
+def _idct_rows(coeffs: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """uint8 (R, 8, BW, 8) samples (block row, sample row, block, sample column) of int16
+    (R, BW, 8, 8) blocks; ``table`` is the (8, 1, 1, 8) float64 quantization table.
+
+    The coefficients are laid out sample-row first, (8, R * BW * 8), so that each pass is
+    one matrix product over all blocks without a copy: pass 1 (columns) multiplies from the
+    left, pass 2 (rows) from the right."""
     rows, cols = coeffs.shape[:2]
-    flat = ~coeffs.reshape(rows, cols, 64)[:, :, 1:].any(axis=2)
-    if 2 * np.count_nonzero(flat) < flat.size:  # mostly busy: the matrices on every block
-        out[:] = _idct_blocks(coeffs.reshape(rows * cols, 8, 8), qtable).reshape(out.shape)
-        return
-    dc = coeffs[:, :, 0, 0][flat].astype(np.float64) * qtable[0, 0]
-    out[flat] = np.clip(np.floor((dc + 4) / 8) + 128, 0, 255).astype(np.uint8)[:, None, None]
-    busy = ~flat
-    if busy.any():
-        out[busy] = _idct_blocks(coeffs[busy], qtable)
-
-
-def _idct_blocks(coeffs: np.ndarray, qtable: np.ndarray) -> np.ndarray:
-    """uint8 (N, 8, 8) samples of int16 (N, 8, 8) coefficient blocks.
-
-    Each pass is one matrix product over all blocks at once ((8, 8) by (8, N * 8)), not N
-    small products."""
-    n = coeffs.shape[0]
-    dequant = coeffs.astype(np.float64)
-    dequant *= qtable
-    # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS), x's rows first
-    by_row = np.ascontiguousarray(dequant.transpose(1, 0, 2)).reshape(8, n * 8)
-    work = _ISLOW @ by_row  # (8 output rows, N * 8 columns)
-    work += 1 << (CONST_BITS - PASS1_BITS - 1)
-    work *= 1.0 / (1 << (CONST_BITS - PASS1_BITS))  # a power of two: exact
+    n = rows * cols
+    dequant = np.empty((8, rows, cols, 8), dtype=np.float64)
+    np.multiply(coeffs.transpose(2, 0, 1, 3), table, out=dequant)
+    # pass 1, columns: workspace = DESCALE(M @ x, CONST_BITS - PASS1_BITS)
+    work = _PASS1 @ dequant.reshape(8, n * 8)  # (8 output rows, N * 8 columns)
+    work += 0.5
     np.floor(work, out=work)
-    rows = work.reshape(8, n, 8).transpose(1, 0, 2).reshape(n * 8, 8)
     # pass 2, rows: DESCALE(M @ row, CONST_BITS + PASS1_BITS + 3), then + 128 and clamp
-    shift = CONST_BITS + PASS1_BITS + 3
-    out = rows @ _ISLOW.T
-    out += (1 << (shift - 1)) + 128.0 * (1 << shift)
-    out *= 1.0 / (1 << shift)
-    np.floor(out, out=out)
-    np.clip(out, 0.0, 255.0, out=out)
-    return out.astype(np.uint8).reshape(n, 8, 8)
+    samples = work.reshape(8 * n, 8) @ _PASS2_T
+    samples += 128.5
+    np.floor(samples, out=samples)
+    np.clip(samples, 0.0, 255.0, out=samples)
+    return samples.astype(np.uint8).reshape(8, rows, cols, 8).transpose(1, 0, 2, 3)

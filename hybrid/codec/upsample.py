@@ -14,41 +14,34 @@ from typing import Any
 import numpy as np
 
 
-def _pairs(x: np.ndarray, axis: int) -> np.ndarray:
+def _along(axis: int, index: slice) -> Any:
+    """``index`` applied along ``axis`` (0 or 1) of a 2-D array."""
+    return index if axis == 0 else (slice(None), index)
+
+
+def _pairs(x: np.ndarray, axis: int, biases: tuple[int, int] = (0, 0)) -> np.ndarray:
     """int16 (h, w) ``x`` doubled along ``axis`` (0 or 1): sample ``2i`` is
-    ``3 x[i] + x[i - 1]``, sample ``2i + 1`` is ``3 x[i] + x[i + 1]``, the edge sample standing
-    in for the missing neighbour (the un-normalised triangle filter; callers add the bias and
-    shift)."""
+    ``3 x[i] + x[i - 1] + biases[0]``, sample ``2i + 1`` is ``3 x[i] + x[i + 1] + biases[1]``,
+    the edge sample standing in for the missing neighbour (the un-normalised triangle filter
+    with libjpeg's alternating rounding biases; callers shift)."""
     h, w = x.shape
     out = np.empty((2 * h, w) if axis == 0 else (h, 2 * w), dtype=np.int16)
-    first: Any
-    last: Any
-    before: Any
-    after: Any
-    if axis == 0:
-        even, odd = out[0::2], out[1::2]
-        first, last, before, after = (0,), (-1,), np.s_[1:], np.s_[:-1]
-        head, tail = x[:-1], x[1:]
-    else:
-        even, odd = out[:, 0::2], out[:, 1::2]
-        first, last, before, after = np.s_[:, 0], np.s_[:, -1], np.s_[:, 1:], np.s_[:, :-1]
-        head, tail = x[:, :-1], x[:, 1:]
-    np.multiply(x, 3, out=even)
-    odd[...] = even
-    even[before] += head
-    even[first] += x[first]
-    odd[after] += tail
-    odd[last] += x[last]
+    triple = np.multiply(x, 3, dtype=np.int16)
+    triple += biases[1]
+    even, odd = out[_along(axis, slice(0, None, 2))], out[_along(axis, slice(1, None, 2))]
+    rest, first = _along(axis, slice(1, None)), _along(axis, slice(None, 1))
+    but_last, last = _along(axis, slice(None, -1)), _along(axis, slice(-1, None))
+    np.add(triple[rest], x[but_last], out=even[rest])  # the sample before
+    np.add(triple[first], x[first], out=even[first])  # (the edge repeated)
+    np.add(triple[but_last], x[rest], out=odd[but_last])  # the sample after
+    np.add(triple[last], x[last], out=odd[last])
+    if biases[0] != biases[1]:
+        even += biases[0] - biases[1]
     return out
 
 
-def _biased_shift(pairs: np.ndarray, axis: int, biases: tuple[int, int], shift: int) -> np.ndarray:
-    """uint8 ``(pairs + bias) >> shift`` with ``biases[0]`` on the even samples along ``axis``
-    and ``biases[1]`` on the odd ones (libjpeg's alternating rounding)."""
-    index = [slice(None), slice(None)]
-    for start, bias in enumerate(biases):
-        index[axis] = slice(start, None, 2)
-        pairs[tuple(index)] += bias
+def _shifted(pairs: np.ndarray, shift: int) -> np.ndarray:
+    """uint8 ``pairs >> shift`` (``pairs`` is overwritten)."""
     pairs >>= shift
     return pairs.astype(np.uint8)
 
@@ -70,8 +63,8 @@ def fancy_upsample(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
         return np.repeat(np.repeat(plane, fy, axis=0), 2, axis=1)
     x = plane.astype(np.int16)  # every sum below stays under 2**12
     if fx == 1:  # h1v2_fancy_upsample
-        return _biased_shift(_pairs(x, 0), 0, (1, 2), 2)
+        return _shifted(_pairs(x, 0, (1, 2)), 2)
     if fy == 1:  # h2v1_fancy_upsample
-        return _biased_shift(_pairs(x, 1), 1, (1, 2), 2)
+        return _shifted(_pairs(x, 1, (1, 2)), 2)
     # h2v2_fancy_upsample: vertical column sums (3 * nearer + farther), then horizontally
-    return _biased_shift(_pairs(_pairs(x, 0), 1), 1, (8, 7), 4)
+    return _shifted(_pairs(_pairs(x, 0), 1, (8, 7)), 4)

@@ -44,7 +44,10 @@ def weights_dir() -> Path:
     env = os.environ.get("HYBRID_WEIGHTS_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "weights"
+    return _CHECKOUT_WEIGHTS
+
+
+_CHECKOUT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 @dataclass(frozen=True)

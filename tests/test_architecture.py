@@ -6,6 +6,8 @@ imports another test module (shared test code is tests/helpers)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,48 @@ ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("hybrid", "training")
 
 
-def test_import_contracts_are_kept(capsys):
+def _lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` with ``config`` in a child process (run from the repository root)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports; "
+            "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True))",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_import_contracts_are_kept():
     """``lint-imports`` over the working tree: the layers, independence and private-module
-    contracts in pyproject.toml's [tool.importlinter]."""
-    lint = pytest.importorskip("importlinter.cli")
-    code = lint.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True)
-    assert code == 0, capsys.readouterr().out
+    contracts in pyproject.toml's [tool.importlinter]. In a child process: import-linter
+    configures logging (disabling the loggers that exist), which would silence hybrid's
+    loggers for the tests that run after this one."""
+    pytest.importorskip("importlinter.cli")
+    run = _lint_imports(ROOT / "pyproject.toml")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_contract_check_can_fail(tmp_path):
+    """The contract run above fails on a layer violation: a copy of the configuration whose
+    layers put ``errors`` above ``cli`` (every module imports errors) is refused."""
+    pytest.importorskip("importlinter.cli")
+    text = (ROOT / "pyproject.toml").read_text()
+    broken = (
+        text.replace('  "errors",\n]', '  "cli_low",\n]')
+        .replace('  "cli",\n', '  "errors",\n', 1)
+        .replace('  "cli_low",\n]', '  "cli",\n]')
+    )
+    assert broken != text
+    config = tmp_path / "pyproject.toml"
+    config.write_text(broken)
+    run = _lint_imports(config)
+    assert run.returncode != 0 and "BROKEN" in run.stdout.upper(), run.stdout
 
 
 def _module_name(path: Path) -> str:

@@ -120,6 +120,29 @@ def _read_all(fd: int) -> bytes:
 
 
 @contextlib.contextmanager
+def _stderr_into(sink: int) -> Iterator[None]:
+    """File descriptor 2 (where libjpeg prints) pointed at ``sink`` while this lasts, Python's
+    buffered stderr flushed first. Nothing is redirected where the process has no stderr at
+    all (a daemon): there is nothing to capture or to pollute. The caller holds
+    ``_STDERR_LOCK`` (the redirection is process-wide)."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(sink, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
 def _captured_stderr() -> Iterator[list[str]]:
     """Redirect file descriptor 2 (where libjpeg prints) into a list of lines.
 
@@ -129,20 +152,9 @@ def _captured_stderr() -> Iterator[list[str]]:
     lines: list[str] = []
     with _STDERR_LOCK, _scratch_file(".log") as (sink, _):
         try:
-            sys.stderr.flush()
-        except (AttributeError, ValueError, OSError):
-            pass
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr at all (a daemon): nothing to capture or to pollute
-            yield lines
-            return
-        try:
-            os.dup2(sink, 2)
-            yield lines
+            with _stderr_into(sink):
+                yield lines
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             text = _read_all(sink).decode("utf-8", "replace")
             lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
@@ -404,19 +416,9 @@ def _probe_quietly(lib: Any, probe: bytes) -> bool:
         while written < len(probe):
             written += os.pwrite(fd, probe[written:], written)
         try:
-            sys.stderr.flush()
-        except (AttributeError, ValueError, OSError):
-            pass
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr at all: nothing to keep quiet
-            return bool(probe_accepted(lib, f"/proc/self/fd/{fd}"))
-        try:
-            os.dup2(sink, 2)
-            return bool(probe_accepted(lib, f"/proc/self/fd/{fd}"))
+            with _stderr_into(sink):
+                return bool(probe_accepted(lib, f"/proc/self/fd/{fd}"))
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             os.ftruncate(sink, 0)
             os.lseek(sink, 0, os.SEEK_SET)
 

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from hybrid.codec.decoder import decode_pixels
+from hybrid.codec.frame import Component, Frame
 from hybrid.codec.headers import JpegInfo, parse_info
 from hybrid.codec.reader import DctRead, libjpeg_read_dct, read_dct
 from hybrid.enhance.conditioning import COND_DIM
@@ -36,21 +37,42 @@ from hybrid.io import pillow_warnings_as_jpeg_data
 
 @dataclass(frozen=True)
 class JpegPlanes:
-    """A decoded JPEG plus the coefficient-level facts the network is conditioned on.
+    """A decoded JPEG: its plain-decode pixels and its coefficient-level
+    :class:`~hybrid.codec.frame.Frame`, which the network is conditioned on and projected
+    onto.
 
     Attributes:
         pixels: uint8 (H, W, 3) plain decode (greyscale files are replicated to 3 channels).
-        grey: True for single-component files.
-        coeffs: per component int16 (BH, BW, 8, 8) quantized coefficients (natural order).
-        qtables: per component uint16 (8, 8) quantization table (natural order).
-        chroma_factors: (fy, fx) chroma subsampling factors; (1, 1) for 4:4:4 and greyscale.
+        frame: the coefficients (libjpeg's ``ceil(component_size / 8)`` blocks per
+            component, int16, natural order) and the quantization tables libjpeg decoded
+            them with (uint16 (8, 8), natural order); one component (greyscale) or three.
     """
 
     pixels: np.ndarray
-    grey: bool
-    coeffs: tuple[np.ndarray, ...]
-    qtables: tuple[np.ndarray, ...]
-    chroma_factors: tuple[int, int]
+    frame: Frame
+
+    @property
+    def grey(self) -> bool:
+        """True for single-component files."""
+        return len(self.frame.components) == 1
+
+    @property
+    def coeffs(self) -> tuple[np.ndarray, ...]:
+        """Per component int16 (BH, BW, 8, 8) quantized coefficients (natural order)."""
+        return tuple(c.coeffs for c in self.frame.components)
+
+    @property
+    def qtables(self) -> tuple[np.ndarray, ...]:
+        """Per component uint16 (8, 8) quantization table (natural order)."""
+        return tuple(self.frame.quant_tables[c.quant_index] for c in self.frame.components)
+
+    @property
+    def chroma_factors(self) -> tuple[int, int]:
+        """(fy, fx) chroma subsampling factors; (1, 1) for 4:4:4 and greyscale."""
+        if self.grey:
+            return (1, 1)
+        luma, chroma = self.frame.components[0], self.frame.components[1]
+        return (luma.v_samp // chroma.v_samp, luma.h_samp // chroma.h_samp)
 
 
 def _pillow_pixels(data: bytes) -> tuple[str, np.ndarray]:
@@ -177,13 +199,19 @@ def load_planes(
     if pixels is None:
         assert info is not None
         pixels = _exact_pixels(data, info, read, comps, qtables, samp)
-    return JpegPlanes(
-        pixels=pixels,
-        grey=grey,
-        coeffs=tuple(np.asarray(c, dtype=np.int16) for c in comps),
-        qtables=qtables,
-        chroma_factors=factors,
-    )
+    known = info is not None and len(info.components) == count
+    components, tables = [], {}
+    for index, (blocks, table) in enumerate(zip(comps, qtables, strict=True)):
+        ident, number = (
+            (info.components[index].ident, info.components[index].quant_index)
+            if known and info is not None
+            else (index + 1, index)
+        )
+        v, h = (1, 1) if grey else (int(samp[index][0]), int(samp[index][1]))
+        components.append(Component(ident, h, v, number, np.asarray(blocks, dtype=np.int16)))
+        tables[number] = table  # libjpeg's table for it (one index: one table)
+    height, width = pixels.shape[:2]
+    return JpegPlanes(pixels=pixels, frame=Frame(width, height, tuple(components), tables))
 
 
 def condition_vector(planes: JpegPlanes) -> np.ndarray:

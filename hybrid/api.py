@@ -112,8 +112,10 @@ def encode(
         content: the kind of image, recorded in the APP11 metadata (format version 3) so an
             enhancing decoder picks the model made for it: ``"photo"``, ``"screen"`` (text,
             UI, graphics), ``"auto"`` (the content classifier's guess from one baseline
-            encode at ``quality``, :func:`hybrid.downscaled.with_content`) or None (no
-            class recorded; decoders with ``content="auto"`` classify the file themselves).
+            encode at ``quality``, at least 75, :func:`hybrid.downscaled.with_content`) or
+            None (no class recorded; decoders with ``content="auto"`` classify the file
+            themselves; but a ``best`` encode below quality 20 records the classifier's guess
+            as ``auto`` would: the decoder's classifier is not reliable there).
         tune: ``"psnr"``, ``"ssim"`` or ``"perceptual"``: the best mode (implied) tuned for
             that metric, as mozjpeg's and libaom's ``--tune``. ``psnr`` is ``best=True``;
             ``perceptual`` gives chroma a larger share of the error and adapts the trellis

@@ -139,15 +139,32 @@ def check_content_class(content: Any) -> str | None:
         raise InputError(f"content must be None, auto or one of {known}, got {content!r}") from None
 
 
-def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> EncodeSource:
-    """``source`` recording ``content``: None (no class), ``photo``, ``screen``, or ``auto``:
+#: The content classifier is validated on files of IJG quality 20 and up (issue 18's
+#: benchmark); below it, textures flattened by the quantizer (sand, foliage, sky) can look
+#: like a screen's flat blocks to it. ``content="auto"`` classifies a baseline encode at
+#: this quality or the request's, whichever is higher.
+CLASSIFY_QUALITY = 75
+#: ``best`` encodes below this quality record the class by default (``content=None``): the
+#: decoder's own guess is not to be trusted there, and the encoder has the source.
+RECORD_CLASS_BELOW = 20
+
+
+def with_content(
+    source: EncodeSource, options: EncodeOptions, content: Any, best: bool = False
+) -> EncodeSource:
+    """``source`` recording ``content``: None (no class; but ``auto`` for a ``best`` encode
+    below :data:`RECORD_CLASS_BELOW`), ``photo``, ``screen``, or ``auto``:
     :func:`hybrid.enhance.content.classify_content` of one baseline encode of ``source`` at
-    ``options``' quality and tables (no trellis, no scan search), read back as a decoder
-    reads it. numpy only: the classifier is no network.
+    ``options``' tables, at :data:`CLASSIFY_QUALITY` where ``options`` asks for a lower IJG
+    quality (no trellis, no scan search), read back as a decoder reads it. numpy only: the
+    classifier is no network.
 
     Raises:
         InputError: ``content`` is none of these.
     """
+    low = options.quant_tables is None and options.quality < RECORD_CLASS_BELOW
+    if content is None and best and low:
+        content = "auto"
     if check_content_class(content) != "auto":
         return replace(source, content=content)
     from hybrid.codec.encoder import image_to_frame
@@ -156,6 +173,8 @@ def with_content(source: EncodeSource, options: EncodeOptions, content: Any) -> 
     from hybrid.enhance.jpeg_input import load_planes
 
     plain = replace(options, rdo=False, progressive=False, optimize_huffman=False)
+    if plain.quant_tables is None and plain.quality < CLASSIFY_QUALITY:
+        plain = replace(plain, quality=CLASSIFY_QUALITY)
     data = write_jpeg(image_to_frame(source.pixels, plain), optimize_huffman=False)
     return replace(source, content=classify_content(load_planes(data)).label)
 

@@ -60,7 +60,8 @@ def prepare_source(image: Any, request: EncodeRequest) -> EncodeSource:
         comment=request.comment,
         max_pixels=request.max_pixels,
     )
-    return with_content(source, request.options, request.content)
+    best = request.best or request.tune is not None
+    return with_content(source, request.options, request.content, best)
 
 
 def encode_image(image: Any, request: EncodeRequest) -> bytes:

@@ -255,6 +255,43 @@ def test_encode_auto_classifies_one_plain_encode(registry, classify):
     assert hybrid.info(data).hybrid_metadata.content == "photo"
 
 
+def test_auto_classifies_a_quality_75_encode_below_it(registry, classify, monkeypatch):
+    """The classifier is validated from quality 20 up: ``auto`` at quality 10 classifies a
+    baseline encode at 75 (its luma table is IJG's at 75), at 90 the request's own."""
+    seen: list[float] = []
+    guess = classify.__call__
+
+    def recording(planes):
+        seen.append(float(np.mean(planes.qtables[0])))
+        return guess(planes)
+
+    monkeypatch.setattr(classifier, "classify_content", recording)
+    hybrid.encode(page(), quality=10, content="auto")
+    hybrid.encode(page(), quality=90, content="auto")
+    ijg = [
+        float(np.mean(hybrid.info(hybrid.encode(page(), quality=q)).quant_tables[0]))
+        for q in (75, 90)
+    ]
+    assert seen == ijg
+
+
+def test_low_quality_best_encodes_record_their_class(registry, classify):
+    """A ``best`` encode below quality 20 records the class (the decoder's classifier is not
+    to be trusted on such files: val photo 196073's flattened sand looks like a screen to it
+    at quality 5-10); from 20 up, and for other encodes, nothing is recorded unless asked."""
+    classify.guess = ContentGuess("photo", 0.01)
+    low = hybrid.info(hybrid.encode(page(), quality=10, best=True)).hybrid_metadata
+    assert (low.version, low.content, classify.calls) == (3, "photo", 1)
+    tuned = hybrid.info(hybrid.encode(page(), quality=10, tune="perceptual")).hybrid_metadata
+    assert tuned.content == "photo" and classify.calls == 2
+    for options in ({"quality": 20, "best": True}, {"quality": 10}):
+        meta = hybrid.info(hybrid.encode(page(), **options)).hybrid_metadata
+        assert (meta.version, meta.content) == (2, None), options
+    assert classify.calls == 2
+    decoded = hybrid.decode(hybrid.encode(page(), quality=5, best=True), enhance=True)
+    assert decoded.info["hybrid_model_reason"].startswith("photo, recorded")
+
+
 @pytest.mark.parametrize("bad", ["Screen", "text", 1])
 def test_encode_refuses_an_unknown_content(bad):
     with pytest.raises(InputError, match="content must be None, auto or one of photo, screen"):

@@ -52,8 +52,8 @@ def _timing_text(timing: Path, command: str, fresh: int, total: int) -> str:
     if record.get("command") != command:
         return reused
     return (
-        f"Measured from scratch on {record['date']} ({record['points']} points, "
-        f"`--no-resume`): {record['measure_s'] / 60:.1f} min, {record['total_s'] / 60:.1f} min "
+        f"Measured from scratch on {record['date']} ({record['points']} points, none "
+        f"cached): {record['measure_s'] / 60:.1f} min, {record['total_s'] / 60:.1f} min "
         f"with the report, {record['jobs']} worker processes."
         + (
             ""

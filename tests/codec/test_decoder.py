@@ -122,6 +122,21 @@ def test_band_edges_decode_as_pillow(tmp_path, monkeypatch, band, subsampling):
             _assert_as_pillow(data, tmp_path)
 
 
+@pytest.mark.parametrize("samp", [((1, 2), (1, 1), (1, 1)), ((2, 1), (1, 1), (1, 1))])
+def test_band_edges_of_440_and_422_decode_as_pillow(tmp_path, monkeypatch, samp):
+    """4:4:0 (vertical-only upsampling, with context rows at band edges) and 4:2:2 written
+    by libjpeg, in bands of 6 rows."""
+    import hybrid.codec.decoder as decoder
+
+    monkeypatch.setattr(decoder, "BAND_PIXELS", 6 * 41)
+    for height in (37, 130):
+        image = jpeglib.from_spatial(np.ascontiguousarray(sample_image(height, 41, seed=height)))
+        image.samp_factor = samp
+        path = tmp_path / "w.jpg"
+        image.write_spatial(str(path), qt=40)
+        _assert_as_pillow(path.read_bytes(), tmp_path)
+
+
 def test_colour_conversion_is_libjpegs_for_every_input():
     """ycbcr_to_rgb_libjpeg against jdcolor.c's table formulation, for all 2**24 inputs."""
     from hybrid.codec.color import ycbcr_to_rgb_libjpeg

@@ -4,7 +4,10 @@
 Each clean image is coded by hybrid's encoder in the modes asked for (``best``: PSNR-tuned
 tables + trellis + progressive; ``best-enhance``: the same coded image as ``best`` with
 ``mode="enhance"``, whose record carries the strength the encoder fitted for the default
-model (issue 17); ``baseline``: the default encoder; ``rdo``; ``progressive``) and, for
+model (issue 17); ``baseline``: the default encoder; ``rdo``; ``progressive``;
+``downscaled``: ``best`` at half size, ``scale=2``, whose enhanced decode is the
+super-resolution model's and whose plain decode is upscaled to the original size as
+``upscale=True`` gives it, bicubic) and, for
 reference, by libjpeg-turbo (Pillow, 4:2:0, optimize=True), at each quality; then
 decoded plain and enhanced (``hybrid.decode``: the enhanced output rounded to 8 bits as it
 is written). For each mode a markdown table gives, per quality, the mean
@@ -18,6 +21,8 @@ Example:
     python scripts/bench_own_files.py --model enhance-fast-v3 --images 8 --out runs/bench.md
     python scripts/bench_own_files.py --weights runs/ownenc-ft/last.pt --images 8
     python scripts/bench_own_files.py --modes best,best-enhance --no-reference --images 24
+    python scripts/bench_own_files.py --modes downscaled --no-reference --images 68 \
+        --qualities 8,20,45,75,92,96
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ HYBRID_MODES = {
     "baseline": {},
     "rdo": {"rdo": True},
     "progressive": {"progressive": True},
+    "downscaled": {"best": True, "scale": 2},
 }
 
 
@@ -71,7 +77,9 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
                 start = time.perf_counter()
                 data = encode(clean, mode, q)
                 encode_s = time.perf_counter() - start
-                plain = np.asarray(hybrid.decode(data))
+                # a downscaled file's plain decode is its small coded image: compare at full
+                # size, upscaled as hybrid.decode(upscale=True) does
+                plain = np.asarray(hybrid.decode(data, upscale=mode == "downscaled" or None))
                 enhanced = np.asarray(
                     hybrid.decode(
                         data,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -23,7 +23,7 @@ from PIL import Image
 from hybrid.codec.decoder import decode_pixels
 from hybrid.codec.frame import Component, Frame
 from hybrid.codec.headers import JpegInfo, parse_info
-from hybrid.codec.reader import DctRead, libjpeg_read_dct, read_dct
+from hybrid.codec.reader import DctRead, frame_of_read, libjpeg_read_dct, read_dct
 from hybrid.enhance.conditioning import COND_DIM
 from hybrid.errors import (
     CorruptJPEGError,
@@ -199,19 +199,21 @@ def load_planes(
     if pixels is None:
         assert info is not None
         pixels = _exact_pixels(data, info, read, comps, qtables, samp)
-    known = info is not None and len(info.components) == count
-    components, tables = [], {}
-    for index, (blocks, table) in enumerate(zip(comps, qtables, strict=True)):
-        ident, number = (
-            (info.components[index].ident, info.components[index].quant_index)
-            if known and info is not None
-            else (index + 1, index)
+    if mode is None:  # the headers parsed: their layout, libjpeg's arrays (codec's reader)
+        assert info is not None
+        frame = frame_of_read(read, info)
+    else:  # Pillow decoded what the header parse did not take: the layout libjpeg read
+        frame = Frame(
+            pixels.shape[1],
+            pixels.shape[0],
+            tuple(
+                Component(i + 1, 1 if grey else h, 1 if grey else v, i, blocks)
+                for i, (blocks, (v, h)) in enumerate(zip(comps, read.sampling, strict=False))
+            ),
         )
-        v, h = (1, 1) if grey else (int(samp[index][0]), int(samp[index][1]))
-        components.append(Component(ident, h, v, number, np.asarray(blocks, dtype=np.int16)))
-        tables[number] = table  # libjpeg's table for it (one index: one table)
-    height, width = pixels.shape[:2]
-    return JpegPlanes(pixels=pixels, frame=Frame(width, height, tuple(components), tables))
+    # the tables libjpeg decoded each component with (one index: one table)
+    tables = {c.quant_index: q for c, q in zip(frame.components, qtables, strict=True)}
+    return JpegPlanes(pixels=pixels, frame=replace(frame, quant_tables=tables))
 
 
 def condition_vector(planes: JpegPlanes) -> np.ndarray:

@@ -127,10 +127,10 @@ def enhance_planes_numpy(
         )
         ty1, tx1 = min(h, t.y1), min(w, t.x1)  # the padding is dropped
         rows, cols = slice(t.y0 - t.wy0, ty1 - t.wy0), slice(t.x0 - t.wx0, tx1 - t.wx0)
-        part = np.clip(result[:, rows, cols] * np.float32(1.0 / 255.0), 0.0, 1.0)
-        if strength != 1.0:  # hybrid.enhance.strength.blend's arithmetic
+        part: np.ndarray = np.clip(result[:, rows, cols] * np.float32(1.0 / 255.0), 0.0, 1.0)
+        if strength != 1.0:  # hybrid.enhance.strength.blend's arithmetic (float32 throughout)
             plain = window[:, rows, cols] / np.float32(255.0)
-            part = (plain + np.float32(strength) * (part - plain)).astype(np.float32)
+            part = plain + np.float32(strength) * (part - plain)
         out[t.y0 : ty1, t.x0 : tx1] = part.transpose(1, 2, 0)
     return out
 

@@ -39,15 +39,15 @@ DEFAULT_CONTENT_MODELS: dict[str, str] = {
 }
 
 
+_CHECKOUT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+
+
 def weights_dir() -> Path:
     """Folder holding the manifest: ``$HYBRID_WEIGHTS_DIR`` or the checkout's ``weights/``."""
     env = os.environ.get("HYBRID_WEIGHTS_DIR")
     if env:
         return Path(env)
     return _CHECKOUT_WEIGHTS
-
-
-_CHECKOUT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 @dataclass(frozen=True)

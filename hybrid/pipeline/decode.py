@@ -71,10 +71,11 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     )
     # An enhanced decode at the coded size reads the file with libjpeg once: that pass is
     # the damage check and the network's input (coefficients, tables, pixels made from them).
+    resize = wants_resize(header, request)
+    plain = not request.enhance and not resize
     read = None
-    if request.enhance and header.unsupported_reason is None and not wants_resize(header, request):
+    if request.enhance and header.unsupported_reason is None and not resize:
         read = read_dct(data, header)
-    plain = not request.enhance and not wants_resize(header, request)
     # stacklevel 3: the warning names the line that called hybrid.decode
     damage = (
         report_damage(data, header, request.strict, 3, read=read)
@@ -85,7 +86,7 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
     if plain and request.check_damage:  # the check runs beside Pillow's decode
         opened, damage = checked_plain_image(data, header, request.strict, 3, request.threads)
         result = image_to_array(opened, header) if as_array else opened
-    elif wants_resize(header, request):
+    elif resize:
         result = decode_resized(data, header, request, as_array=as_array, report=chosen.append)
     elif request.enhance:
         array = enhanced_array(

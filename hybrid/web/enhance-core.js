@@ -354,10 +354,11 @@ export async function enhancePlanes(run, rgba, width, height, info, { overlap, t
     for (let y = y0; y < ty1; y++) for (let x = x0; x < tx1; x++) {
       const s = (y - wy0) * w + (x - wx0), d = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) {
-        let v = result[c * n + s];
-        // the network's output clipped before the blend, as the Python backends
-        if (strength !== 1) v = window[c * n + s] + strength * ((v < 0 ? 0 : v > 255 ? 255 : v) - window[c * n + s]);
-        v /= 255;
+        let v = result[c * n + s] / 255;
+        v = v < 0 ? 0 : v > 1 ? 1 : v;
+        // the blend on the 0..1 scale, in the order of hybrid.enhance.strength.blend
+        // (float64 here: within rounding of the Python backends' float32)
+        if (strength !== 1) { const p = window[c * n + s] / 255; v = p + strength * (v - p); }
         out[d + c] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
     }

@@ -76,13 +76,15 @@ from hybrid.errors import InputError, MissingModelWarning
 from hybrid.pipeline.decode import decode_source
 from hybrid.pipeline.encode import (
     fit_file,
+    fit_sr_file,
     prepare_source,
     record_strength,
     strength_model,
+    with_fitted_sr_strength,
     with_fitted_strength,
 )
 from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
-from hybrid.pipeline.upscale import enhancement_installed
+from hybrid.pipeline.upscale import enhancement_installed, model_installed
 from hybrid.targets import Target, make_target, parse_size
 
 __all__ = [
@@ -228,8 +230,9 @@ def blend_tables(
 class _Encoder:
     """Cached encodes of one source, keyed by (scale, factor) or, for fractional steps,
     (scale, coarse factor, fine factor, count). With ``fit_model``, full-resolution files
-    record that model and a placeholder strength (the chosen file's is written at the end,
-    in the same bytes)."""
+    record that model and a placeholder strength; with ``fit_sr``, downscaled files whose
+    super-resolution model is installed record a placeholder strength for it (the chosen
+    file's is written at the end, in the same bytes)."""
 
     def __init__(
         self,
@@ -238,9 +241,10 @@ class _Encoder:
         mode: str,
         model_id: str,
         fit_model: str | None = None,
+        fit_sr: bool = False,
     ):
         self.source, self.options, self.mode, self.model_id = source, options, mode, model_id
-        self.fit_model = fit_model
+        self.fit_model, self.fit_sr = fit_model, fit_sr
         self.cache: dict[tuple[float, ...], bytes] = {}
 
     def _file(self, options: EncodeOptions, scale: float) -> bytes:
@@ -249,6 +253,10 @@ class _Encoder:
         )
         if scale == 1.0 and self.fit_model is not None:
             data = record_strength(data, self.fit_model, 1.0)
+        elif scale > 1.0 and self.fit_sr:
+            meta = find_metadata(data)
+            if meta is not None and model_installed(meta.model_id):
+                data = record_strength(data, meta.model_id, 1.0)
         return data
 
     def __call__(self, scale: float, factor: float) -> bytes:
@@ -444,6 +452,30 @@ class _FittedDecodes:
         return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 
 
+class _FittedUpscales:
+    """The downscaled candidates' fitted blends between the bicubic upscale and the
+    super-resolution decode (:func:`hybrid.pipeline.encode.fit_sr_file`): their strengths,
+    kept by file; a file whose model is not installed is decoded as ``decoder`` does."""
+
+    def __init__(self, original: np.ndarray, decoder: _Decoder):
+        self.original, self.decoder = original, decoder
+        self.strengths: dict[bytes, tuple[str, float]] = {}
+
+    def pixels(self, data: bytes, scale: float) -> np.ndarray:
+        """uint8-valued float64 (H, W) or (H, W, 3) at the original size: the 8-bit decode
+        of ``data`` at its fitted strength, as ``hybrid.decode(enhance=True)`` gives it once
+        recorded."""
+        from hybrid.enhance.strength import blend
+
+        fitted = fit_sr_file(data, self.original)
+        if fitted is None:
+            return self.decoder.pixels(data, scale)
+        self.strengths[data] = (fitted.model, fitted.fit.strength)
+        out = np.clip(blend(fitted.plain, fitted.enhanced, fitted.fit.strength), 0.0, 1.0)
+        pixels = np.round(out * np.float32(255.0)).astype(np.float64)
+        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+
+
 # --- choosing quality and mode ---------------------------------------------------------------
 
 
@@ -497,7 +529,10 @@ def search(
     if decoder.enhanced and 1.0 in scales and mode != "downscaled":
         fit_model = strength_model(source, options, model_id)
         fitted = None if fit_model is None else _FittedDecodes(source.pixels, fit_model)
-    encoder = _Encoder(source, options, mode, model_id, fitted.model if fitted else None)
+    upscales = _FittedUpscales(source.pixels, decoder) if decoder.sr else None
+    encoder = _Encoder(
+        source, options, mode, model_id, fitted.model if fitted else None, upscales is not None
+    )
     kind = "psnr" if target.kind == "size" else target.kind
     metric = _metric_fn(kind)
     measured: dict[bytes, float] = {}  # a candidate is decoded once, however often scored
@@ -521,6 +556,8 @@ def search(
             if data not in measured:
                 if fitted is not None and s == 1.0:
                     pixels = fitted.pixels(data)
+                elif upscales is not None and s > 1.0:
+                    pixels = upscales.pixels(data, s)
                 else:
                     pixels = decoder.pixels(data, s)
                 measured[data] = metric(source.pixels, pixels)
@@ -564,6 +601,9 @@ def search(
     if fitted is not None and best.scale == 1.0:
         strength = fitted.strengths[data]
         data = record_strength(data, fitted.model, strength)  # same size: the byte is there
+    elif upscales is not None and data in upscales.strengths:
+        sr_model, strength = upscales.strengths[data]
+        data = record_strength(data, sr_model, strength)
     result = RateControlResult(
         target=target.text,
         quality=factor_to_quality(best.factor),
@@ -612,6 +652,8 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
         )
         if file_mode == "enhance" and chosen == 1.0:
             data = with_fitted_strength(data, source)
+        elif chosen > 1.0:
+            data = with_fitted_sr_strength(data, source)
         meta = find_metadata(data)
         return data, RateControlResult(
             target="none",

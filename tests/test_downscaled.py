@@ -299,8 +299,10 @@ def test_sr_model_follows_the_scale_and_falls_back(empty_registry, monkeypatch):
         return round(float(np.asarray(image).mean()) / 255.0, 2)
 
     x15, x2 = SR_MODEL_BY_SCALE[1.5], SR_MODEL_BY_SCALE[2.0]
-    install({x15: 0.75, x2: 0.25})
+    # encoded with no model installed: no strength fitted, the decodes are the models' own
     small15, small2 = hybrid.encode(smooth(), scale=1.5), hybrid.encode(smooth(), scale=2)
+    assert hybrid.info(small15).hybrid_metadata.strength is None
+    install({x15: 0.75, x2: 0.25})
     assert hybrid.info(small15).hybrid_metadata.model_id == x15
     assert level(small15) == 0.75 and level(small2) == 0.25
     ordinary = hybrid.encode(smooth(), quality=80)

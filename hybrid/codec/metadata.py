@@ -19,14 +19,18 @@ Payload layout (all integers big-endian), format versions 1 to 4::
     33+n    1    versions 3 and 4: content class: 1 photo, 2 screen (text, UI, graphics);
                  0 (version 4 only) for none recorded
     34+n    1    version 4 only: enhancement strength k (0..255): an enhanced decode with
-                 the recorded model keeps k / 255 of the network's change (0: the plain decode)
+                 the recorded model keeps k / 255 of the network's change (0: the plain decode;
+                 downscaled mode: of the super-resolution network's change over the plain
+                 decode upscaled bicubically, 0 being that bicubic upscale)
 
 Version 4 adds the strength: the encoder, which has the original, fits the share of the
 recorded model's change that brings the decode closest to it (:mod:`hybrid.enhance.strength`),
 and the decoder uses it instead of the near-lossless fade-out (:mod:`hybrid.enhance.taper`)
 when it decodes with that model. It is written only with a strength (files without one stay
-version 1 to 3, readable by older hybrids); it needs a checksum and a model id, and is
-never written for the downscaled mode (whose model is a super-resolution network).
+version 1 to 3, readable by older hybrids); it needs a checksum and a model id. In the
+downscaled mode the model is the super-resolution network and the strength is the share of
+its change over the bicubic upscale of the plain decode
+(:mod:`hybrid.pipeline.upscale`), fitted the same way.
 
 Version 3 adds the content class, so that a decoder picks the enhancement model made for
 that kind of image without guessing (:mod:`hybrid.enhance.choice`); it is written only when
@@ -102,8 +106,9 @@ class HybridMetadata:
             model keeps, fitted by the encoder (:mod:`hybrid.enhance.strength`); None for
             unrecorded (the decoder's near-lossless fade-out decides). Stored as a whole
             number of 1/255 steps: a value in between is kept as the nearest step. Needs a
-            checksum and a model id, and a mode other than ``downscaled``: it is written as
-            format version 4, which extends version 3.
+            checksum and a model id: it is written as format version 4, which extends
+            version 3. For ``downscaled`` it is the share of the super-resolution model's
+            change over the bicubic upscale of the plain decode (None: all of it).
     """
 
     mode: Mode
@@ -176,8 +181,6 @@ class HybridMetadata:
             raise InputError("a strength is recorded with a checksum (format version 4)")
         if not self.model_id:
             raise InputError("a strength is recorded for a model: model_id must be given")
-        if self.mode == "downscaled":
-            raise InputError("a strength is not recorded for the downscaled mode")
         object.__setattr__(self, "strength", strength_code(float(value)) / STRENGTH_LEVELS)
 
     @property

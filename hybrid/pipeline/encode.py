@@ -11,6 +11,12 @@ share of that change that brings it closest to the original
 (:func:`hybrid.enhance.strength.fit_strength`) and :func:`record_strength` writes it, with the
 model, into the file's record (format version 4), which the decoder then applies instead of
 its near-lossless fade-out. Plain-mode files are not touched.
+
+A downscaled file is meant for a super-resolution decoder: :func:`fit_sr_file` fits the
+share of the network's change over the plain decode upscaled bicubically (the decode
+without the network) in the same way, and :func:`with_fitted_sr_strength` records it for
+the super-resolution model, which the decoder applies (:func:`hybrid.pipeline.upscale.
+super_resolved`).
 """
 
 from __future__ import annotations
@@ -25,10 +31,16 @@ from hybrid.codec.headers import parse_info
 from hybrid.codec.metadata import find_metadata, replace_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.downscaled import EncodeSource, encode_frame_file, load_source, with_content
-from hybrid.errors import InputError, MissingModelWarning
+from hybrid.errors import InputError, MissingModelWarning, WeightsError
 from hybrid.pipeline.pixels import enhanced_array, image_to_array, plain_image
 from hybrid.pipeline.requests import DecodeRequest, EncodeRequest
-from hybrid.pipeline.upscale import enhancement_installed
+from hybrid.pipeline.upscale import (
+    bicubic_base,
+    enhancement_installed,
+    sr_model_for,
+    super_resolved,
+    target_size,
+)
 
 if TYPE_CHECKING:  # the enhancement package is imported when a fit runs
     from hybrid.enhance.strength import StrengthFit
@@ -37,9 +49,11 @@ __all__ = [
     "FittedFile",
     "encode_image",
     "fit_file",
+    "fit_sr_file",
     "prepare_source",
     "record_strength",
     "strength_model",
+    "with_fitted_sr_strength",
     "with_fitted_strength",
 ]
 
@@ -116,9 +130,55 @@ def fit_file(data: bytes, original: np.ndarray, model: str | None = None) -> Fit
     return FittedFile(fit_strength(plain, enhanced, original), chosen[0].model, plain, enhanced)
 
 
+def fit_sr_file(data: bytes, original: np.ndarray) -> FittedFile | None:
+    """Decode ``data`` (a downscaled file just encoded from ``original``, uint8 (H, W[, 3])
+    at the original size) to the original size with the bicubic upscale of the plain decode
+    and with the super-resolution network's full output, and fit the strength between them.
+
+    Returns:
+        The fit, its model (the super-resolution model the file's record names) and the two
+        decodes (``plain`` is the bicubic upscale); None when the file is not downscaled or
+        the decoder would not run its recorded model (not installed).
+    """
+    from hybrid.enhance.strength import fit_strength
+
+    header = parse_info(data, max_pixels=None)
+    meta = header.hybrid_metadata
+    if meta is None or meta.mode != "downscaled" or not meta.model_id:
+        return None
+    size = target_size(header, None)
+    ratio = max(size[0] / header.width, size[1] / header.height)
+    if sr_model_for(header, None, ratio) != meta.model_id:
+        return None
+    request = DecodeRequest(enhance=True, check_damage=False)
+    sr = super_resolved(data, header, request, size, meta.model_id)
+    base = bicubic_base(data, header, size)
+    return FittedFile(fit_strength(base, sr, original), meta.model_id, base, sr)
+
+
+def with_fitted_sr_strength(data: bytes, source: EncodeSource) -> bytes:
+    """A downscaled file with the strength of its super-resolution model recorded
+    (:func:`fit_sr_file`), or as it is when that model is not installed (or, with a
+    :class:`MissingModelWarning`, cannot run: a missing or tampered weights file). Cost: one
+    super-resolution decode, a bicubic upscale and the fit."""
+    try:
+        fitted = fit_sr_file(data, source.pixels)
+    except WeightsError as exc:  # installed but unusable: the file is still a good JPEG
+        warnings.warn(
+            f"the file records no super-resolution strength: {exc}",
+            MissingModelWarning,
+            stacklevel=3,
+        )
+        return data
+    if fitted is None:
+        return data
+    return record_strength(data, fitted.model, fitted.fit.strength)
+
+
 def record_strength(data: bytes, model: str, strength: float) -> bytes:
-    """``data`` (a hybrid file of the ``plain`` or ``enhance`` mode, with a checksum) with
-    ``strength`` (0..1) recorded for ``model`` (format version 4); the rest byte for byte.
+    """``data`` (a hybrid file with a checksum) with ``strength`` (0..1) recorded for
+    ``model`` (format version 4: an enhancement model, or for a downscaled file its
+    super-resolution model); the rest byte for byte.
 
     Raises:
         InputError: ``data`` has no hybrid record, or one that cannot carry a strength.

@@ -25,6 +25,13 @@ Output size:
   without ``scale``.
 * ``enhance=True, upscale=False``: the enhancement network on the coded image, no resize.
 
+A downscaled file whose record carries a strength for the super-resolution model that
+decodes it (fitted by the encoder, :func:`sr_strength`) gets
+``bicubic + strength * (sr - bicubic)``, where ``bicubic`` is the plain decode upscaled
+(:func:`hybrid.resample.upscale_array`) and ``sr`` the network's full output at the same
+size: strength 0 is the classical upscale, without running the network. Another model (the
+caller's ``sr_model``) keeps its full output.
+
 A super-resolution model that is named explicitly (``sr_model``) or is installed but broken
 (missing file, failed hash, unknown architecture) raises :class:`WeightsError`: only an
 absent model falls back.
@@ -41,6 +48,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from hybrid.codec.geometry import check_scale, scaled_size
 from hybrid.codec.headers import JpegInfo
@@ -80,7 +89,7 @@ def target_size(header: JpegInfo, scale: Any) -> tuple[int, int]:
     return header.width, header.height
 
 
-def _installed(model_id: str, backend: str = "torch") -> bool:
+def model_installed(model_id: str, backend: str = "torch") -> bool:
     """Whether ``model_id`` is in the registry and, for an onnx backend, has an ONNX export."""
     try:
         from hybrid.enhance.registry import load_manifest
@@ -123,7 +132,7 @@ def sr_model_for(
         chosen: str | None = sr_model
     else:
         candidates = _sr_candidates(header, ratio)
-        chosen = next((c for c in candidates if _installed(c, backend)), None)
+        chosen = next((c for c in candidates if model_installed(c, backend)), None)
     if chosen is None:
         return None
     try:
@@ -147,7 +156,7 @@ def enhancement_installed(model: str | None, weights: Any, backend: str = "torch
     entry = load_manifest().get(DEFAULT_ENHANCE_MODEL)
     if entry is None or entry.task != "enhance":
         return False
-    return _installed(DEFAULT_ENHANCE_MODEL, backend)
+    return model_installed(DEFAULT_ENHANCE_MODEL, backend)
 
 
 def _size_text(size: tuple[int, int]) -> str:
@@ -202,7 +211,14 @@ def decode_resized(
         reason = header.unsupported_reason
         if reason is not None:
             raise UnsupportedImageError(reason)
-        array = _super_resolved(data, header, request, size, sr_id)
+        strength = sr_strength(header, sr_id)
+        array = super_resolved(data, header, request, size, sr_id, strength)
+        if report is not None:
+            from hybrid.enhance.choice import ModelChoice
+
+            source = None if strength is None else "recorded"
+            report(ModelChoice(sr_id, "super-resolution", None, strength=strength,
+                               strength_source=source))  # fmt: skip
         return array if as_array else array_to_image(array)
 
     missing = repr(request.sr_model or _file_sr_model(header, ratio))
@@ -238,24 +254,59 @@ def decode_resized(
     return image_to_array(image, header) if as_array else image
 
 
-def _super_resolved(
-    data: bytes, header: JpegInfo, request: DecodeRequest, size: tuple[int, int], model: str
+def sr_strength(header: JpegInfo, model: str) -> float | None:
+    """The strength (0..1) a downscaled file's record carries for super-resolution model
+    ``model``, or None (no strength recorded, or recorded for another model)."""
+    meta = header.hybrid_metadata
+    if meta is None or meta.mode != "downscaled" or meta.strength is None:
+        return None
+    return meta.strength if meta.model_id == model else None
+
+
+def bicubic_base(data: bytes, header: JpegInfo, size: tuple[int, int]) -> np.ndarray:
+    """float32 (H, W, C) in [0, 1]: the plain decode upscaled to ``size`` (bicubic, float),
+    the base a super-resolution strength blends from (C = 3, or 1 for greyscale)."""
+    return upscale_array(image_to_array(plain_image(data, header), header), size)
+
+
+def sr_blend(base: np.ndarray, sr: np.ndarray, strength: float) -> np.ndarray:
+    """``base + strength * (sr - base)`` (:func:`hybrid.enhance.strength.blend`'s float32
+    arithmetic, which the encoder fits), clipped to [0, 1]."""
+    p = np.asarray(base, dtype=np.float32)
+    out = p + np.float32(strength) * (np.asarray(sr, dtype=np.float32) - p)
+    return np.clip(out, 0.0, 1.0)
+
+
+def super_resolved(
+    data: bytes,
+    header: JpegInfo,
+    request: DecodeRequest,
+    size: tuple[int, int],
+    model: str,
+    strength: float | None = None,
 ) -> Any:
     """The super-resolution network ``model``'s decode at ``size``, by ``request``'s backend
-    (torch, or the ONNX export without importing torch)."""
+    (torch, or the ONNX export without importing torch), blended toward the bicubic upscale
+    by ``strength`` (None: the network's full output)."""
+    if strength == 0.0:
+        return bicubic_base(data, header, size)
     if request.backend != "torch":
         from hybrid.enhance.onnx_superres import upscale_jpeg_onnx
 
-        return upscale_jpeg_onnx(
+        array = upscale_jpeg_onnx(
             data, size, model=model, info=header, backend=request.backend,
             threads=request.threads,
         )  # fmt: skip
-    from hybrid.enhance.superres import upscale_jpeg
+    else:
+        from hybrid.enhance.superres import upscale_jpeg
 
-    return upscale_jpeg(
-        data, size, model=model, info=header, device=request.device,
-        threads=request.threads, precision=request.precision,
-    )  # fmt: skip
+        array = upscale_jpeg(
+            data, size, model=model, info=header, device=request.device,
+            threads=request.threads, precision=request.precision,
+        )  # fmt: skip
+    if strength is None or strength == 1.0:
+        return array
+    return sr_blend(bicubic_base(data, header, size), array, strength)
 
 
 def _file_sr_model(header: JpegInfo, ratio: float) -> str:

@@ -4,7 +4,7 @@
 import { chooseModel, contentFeatures, screenProbability } from "./content.js";
 import { enhancePlanes, preparePlanes, residualStrength } from "./enhance-core.js";
 import { orientPixels, parseJpeg, withoutExif } from "./jpeg-headers.js";
-import { chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
+import { blendUpscale, chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
 import { executionProviders, loadRuntime } from "./runtime.js";
 
 const sessions = new Map();
@@ -131,6 +131,14 @@ async function superResolved(ctx) {
     const pixels = resizeBicubic(coded.pixels, width, height, 3, size[0], size[1]);
     return { pixels, width: size[0], height: size[1], choice: coded.choice };
   }
+  // pipeline.upscale.sr_strength: the record's strength when it names the model run
+  const recorded = record.strength != null && record.modelId === srId;
+  const strength = recorded ? record.strength : null;
+  const why = `super-resolution, ${width}x${height} to ${size[0]}x${size[1]}`;
+  const choice = { model: srId, reason: "super-resolution", content: null, why, strength, strengthSource: recorded ? "recorded" : null };
+  if (strength === 0) {
+    return { pixels: blendUpscale(rgba, width, height, null, size[0], size[1], 0), width: size[0], height: size[1], choice };
+  }
   const { session, entry } = await loadModel(runtime, options.weightsBase, manifest, srId, variant, "SRNet");
   const factor = (entry.inference && entry.inference.scale) || 2;
   const native = await upscalePlanes(runner(ort, session), rgba, width, height, info, {
@@ -138,9 +146,10 @@ async function superResolved(ctx) {
     flips: (entry.inference && entry.inference.flips) || 1,
     progress,
   });
-  const pixels = resizeBicubic(native, factor * width, factor * height, 3, size[0], size[1]);
-  const why = `super-resolution, ${width}x${height} to ${size[0]}x${size[1]}`;
-  const choice = { model: srId, reason: "super-resolution", content: null, why };
+  let pixels = resizeBicubic(native, factor * width, factor * height, 3, size[0], size[1]);
+  if (strength !== null && strength !== 1) {
+    pixels = blendUpscale(rgba, width, height, pixels, size[0], size[1], strength);
+  }
   return { pixels, width: size[0], height: size[1], choice };
 }
 

@@ -156,7 +156,7 @@ export function parseRecord(body) {
   const tail = body.length - tailSize;
   const content = version >= 3 ? (CONTENT_NAMES[body[tail + 4]] ?? null) : null;
   const strength = version === 4 ? body[tail + 5] / STRENGTH_LEVELS : null;
-  if (version === 4 && (modelId === "" || mode === "downscaled")) return null;
+  if (version === 4 && modelId === "") return null;
   return { version, mode, width, height, scale, modelId, content, strength };
 }
 

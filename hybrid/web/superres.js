@@ -148,3 +148,24 @@ export function resizeBicubic(pixels, w, h, c, outW, outH) {
   for (let i = 0; i < src.length; i++) src[i] = src[i] < 0 ? 0 : src[i] > 1 ? 1 : src[i];
   return src;
 }
+
+/** pipeline.upscale.bicubic_base + sr_blend: ``base + strength * (sr - base)`` in float32,
+ * clipped to [0, 1], where ``base`` is the plain decode ``rgba`` (width x height) upscaled
+ * by resizeBicubic to (outW, outH) and ``sr`` the network's output at that size (Float32Array
+ * interleaved RGB, or null for strength 0: the base alone). The file's recorded strength for
+ * its super-resolution model (0 .. 1). */
+export function blendUpscale(rgba, width, height, sr, outW, outH, strength) {
+  const plain = new Float32Array(width * height * 3);
+  for (let i = 0, j = 0; i < width * height; i++, j += 4) {
+    for (let c = 0; c < 3; c++) plain[3 * i + c] = Math.fround(rgba[j + c] / 255);
+  }
+  const base = resizeBicubic(plain, width, height, 3, outW, outH);
+  if (sr === null) return base;
+  const s = Math.fround(strength);
+  for (let i = 0; i < base.length; i++) {
+    const p = base[i];
+    const v = Math.fround(p + Math.fround(s * Math.fround(sr[i] - p)));
+    base[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return base;
+}

@@ -160,8 +160,6 @@ def malformed_payloads() -> list[tuple[str, bytes]]:
     cases.append(("v4-trailing", strong + b"\x01"))
     no_model = strong[:28] + b"\x00" + strong[30:]  # a strength for no model
     cases.append(("v4-without-model", no_model))
-    cases.append(("v4-downscaled", strong[:11] + b"\x02" + strong[12:20]
-                  + struct.pack(">d", 2.0) + strong[28:]))  # fmt: skip
     cases.append(("version-0", good[:10] + b"\x00" + good[11:]))
     cases.append(("mode-7", good[:11] + b"\x07" + good[12:]))
     cases.append(("zero-width", good[:12] + b"\x00" * 4 + good[16:]))
@@ -282,6 +280,9 @@ def test_version_4_carries_the_strength_for_the_recorded_model():
     # a plain-mode file (rate control's) may carry a strength for its model
     plain = replace(meta, mode="plain")
     assert parse_metadata(pack_metadata(plain)) == plain
+    # a downscaled file's strength is its super-resolution model's share
+    small = replace(meta, mode="downscaled", scale=2.0, model_id="sr-fast-v1")
+    assert parse_metadata(pack_metadata(small)) == small
 
 
 @pytest.mark.parametrize(
@@ -294,7 +295,6 @@ def test_version_4_carries_the_strength_for_the_recorded_model():
         (dict(strength=True), "number"),
         (dict(checksum=None), "with a checksum"),
         (dict(model_id=""), "model_id must be given"),
-        (dict(mode="downscaled", scale=2.0), "downscaled"),
     ],
 )
 def test_invalid_strength_is_refused(kwargs, match):

@@ -137,3 +137,79 @@ def test_enhance_mode_records_the_better_of_the_guessed_class_and_the_photo_mode
     better = photo if photo.fit.mse_blend < guessed.fit.mse_blend else guessed
     recorded = find_metadata(file_)
     assert (recorded.model_id, recorded.strength) == (better.model, better.fit.strength)
+
+
+# --- downscaled files: the super-resolution network's share over the bicubic upscale ---------
+
+
+def _sr_decodes(data_: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(bicubic base, full super-resolution output) of a downscaled file, float32 [0, 1]."""
+    from hybrid.pipeline.upscale import bicubic_base, super_resolved, target_size
+
+    header = parse_info(data_)
+    size = target_size(header, None)
+    request = DecodeRequest(enhance=True, check_damage=False)
+    sr = super_resolved(data_, header, request, size, header.hybrid_metadata.model_id)
+    return bicubic_base(data_, header, size), sr
+
+
+def test_a_downscaled_file_records_its_sr_strength_and_decodes_with_it():
+    from hybrid.pipeline.upscale import sr_blend
+
+    pixels = _photo()
+    data_ = hybrid.encode(pixels, quality=60, best=True, scale=2)
+    meta = find_metadata(data_)
+    assert meta.mode == "downscaled" and meta.version == 4
+    assert meta.model_id == "sr-fast-v1" and 0.0 < meta.strength < 1.0
+    base, sr = _sr_decodes(data_)
+    decoded = hybrid.decode_array(data_, enhance=True)
+    np.testing.assert_array_equal(decoded, sr_blend(base, sr, meta.strength))
+    image = hybrid.decode(data_, enhance=True)
+    assert image.info["hybrid_model"] == "sr-fast-v1"
+    assert image.info["hybrid_strength"] == meta.strength
+    assert image.info["hybrid_strength_source"] == "recorded"
+    # the fitted decode is never worse than the classical upscale, and here better than both
+    shown = _psnr(np.asarray(image), pixels)
+    bicubic = _psnr(np.round(base * 255), pixels)
+    assert shown >= bicubic and shown > _psnr(np.round(sr * 255), pixels)
+    # another model (the caller's) keeps its full output
+    other = hybrid.decode_array(data_, enhance=True, sr_model="sr-fast-x1.5-v1")
+    shown_other = hybrid.decode(data_, enhance=True, sr_model="sr-fast-x1.5-v1")
+    assert "hybrid_strength" not in shown_other.info
+    assert not np.array_equal(other, decoded)
+
+
+def test_the_onnx_backends_apply_the_sr_strength():
+    data_ = hybrid.encode(_photo(), quality=40, best=True, scale=2)
+    assert find_metadata(data_).strength < 1.0
+    torch_out = hybrid.decode_array(data_, enhance=True)
+    onnx_out = hybrid.decode_array(data_, enhance=True, backend="onnx")
+    assert np.abs(torch_out - onnx_out).max() < 2.5 / 255
+
+
+def test_sr_strength_zero_is_the_bicubic_upscale_without_the_network(monkeypatch):
+    from hybrid.pipeline.encode import record_strength
+    from hybrid.pipeline.upscale import bicubic_base, target_size
+
+    data_ = hybrid.encode(_photo(), quality=60, scale=2)
+    zero = record_strength(data_, "sr-fast-v1", 0.0)
+    import hybrid.enhance.superres as superres
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network ran at strength 0")
+
+    monkeypatch.setattr(superres, "upscale_jpeg", refuse)
+    header = parse_info(zero)
+    decoded = hybrid.decode_array(zero, enhance=True)
+    np.testing.assert_array_equal(decoded, bicubic_base(zero, header, target_size(header, None)))
+
+
+def test_rate_control_fits_and_records_the_strength_of_a_downscaled_choice():
+    pixels = np.ascontiguousarray(data.astronaut()[64:256, 96:384])
+    data_, result = hybrid.encode_to_target(pixels, target_size=1500, scale=2)
+    meta = find_metadata(data_)
+    assert result.mode == meta.mode == "downscaled" and len(data_) == result.bytes <= 1500
+    assert result.strength == meta.strength is not None
+    assert result.decoder == "super-resolution"
+    shown = np.asarray(hybrid.decode(data_, enhance=True))
+    assert result.value == pytest.approx(_psnr(shown, pixels), abs=1e-6)

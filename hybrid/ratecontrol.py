@@ -516,14 +516,20 @@ def search(
     model_id: str = "",
     scale: float | None = None,
     allow_downscale: bool = True,
+    enhanced_options: EncodeOptions | None = None,
 ) -> tuple[bytes, RateControlResult]:
     """Meet ``target``; see the module docstring. ``scale`` fixes the scale (no mode choice).
+    ``enhanced_options``: the options to encode with when an enhancement network is in the
+    loop (:attr:`hybrid.pipeline.requests.EncodeRequest.enhanced_options`; default
+    ``options``).
 
     Raises:
         InputError: the target cannot be met (the message says what the closest was).
     """
     start = time.perf_counter()
     decoder = installed_decoder()
+    if decoder.enhanced and enhanced_options is not None:
+        options = enhanced_options
     scales = _scales(source, scale, allow_downscale)
     fitted = None
     if decoder.enhanced and 1.0 in scales and mode != "downscaled":
@@ -644,6 +650,8 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
     )
     options, mode = request.options, request.mode
     file_mode = "plain" if mode == "downscaled" else mode
+    if file_mode == "enhance":  # meant for the enhanced decode, whatever is installed here
+        options = request.enhanced_options
     if target is None:
         start = time.perf_counter()
         chosen = request.scale or 1.0
@@ -677,4 +685,5 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
         model_id=request.model_id or "",
         scale=request.scale,
         allow_downscale=request.allow_downscale is not False,
+        enhanced_options=request.enhanced_options,
     )

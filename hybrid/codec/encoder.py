@@ -225,7 +225,9 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
     # The DC scans of the frame: interleaved (MCU order) unless the scan search will code
     # luma DC on its own (every script of ``search_scripts`` does) or there is one component.
     interleaved_dc = not grey and not (options.progressive and options.optimize_scans)
-    lam = image_lambda(tables[0], GREY_LAMBDA_SCALE if grey else RGB_LAMBDA_SCALE)
+    lam = options.rdo_lambda * image_lambda(
+        tables[0], GREY_LAMBDA_SCALE if grey else RGB_LAMBDA_SCALE
+    )
     components = []
     for index, plane in enumerate(planes):
         chroma = index > 0

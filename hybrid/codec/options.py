@@ -23,6 +23,15 @@ TUNES: dict[str, tuple[str, float]] = {
     "perceptual": ("perceptual", 1.0),
 }
 
+#: What a tune of the best mode changes when the file is meant for the enhanced decode (a
+#: network restores it): (rdo_activity, rdo_lambda). Measured for ``psnr`` with
+#: enhance-fast-v4 in rate control's loop (docs/decisions.md, "The trellis for the enhanced
+#: decode"): the plain decode's trellis zeroes coefficients the network could have used, and
+#: 0.6 of its multiplier without texture adaptation gains 0.03-0.10 dB at equal size. Tunes
+#: not listed keep their settings.
+ENHANCED_TUNES: dict[str, tuple[float, float]] = {"psnr": (0.0, 0.6)}
+Decoder = Literal["plain", "enhanced"]
+
 #: (h_samp, v_samp) of the luma component for each chroma mode; chroma is always 1x1.
 LUMA_SAMPLING: dict[str, tuple[int, int]] = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
 
@@ -55,6 +64,9 @@ class EncodeOptions:
         rdo_activity: with ``rdo``, exponent (0..2) of the per-block adaptation of the
             trellis's multiplier to texture (:func:`hybrid.codec.distortion.activity_lambdas`):
             0 minimizes plain RGB squared error (PSNR); larger values favour MS-SSIM.
+        rdo_lambda: with ``rdo``, multiplier (0.05..4) of the trellis's Lagrange multiplier
+            (:func:`hybrid.codec.distortion.image_lambda`): below 1 keeps more coefficients
+            at the same tables (the enhanced decode's setting, :data:`ENHANCED_TUNES`).
     """
 
     quality: int = 75
@@ -67,6 +79,7 @@ class EncodeOptions:
     tables: TableSet = "ijg"
     optimize_scans: bool = False
     rdo_activity: float = 0.0
+    rdo_lambda: float = 1.0
 
     @classmethod
     def best(
@@ -74,6 +87,7 @@ class EncodeOptions:
         quality: int = 75,
         subsampling: Subsampling = "4:2:0",
         tune: Tune = "psnr",
+        decoder: Decoder = "plain",
         **changes: object,
     ) -> EncodeOptions:
         """The smallest files at a given quality: trellis on AC and DC, progressive with a
@@ -81,7 +95,9 @@ class EncodeOptions:
         ``tune`` (:data:`TUNES`). ``psnr`` (the default): PSNR tables and a mild texture
         adaptation of the trellis (``rdo_activity=0.5``: -0.4 % PSNR BD-rate for -1.5 %
         MS-SSIM); ``perceptual`` and ``ssim`` trade PSNR for butteraugli and MS-SSIM.
-        ``changes`` override fields (e.g. ``restart_interval``).
+        ``decoder="enhanced"``: the tune's trellis settings for a file an enhancement
+        network will decode (:data:`ENHANCED_TUNES`). ``changes`` override fields (e.g.
+        ``restart_interval``).
 
         Raises:
             InputError: an unknown ``tune``.
@@ -89,6 +105,11 @@ class EncodeOptions:
         if tune not in TUNES:
             raise InputError(f"tune must be one of {', '.join(TUNES)}; got {tune!r}")
         tables, activity = TUNES[tune]
+        lam = 1.0
+        if decoder == "enhanced" and tune in ENHANCED_TUNES:
+            activity, lam = ENHANCED_TUNES[tune]
+        elif decoder not in ("plain", "enhanced"):
+            raise InputError(f"decoder must be 'plain' or 'enhanced'; got {decoder!r}")
         fields: dict[str, object] = dict(
             quality=quality,
             subsampling=subsampling,
@@ -98,6 +119,7 @@ class EncodeOptions:
             tables=tables,
             optimize_scans=True,
             rdo_activity=activity,
+            rdo_lambda=lam,
         )
         fields.update(changes)
         return cls(**fields)  # type: ignore[arg-type]
@@ -115,15 +137,17 @@ class EncodeOptions:
         optimize_huffman: bool,
         best: bool,
         tune: str | None = None,
+        decoder: Decoder = "plain",
     ) -> EncodeOptions:
         """The options ``hybrid.encode``'s keywords describe: :meth:`best` (which replaces
-        ``rdo``, ``progressive`` and ``optimize_huffman``; a ``tune`` implies it) or exactly
-        what was asked."""
+        ``rdo``, ``progressive`` and ``optimize_huffman``; a ``tune`` implies it) for
+        ``decoder``, or exactly what was asked."""
         if best or tune is not None:
             return cls.best(
                 quality,
                 subsampling,  # type: ignore[arg-type]
                 tune or "psnr",  # type: ignore[arg-type]
+                decoder,
                 quant_tables=quant_tables,
                 restart_interval=restart_interval,
             )
@@ -151,6 +175,11 @@ class EncodeOptions:
             raise InputError(f"rdo_activity must be a number 0..2, got {activity!r}")
         if not 0.0 <= float(activity) <= 2.0:
             raise InputError(f"rdo_activity must be in 0..2, got {activity}")
+        lam = self.rdo_lambda
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.number)):
+            raise InputError(f"rdo_lambda must be a number 0.05..4, got {lam!r}")
+        if not 0.05 <= float(lam) <= 4.0:
+            raise InputError(f"rdo_lambda must be in 0.05..4, got {lam}")
         if self.tables not in ("ijg", "psnr", "perceptual"):
             raise InputError(f"tables must be 'ijg', 'psnr' or 'perceptual', got {self.tables!r}")
         if not isinstance(self.restart_interval, (int, np.integer)) or not (

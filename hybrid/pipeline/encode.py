@@ -89,7 +89,9 @@ def encode_image(image: Any, request: EncodeRequest) -> bytes:
     if request.planned:
         raise ValueError("a request with a target, scale or model_id is rate control's")
     source = prepare_source(image, request)
-    data = encode_frame_file(source, request.options, mode=request.mode)
+    # a file meant for the enhanced decode gets the trellis settings for that decoder
+    options = request.enhanced_options if request.mode == "enhance" else request.options
+    data = encode_frame_file(source, options, mode=request.mode)
     return with_fitted_strength(data, source) if request.mode == "enhance" else data
 
 

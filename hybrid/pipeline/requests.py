@@ -179,6 +179,10 @@ class EncodeRequest:
             scale, whose files may be downscaled; not when a model or the ``screen`` class
             is given), which makes the encode a planned one.
         options: the :class:`~hybrid.codec.options.EncodeOptions` these describe (derived).
+        enhanced_options: the same for a file an enhancement network will decode (the
+            ``enhance`` mode, rate control with the enhanced decode in its loop): the best
+            mode's trellis settings for that decoder
+            (:data:`~hybrid.codec.options.ENHANCED_TUNES`), else equal to ``options``.
 
     Raises:
         InputError: the first field that is not valid, or two that do not go together.
@@ -208,6 +212,7 @@ class EncodeRequest:
     content: str | None = None
     tune: str | None = None
     options: EncodeOptions = field(init=False, repr=False, compare=False)
+    enhanced_options: EncodeOptions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("plain", "enhance", "downscaled"):
@@ -222,18 +227,20 @@ class EncodeRequest:
         _check_flag("allow_downscale", self.allow_downscale, none=True)
         for name in ("progressive", "rdo", "optimize_huffman", "keep_metadata", "best"):
             _check_flag(name, getattr(self, name))
-        options = EncodeOptions.from_api(
-            quality=self.quality,
-            subsampling=self.subsampling,
-            quant_tables=self.quant_tables,
-            restart_interval=self.restart_interval,
-            rdo=self.rdo,
-            progressive=self.progressive,
-            optimize_huffman=self.optimize_huffman,
-            best=self.best,
-            tune=self.tune,
-        )
-        object.__setattr__(self, "options", options)
+        for decoder, name in (("plain", "options"), ("enhanced", "enhanced_options")):
+            options = EncodeOptions.from_api(
+                quality=self.quality,
+                subsampling=self.subsampling,
+                quant_tables=self.quant_tables,
+                restart_interval=self.restart_interval,
+                rdo=self.rdo,
+                progressive=self.progressive,
+                optimize_huffman=self.optimize_huffman,
+                best=self.best,
+                tune=self.tune,
+                decoder=decoder,
+            )
+            object.__setattr__(self, name, options)
         _check_max_pixels(self.max_pixels)
         object.__setattr__(self, "strip", parse_strip(self.strip))
         object.__setattr__(self, "comment", check_comment(self.comment))

@@ -91,6 +91,31 @@ def test_best_options() -> None:
     np.testing.assert_array_equal(frame.quant_tables[1], psnr_quant_tables(50)[1])
 
 
+
+def test_best_options_for_the_enhanced_decode(photo: np.ndarray) -> None:
+    """The psnr tune's trellis for a file a network decodes: 0.6 of the multiplier, no
+    texture adaptation (ENHANCED_TUNES); the other tunes keep theirs."""
+    enhanced = EncodeOptions.best(60, decoder="enhanced")
+    assert (enhanced.rdo_activity, enhanced.rdo_lambda, enhanced.tables) == (0.0, 0.6, "psnr")
+    assert EncodeOptions.best(60).rdo_lambda == 1.0
+    assert EncodeOptions.best(60, tune="perceptual", decoder="enhanced") == EncodeOptions.best(
+        60, tune="perceptual"
+    )
+    with pytest.raises(InputError, match="decoder"):
+        EncodeOptions.best(60, decoder="screen")  # type: ignore[arg-type]
+    for bad in (0.0, 5.0, True, "1"):
+        with pytest.raises(InputError, match="rdo_lambda"):
+            EncodeOptions(rdo_lambda=bad)  # type: ignore[arg-type]
+    # a smaller multiplier keeps more coefficients: more bytes, closer to the source
+    crop = np.ascontiguousarray(photo[:128, :128])
+    sizes, errors = [], []
+    for lam in (0.3, 1.0, 3.0):
+        frame = image_to_frame(crop, EncodeOptions(quality=60, rdo=True, rdo_lambda=lam))
+        data = write_jpeg(frame)
+        sizes.append(len(data))
+        errors.append(-psnr(crop, decode(data)))
+    assert sizes[0] > sizes[1] > sizes[2] and errors[0] < errors[1] < errors[2]
+
 def decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))

@@ -99,10 +99,14 @@ def test_enhance_mode_fits_the_final_file_and_plain_mode_records_nothing(tmp_pat
     meta = find_metadata(enhanced)
     assert meta.mode == "enhance" and meta.model_id == DEFAULT_ENHANCE_MODEL
     assert meta.strength is not None
-    # the same coded image: only the record differs
-    np.testing.assert_array_equal(
-        np.asarray(hybrid.decode(plain)), np.asarray(hybrid.decode(enhanced))
-    )
+    # coded for the enhanced decode: the best mode's trellis keeps more coefficients there
+    # (ENHANCED_TUNES); with the plain mode's options only the record would differ
+    assert len(enhanced) > len(plain)
+    from hybrid.codec.options import EncodeOptions
+    from hybrid.downscaled import encode_frame_file, load_source
+
+    same = encode_frame_file(load_source(pixels), EncodeOptions.best(90), mode="enhance")
+    np.testing.assert_array_equal(np.asarray(hybrid.decode(plain)), np.asarray(hybrid.decode(same)))
     ours = _psnr(np.asarray(hybrid.decode(enhanced, enhance=True)), pixels)
     assert ours >= _psnr(np.asarray(hybrid.decode(enhanced)), pixels)
     # hybrid info shows it, as text and JSON
@@ -213,3 +217,26 @@ def test_rate_control_fits_and_records_the_strength_of_a_downscaled_choice():
     assert result.decoder == "super-resolution"
     shown = np.asarray(hybrid.decode(data_, enhance=True))
     assert result.value == pytest.approx(_psnr(shown, pixels), abs=1e-6)
+
+
+def test_rate_control_codes_for_the_decoder_in_its_loop(monkeypatch, empty_registry):
+    """With the enhanced decode in the loop every candidate is coded with the enhanced
+    decode's trellis settings (EncodeRequest.enhanced_options); with no network installed
+    (the plain decode in the loop) with the plain decode's."""
+    import hybrid.ratecontrol as ratecontrol
+
+    seen: list[float] = []
+    real = ratecontrol.encode_frame_file
+
+    def spy(source, options, **kwargs):
+        seen.append(options.rdo_lambda)
+        return real(source, options, **kwargs)
+
+    monkeypatch.setattr(ratecontrol, "encode_frame_file", spy)
+    hybrid.encode_to_target(_photo(), target_bpp=0.5, best=True, allow_downscale=False)
+    assert seen and set(seen) == {1.0}  # empty registry: the plain decode
+    monkeypatch.undo()
+    monkeypatch.setattr(ratecontrol, "encode_frame_file", spy)
+    seen.clear()
+    hybrid.encode_to_target(_photo(), target_bpp=0.5, best=True, allow_downscale=False)
+    assert seen and set(seen) == {0.6}

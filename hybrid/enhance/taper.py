@@ -13,13 +13,15 @@ from hybrid.codec.metadata import HybridMetadata
 
 #: How much of the network's change is kept, by the file's mean luma quantizer step:
 #: (steps, strengths) knots of a piecewise-linear taper, constant outside. Near-lossless
-#: files (IJG quality >= 92, mean step < 10) are often re-compressions of JPEGs, whose plain
-#: decode is already close to the source; there the full residual hurt (CBSD68, itself
-#: decoded from JPEGs: -4.6 dB at q95, -0.5 at q94, +0.2 at q93), while a kept share of
-#: about 0.5 at step 8.1 (q93) stays positive; from step 6 (q95) on, the plain decode is
-#: returned (hybrid's own files still lost 0.06 dB at q95 with a share of 0.1). Measured in
-#: docs/decisions.md.
-TAPER_STEPS = (6.0, 10.0)
+#: files are often re-compressions of JPEGs, whose plain decode is already close to the
+#: source (CBSD68 is itself decoded from JPEGs). The knots were first (6, 10), set on
+#: libjpeg-turbo files; issue 17 measured per image on all 68 val images with
+#: enhance-fast-v4 (docs/decisions.md, "The near-lossless fade-out"): at (6, 10) one
+#: libjpeg-turbo q92 image lost 0.40 dB and hybrid ``--best`` files lost up to 0.71 dB at
+#: q92-95 (trellis files want less of the change at the same step). At (9, 13) no image of
+#: either loses more than 0.1 dB at q80-95 (IJG q90, step 11.5: 0.62 of the change kept;
+#: q92: 0.06; q93 up: none), for 0.04 dB of the mean gain at q90.
+TAPER_STEPS = (9.0, 13.0)
 TAPER_STRENGTHS = (0.0, 1.0)
 
 

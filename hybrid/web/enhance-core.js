@@ -5,7 +5,7 @@
 // equal the Python ONNX decoder's within 1/255. Arrays are planar Float32Array (C, H, W).
 
 // hybrid.enhance.taper: share of the change kept, by the mean luma quantizer step.
-export const TAPER_STEPS = [6.0, 10.0];
+export const TAPER_STEPS = [9.0, 13.0];
 export const TAPER_STRENGTHS = [0.0, 1.0];
 // hybrid.enhance.tiling.GRID: tile origins and the padded size snap to one 4:2:0 MCU.
 export const GRID = 16;

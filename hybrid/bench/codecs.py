@@ -25,7 +25,7 @@ Settings applied everywhere, so the comparison is like for like:
 * hybrid: ``hybrid.encode(quality=q, best=True)``; the enhanced variants decode the same
   files (and libjpeg-turbo's) with ``hybrid.decode(enhance=True)``, the product's default
   model choice (``content="auto"``: the photo model on photographs, the screen model on
-  screenshots), and ``model="enhance-quality-v4"`` (a photo model, on every image); SR mode
+  screenshots), and ``model="enhance-quality-v5"`` (a photo model, on every image); SR mode
   codes at half size (``scale=2``) and decodes with ``enhance=True``; automatic mode is
   ``hybrid.encode_to_target(target_bpp=...)`` decoded as ``hybrid.decode`` does by default
   for such a file (enhanced when a network is installed); the tuned variants are

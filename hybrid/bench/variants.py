@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-ENHANCE_QUALITY = "enhance-quality-v4"
+ENHANCE_QUALITY = "enhance-quality-v5"
 SR_MODELS = ("sr-fast-v1", "sr-fast-x1.5-v1")
 
 

@@ -75,11 +75,16 @@ def test_every_released_enhancer_keeps_half_its_recorded_gain(model):
     assert np.mean(measured) >= 0.5 * recorded, (measured, recorded)
 
 
-@pytest.mark.parametrize("quality", [30, 75, 90])
-def test_default_model_does_not_harm_hybrids_best_files(quality):
+#: The models trained on hybrid's own files too (issue 17): the default and the quality tier.
+OWN_FILE_MODELS = (DEFAULT_ENHANCE_MODEL, "enhance-quality-v5")
+
+
+@pytest.mark.parametrize("model", OWN_FILE_MODELS)
+@pytest.mark.parametrize("quality", [30, 75, 90, 94])
+def test_own_file_models_do_not_harm_hybrids_best_files(quality, model):
     clean = crops()
     data = [hybrid.encode(c, quality=quality, best=True) for c in clean]
-    measured = gains(data, clean, DEFAULT_ENHANCE_MODEL)
+    measured = gains(data, clean, model)
     assert np.mean(measured) > 0.0, measured
     assert min(measured) > -0.1, measured
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from hybrid.codec.geometry import check_scale
 from hybrid.codec.headers import DEFAULT_MAX_SCAN_PASSES
-from hybrid.codec.options import EncodeOptions
+from hybrid.codec.options import Decoder, EncodeOptions
 from hybrid.downscaled import check_comment, check_content_class
 from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip
@@ -227,7 +227,11 @@ class EncodeRequest:
         _check_flag("allow_downscale", self.allow_downscale, none=True)
         for name in ("progressive", "rdo", "optimize_huffman", "keep_metadata", "best"):
             _check_flag(name, getattr(self, name))
-        for decoder, name in (("plain", "options"), ("enhanced", "enhanced_options")):
+        decoders: tuple[tuple[Decoder, str], ...] = (
+            ("plain", "options"),
+            ("enhanced", "enhanced_options"),
+        )
+        for decoder, name in decoders:
             options = EncodeOptions.from_api(
                 quality=self.quality,
                 subsampling=self.subsampling,

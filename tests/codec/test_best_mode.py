@@ -91,7 +91,6 @@ def test_best_options() -> None:
     np.testing.assert_array_equal(frame.quant_tables[1], psnr_quant_tables(50)[1])
 
 
-
 def test_best_options_for_the_enhanced_decode(photo: np.ndarray) -> None:
     """The psnr tune's trellis for a file a network decodes: 0.6 of the multiplier, no
     texture adaptation (ENHANCED_TUNES); the other tunes keep theirs."""
@@ -115,6 +114,7 @@ def test_best_options_for_the_enhanced_decode(photo: np.ndarray) -> None:
         sizes.append(len(data))
         errors.append(-psnr(crop, decode(data)))
     assert sizes[0] > sizes[1] > sizes[2] and errors[0] < errors[1] < errors[2]
+
 
 def decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:

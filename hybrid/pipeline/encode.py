@@ -102,8 +102,10 @@ class FittedFile:
     Attributes:
         fit: :func:`hybrid.enhance.strength.fit_strength`'s result.
         model: the registry id of the model that made ``enhanced``.
-        plain: float32 (H, W, C) plain decode in [0, 1] (C = 3, or 1 for greyscale).
-        enhanced: float32 (H, W, C) enhanced decode with the network's full change.
+        plain: float32 (H, W, C) plain decode in [0, 1] (C = 3, or 1 for greyscale); for a
+            downscaled file (:func:`fit_sr_file`) upscaled bicubically to the original size.
+        enhanced: float32 (H, W, C) enhanced decode with the network's full change; for a
+            downscaled file the super-resolution network's full output at that size.
     """
 
     fit: StrengthFit

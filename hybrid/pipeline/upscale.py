@@ -213,9 +213,15 @@ def decode_resized(
             raise UnsupportedImageError(reason)
         strength = sr_strength(header, sr_id)
         array = super_resolved(data, header, request, size, sr_id, strength)
-        if report is not None:
-            from hybrid.enhance.choice import ModelChoice
+        from hybrid.enhance.choice import ModelChoice
+        from hybrid.enhance.choice import logger as choice_logger
 
+        kept = "" if strength is None else f", strength {strength:.3f} recorded"
+        choice_logger.info(
+            "super-resolved with %s (%s to %s%s)",
+            sr_id, _size_text(coded), _size_text(size), kept,
+        )  # fmt: skip
+        if report is not None:
             source = None if strength is None else "recorded"
             report(ModelChoice(sr_id, "super-resolution", None, strength=strength,
                                strength_source=source))  # fmt: skip

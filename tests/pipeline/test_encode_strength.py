@@ -240,3 +240,17 @@ def test_rate_control_codes_for_the_decoder_in_its_loop(monkeypatch, empty_regis
     seen.clear()
     hybrid.encode_to_target(_photo(), target_bpp=0.5, best=True, allow_downscale=False)
     assert seen and set(seen) == {0.6}
+
+
+def test_cli_says_the_sr_strength_it_records_and_applies(tmp_path):
+    src = save_png(tmp_path / "p.png")
+    jpg = tmp_path / "p.jpg"
+    result = run("encode", src, "-o", jpg, "--scale", "2", "-q", "50")
+    assert result.exit_code == 0, result.output
+    meta = find_metadata(jpg.read_bytes())
+    assert f"mode downscaled, strength {meta.strength:.3f}" in result.output
+    assert f"model sr-fast-v1, strength {meta.strength:.3f}" in run("info", jpg).stdout
+    result = run("decode", jpg, "-o", tmp_path / "p-sr.png", "--enhance", "-v")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"hybrid: {jpg}: super-resolved with sr-fast-v1 (")
+    assert f"strength {meta.strength:.3f} recorded)" in result.stderr

@@ -114,8 +114,8 @@ CASES = {
     "q20-odd.jpg": Case(lambda: _pillow(ASTRONAUT[3:190, 5:250], 20)),  # not on the MCU grid
     "q30-444.jpg": Case(lambda: _pillow(data.chelsea()[50:170, 100:260], 30, 0)),
     "grey-q40.jpg": Case(lambda: _pillow(data.camera()[100:244, 60:260], 40)),
-    # near-lossless (a third of the change kept): small steps, where recovering the coefficients from 8-bit pixels misses
-    # more of them
+    # near-lossless (a third of the change kept): small steps, where recovering the
+    # coefficients from 8-bit pixels misses more of them
     "q91.jpg": Case(lambda: _pillow(ASTRONAUT[200:328, 200:344], 91), floor=0.98),
     # screens: the classifier picks the screen model. Dark text on white at q30 rings past
     # 0 and 255 in 61 % of its blocks; after de-clipping 4 % of all blocks keep a luma

@@ -75,6 +75,7 @@ from hybrid.downscaled import DEFAULT_SR_MODEL, EncodeSource, encode_frame_file
 from hybrid.errors import InputError, MissingModelWarning
 from hybrid.pipeline.decode import decode_source
 from hybrid.pipeline.encode import (
+    FittedFile,
     fit_file,
     fit_sr_file,
     prepare_source,
@@ -432,6 +433,16 @@ def installed_decoder() -> _Decoder:
     )
 
 
+def _fitted_pixels(fitted: FittedFile) -> np.ndarray:
+    """uint8-valued float64 (H, W) or (H, W, 3): ``fitted``'s blend at its fitted strength,
+    rounded to 8 bits as the decoder rounds it."""
+    from hybrid.enhance.strength import blend
+
+    out = blend(fitted.plain, fitted.enhanced, fitted.fit.strength)
+    pixels = np.round(np.clip(out, 0.0, 1.0) * np.float32(255.0)).astype(np.float64)
+    return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+
+
 class _FittedDecodes:
     """The full-resolution candidates' fitted blends (see the module docstring): their
     strengths, kept by file."""
@@ -443,13 +454,9 @@ class _FittedDecodes:
     def pixels(self, data: bytes) -> np.ndarray:
         """uint8-valued float64 (H, W) or (H, W, 3): the 8-bit decode of ``data`` at its
         fitted strength, as ``hybrid.decode(enhance=True)`` gives it once recorded."""
-        from hybrid.enhance.strength import blend
-
         fitted = fit_file(data, self.original, self.model)
         self.strengths[data] = fitted.fit.strength
-        out = blend(fitted.plain, fitted.enhanced, fitted.fit.strength)
-        pixels = np.round(np.clip(out, 0.0, 1.0) * np.float32(255.0)).astype(np.float64)
-        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+        return _fitted_pixels(fitted)
 
 
 class _FittedUpscales:
@@ -465,15 +472,11 @@ class _FittedUpscales:
         """uint8-valued float64 (H, W) or (H, W, 3) at the original size: the 8-bit decode
         of ``data`` at its fitted strength, as ``hybrid.decode(enhance=True)`` gives it once
         recorded."""
-        from hybrid.enhance.strength import blend
-
         fitted = fit_sr_file(data, self.original)
         if fitted is None:
             return self.decoder.pixels(data, scale)
         self.strengths[data] = (fitted.model, fitted.fit.strength)
-        out = np.clip(blend(fitted.plain, fitted.enhanced, fitted.fit.strength), 0.0, 1.0)
-        pixels = np.round(out * np.float32(255.0)).astype(np.float64)
-        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+        return _fitted_pixels(fitted)
 
 
 # --- choosing quality and mode ---------------------------------------------------------------

@@ -178,11 +178,8 @@ class EncodeRequest:
             ``model_id`` in full-size files of a fixed quality (not with a target or a
             scale, whose files may be downscaled; not when a model or the ``screen`` class
             is given), which makes the encode a planned one.
-        options: the :class:`~hybrid.codec.options.EncodeOptions` these describe (derived).
-        enhanced_options: the same for a file an enhancement network will decode (the
-            ``enhance`` mode, rate control with the enhanced decode in its loop): the best
-            mode's trellis settings for that decoder
-            (:data:`~hybrid.codec.options.ENHANCED_TUNES`), else equal to ``options``.
+        options: the :class:`~hybrid.codec.options.EncodeOptions` these describe (derived);
+            :attr:`enhanced_options` the same for a file a network will decode.
 
     Raises:
         InputError: the first field that is not valid, or two that do not go together.
@@ -212,7 +209,6 @@ class EncodeRequest:
     content: str | None = None
     tune: str | None = None
     options: EncodeOptions = field(init=False, repr=False, compare=False)
-    enhanced_options: EncodeOptions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("plain", "enhance", "downscaled"):
@@ -227,24 +223,7 @@ class EncodeRequest:
         _check_flag("allow_downscale", self.allow_downscale, none=True)
         for name in ("progressive", "rdo", "optimize_huffman", "keep_metadata", "best"):
             _check_flag(name, getattr(self, name))
-        decoders: tuple[tuple[Decoder, str], ...] = (
-            ("plain", "options"),
-            ("enhanced", "enhanced_options"),
-        )
-        for decoder, name in decoders:
-            options = EncodeOptions.from_api(
-                quality=self.quality,
-                subsampling=self.subsampling,
-                quant_tables=self.quant_tables,
-                restart_interval=self.restart_interval,
-                rdo=self.rdo,
-                progressive=self.progressive,
-                optimize_huffman=self.optimize_huffman,
-                best=self.best,
-                tune=self.tune,
-                decoder=decoder,
-            )
-            object.__setattr__(self, name, options)
+        object.__setattr__(self, "options", self._options_for("plain"))
         _check_max_pixels(self.max_pixels)
         object.__setattr__(self, "strip", parse_strip(self.strip))
         object.__setattr__(self, "comment", check_comment(self.comment))
@@ -271,6 +250,28 @@ class EncodeRequest:
         fixed = target is None and self.scale is None and self.mode != "downscaled"
         if self.tune is not None and self.model_id is None and self.content != "screen" and fixed:
             object.__setattr__(self, "model_id", TUNE_MODELS[self.tune])
+
+    @property
+    def enhanced_options(self) -> EncodeOptions:
+        """:attr:`options` for a file an enhancement network will decode (the ``enhance``
+        mode, rate control with the enhanced decode in its loop): the best mode's trellis
+        settings for that decoder (:data:`~hybrid.codec.options.ENHANCED_TUNES`), else equal
+        to :attr:`options`."""
+        return self._options_for("enhanced")
+
+    def _options_for(self, decoder: Decoder) -> EncodeOptions:
+        return EncodeOptions.from_api(
+            quality=self.quality,
+            subsampling=self.subsampling,
+            quant_tables=self.quant_tables,
+            restart_interval=self.restart_interval,
+            rdo=self.rdo,
+            progressive=self.progressive,
+            optimize_huffman=self.optimize_huffman,
+            best=self.best,
+            tune=self.tune,
+            decoder=decoder,
+        )
 
     @property
     def planned(self) -> bool:

@@ -278,9 +278,9 @@ def bicubic_base(data: bytes, header: JpegInfo, size: tuple[int, int]) -> np.nda
 def sr_blend(base: np.ndarray, sr: np.ndarray, strength: float) -> np.ndarray:
     """``base + strength * (sr - base)`` (:func:`hybrid.enhance.strength.blend`'s float32
     arithmetic, which the encoder fits), clipped to [0, 1]."""
-    p = np.asarray(base, dtype=np.float32)
-    out = p + np.float32(strength) * (np.asarray(sr, dtype=np.float32) - p)
-    return np.clip(out, 0.0, 1.0)
+    from hybrid.enhance.strength import blend
+
+    return np.clip(blend(base, sr, strength), 0.0, 1.0)
 
 
 def super_resolved(

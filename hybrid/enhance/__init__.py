@@ -17,6 +17,7 @@ from hybrid.codec.reader import DctRead
 from hybrid.enhance.choice import ModelChoice, check_content, choose_model
 from hybrid.enhance.registry import (
     DEFAULT_ENHANCE_MODEL,
+    fade_out_steps,
     inference_settings,
     load_model,
     load_weights_file,
@@ -135,7 +136,7 @@ def enhance_jpeg(
     share = (
         KeptShare(float(strength), "given")
         if strength is not None
-        else kept_share(planes.qtables[0], info.hybrid_metadata, model)
+        else kept_share(planes.qtables[0], info.hybrid_metadata, model, fade_out_steps(model))
     )
     with torch_settings(threads=threads):  # restored after: torch_state.py
         out = enhance_planes(

@@ -209,7 +209,7 @@ def enhance_jpeg_onnx(
     share = (
         KeptShare(float(strength), "given")
         if strength is not None
-        else kept_share(planes.qtables[0], info.hybrid_metadata, model)
+        else kept_share(planes.qtables[0], info.hybrid_metadata, model, entry.fade_out)
     )
     if report is not None:
         report(replace(choice, strength=share.strength, strength_source=share.source))

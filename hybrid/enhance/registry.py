@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hybrid.codec.metadata import CONTENT_CODES
+from hybrid.enhance.taper import TAPER_STEPS
 from hybrid.errors import MissingModelWarning, WeightsError
 
 MANIFEST_NAME = "manifest.json"
@@ -78,6 +79,11 @@ class ModelEntry:
         flips = self.inference.get("flips", 1)
         if flips not in (1, 2, 4):
             raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
+        if "fade_out" in self.inference and not valid_knots(self.inference["fade_out"]):
+            raise WeightsError(
+                f"manifest entry {self.id!r}: inference.fade_out must be two increasing "
+                "non-negative quantizer steps [lo, hi]"
+            )
         path = PurePosixPath(self.file)
         if path.is_absolute() or len(path.parts) != 1 or self.file in ("", ".", ".."):
             raise WeightsError(
@@ -87,6 +93,16 @@ class ModelEntry:
             raise WeightsError(
                 f"manifest entry {self.id!r}: sha256 must be 64 lowercase hex digits"
             )
+
+
+def valid_knots(knots: Any) -> bool:
+    """Whether ``knots`` are fade-out knots: two increasing non-negative finite numbers."""
+    if not isinstance(knots, (list, tuple)) or len(knots) != 2:
+        return False
+    if not all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in knots):
+        return False
+    lo, hi = (float(k) for k in knots)
+    return 0.0 <= lo < hi < float("inf")
 
 
 def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
@@ -202,6 +218,18 @@ def inference_settings(model_id: str, directory: Path | None = None) -> dict[str
     """The manifest's inference settings for ``model_id`` (empty for user weights files)."""
     entry = load_manifest(directory).get(model_id)
     return dict(entry.inference) if entry else {}
+
+
+def fade_out_steps(model_id: str | None, directory: Path | None = None) -> tuple[float, float]:
+    """The near-lossless fade-out knots ``(lo, hi)`` of ``model_id`` (mean luma quantizer
+    steps: none of the network's change kept at or below ``lo``, all of it from ``hi``): the
+    manifest entry's ``inference.fade_out``, measured per model by ``scripts/fit_fade_out.py``,
+    else :data:`hybrid.enhance.taper.TAPER_STEPS` (also for user weights files, None)."""
+    entry = load_manifest(directory).get(model_id) if model_id else None
+    if entry is not None and "fade_out" in entry.inference:
+        lo, hi = entry.inference["fade_out"]
+        return float(lo), float(hi)
+    return TAPER_STEPS
 
 
 def load_model(model_id: str, directory: Path | None = None):

@@ -1,7 +1,9 @@
 """How much of the network's change an enhanced decode keeps: the strength the file's record
 carries for the model that decodes it (fitted by the encoder, :mod:`hybrid.enhance.strength`),
-else the near-lossless fade-out by the mean luma quantizer step (torch-free: the torch and
-ONNX backends and the browser module share it)."""
+else the near-lossless fade-out by the mean luma quantizer step, at the decoding model's own
+knots where its manifest entry carries them (``inference.fade_out``, measured per model by
+``scripts/fit_fade_out.py``; issue 17) and at :data:`TAPER_STEPS` otherwise (torch-free: the
+torch and ONNX backends and the browser module share it)."""
 
 from __future__ import annotations
 
@@ -25,10 +27,17 @@ TAPER_STEPS = (9.0, 13.0)
 TAPER_STRENGTHS = (0.0, 1.0)
 
 
-def residual_strength(luma_table: np.ndarray) -> float:
-    """Share (0..1) of the enhancement kept for a file with this (8, 8) luma table."""
+def residual_strength(luma_table: np.ndarray, steps: tuple[float, float] = TAPER_STEPS) -> float:
+    """Share (0..1) of the enhancement kept for a file with this (8, 8) luma table.
+
+    Args:
+        luma_table: the file's (8, 8) luma quantization table.
+        steps: the knots ``(lo, hi)`` in mean quantizer steps: nothing kept at or below
+            ``lo``, everything from ``hi``; a model's own
+            (:func:`hybrid.enhance.registry.fade_out_steps`) or the default.
+    """
     step = float(np.mean(luma_table))
-    return float(np.interp(step, TAPER_STEPS, TAPER_STRENGTHS))
+    return float(np.interp(step, steps, TAPER_STRENGTHS))
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,26 @@ class KeptShare:
     source: str
 
 
-def kept_share(luma_table: np.ndarray, meta: HybridMetadata | None, model: str | None) -> KeptShare:
+def kept_share(
+    luma_table: np.ndarray,
+    meta: HybridMetadata | None,
+    model: str | None,
+    steps: tuple[float, float] = TAPER_STEPS,
+) -> KeptShare:
     """The share an enhanced decode of a file keeps.
 
     Args:
         luma_table: the file's (8, 8) luma quantization table.
         meta: the file's checked record (``JpegInfo.hybrid_metadata``), or None.
         model: the registry id of the model that decodes it (None for a user weights file).
+        steps: the fade-out knots of that model
+            (:func:`hybrid.enhance.registry.fade_out_steps`).
 
     Returns:
         ``meta.strength`` when the record carries one and names ``model`` (the encoder
-        fitted it for that network), else :func:`residual_strength` of ``luma_table``: a
-        different model (the user's choice) keeps the fade-out.
+        fitted it for that network), else :func:`residual_strength` of ``luma_table`` at
+        ``steps``: a different model (the user's choice) keeps its fade-out.
     """
     if meta is not None and meta.strength is not None and model and meta.model_id == model:
         return KeptShare(meta.strength, "recorded")
-    return KeptShare(residual_strength(luma_table), "taper")
+    return KeptShare(residual_strength(luma_table, steps), "taper")

@@ -4,7 +4,8 @@
 // jpeg_input.condition_vector); tests/web/test_browser.py checks that the enhanced pixels
 // equal the Python ONNX decoder's within 1/255. Arrays are planar Float32Array (C, H, W).
 
-// hybrid.enhance.taper: share of the change kept, by the mean luma quantizer step.
+// hybrid.enhance.taper: share of the change kept, by the mean luma quantizer step; a model's
+// onnx.json entry may carry its own knots (inference.fade_out).
 export const TAPER_STEPS = [9.0, 13.0];
 export const TAPER_STRENGTHS = [0.0, 1.0];
 // hybrid.enhance.tiling.GRID: tile origins and the padded size snap to one 4:2:0 MCU.
@@ -24,12 +25,19 @@ export function conditionVector(info) {
   return cond;
 }
 
-/** Share (0..1) of the enhancement kept for this (64,) luma table. */
-export function residualStrength(luma) {
+/** registry.fade_out_steps: an onnx.json entry's own fade-out knots, else TAPER_STEPS. */
+export function fadeOutSteps(entry) {
+  const knots = entry && entry.inference && entry.inference.fade_out;
+  return Array.isArray(knots) && knots.length === 2 ? knots : TAPER_STEPS;
+}
+
+/** Share (0..1) of the enhancement kept for this (64,) luma table, fading out between the
+ * knots ``steps`` (a model's own, fadeOutSteps, or the default). */
+export function residualStrength(luma, steps = TAPER_STEPS) {
   let sum = 0;
   for (const v of luma) sum += v;
   const step = sum / 64;
-  const [s0, s1] = TAPER_STEPS;
+  const [s0, s1] = steps;
   const [v0, v1] = TAPER_STRENGTHS;
   if (step <= s0) return v0;
   if (step >= s1) return v1;

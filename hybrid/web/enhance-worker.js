@@ -2,7 +2,7 @@
 // tile by tile with onnxruntime-web and posts the enhanced image back (see hybrid-enhance.js);
 // a downscaled hybrid file comes back at its original size (superres.js).
 import { chooseModel, contentFeatures, screenProbability } from "./content.js";
-import { enhancePlanes, preparePlanes, residualStrength } from "./enhance-core.js";
+import { enhancePlanes, fadeOutSteps, preparePlanes, residualStrength } from "./enhance-core.js";
 import { orientPixels, parseJpeg, withoutExif } from "./jpeg-headers.js";
 import { blendUpscale, chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
 import { executionProviders, loadRuntime } from "./runtime.js";
@@ -102,7 +102,7 @@ async function enhanceCoded(ctx) {
   // hybrid.enhance.taper.kept_share: the record's strength when it names the model run
   const record = info.record;
   const recorded = record != null && record.strength != null && record.modelId === choice.model;
-  const strength = recorded ? record.strength : residualStrength(info.qtables[0]);
+  const strength = recorded ? record.strength : residualStrength(info.qtables[0], fadeOutSteps(entry));
   const pixels = await enhancePlanes(runner(ort, session), rgba, width, height, info, {
     overlap: entry.receptive_radius + 1 + 16,
     tile: options.tile || 1024,

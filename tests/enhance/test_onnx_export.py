@@ -126,3 +126,16 @@ def test_committed_sr_exports_are_verified_and_current():
     for model_id in ("sr-fast-v1", "sr-fast-x1.5-v1"):
         path = weights_dir() / entries[model_id].variants["fp32"].file
         assert _outputs(path, load_model(model_id), [(64, 96)], 1.0) < 1e-5
+
+
+def test_committed_exports_carry_their_models_inference_settings():
+    """onnx.json repeats each exported model's manifest inference settings (``flips``, its
+    own fade-out knots): the ONNX backend and the browser read them there, so a release
+    that changes them in the manifest must change them in onnx.json too."""
+    from hybrid.enhance.registry import fade_out_steps, load_manifest
+
+    registry = load_manifest()
+    for model_id, entry in load_onnx_manifest().items():
+        assert entry.source_sha256 == registry[model_id].sha256, model_id
+        assert entry.inference == registry[model_id].inference, model_id
+        assert entry.fade_out == fade_out_steps(model_id), model_id

@@ -152,3 +152,72 @@ def test_another_model_keeps_the_taper():
     # a record for another model than the one chosen
     other = hybrid.decode(_recorded(0.0, "enhance-quality-v4"), enhance=True, content="photo")
     assert other.info["hybrid_strength_source"] == "taper"
+
+
+def test_kept_share_fades_out_at_the_models_own_knots():
+    table = np.full((8, 8), 20, dtype=np.uint16)  # mean step 20
+    assert kept_share(table, None, "m").strength == 1.0  # past the default (9, 13)
+    share = kept_share(table, None, "m", (10.0, 50.0))
+    assert (share.strength, share.source) == (pytest.approx(0.25), "taper")
+    assert residual_strength(table, (20.0, 30.0)) == 0.0
+    assert residual_strength(table, (0.0, 40.0)) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("knots", [[5, 3], [1], [-1, 4], [2, "x"], [2, float("inf")], [True, 4]])
+def test_malformed_fade_out_knots_are_refused(knots):
+    from hybrid.enhance.onnx_registry import OnnxEntry
+    from hybrid.enhance.registry import ModelEntry
+    from hybrid.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="fade_out"):
+        ModelEntry(id="x", file="x.safetensors", sha256="0" * 64, architecture="EnhanceNet",
+                   kwargs={}, parameters=1, inference={"fade_out": knots})  # fmt: skip
+    with pytest.raises(WeightsError, match="fade_out"):
+        OnnxEntry(id="x", source_sha256="0" * 64, architecture="EnhanceNet", receptive_radius=1,
+                  size_multiple=8, variants={}, inference={"fade_out": knots})  # fmt: skip
+
+
+def _fading_registry(directory, knots) -> None:
+    """The released default model (safetensors and ONNX files linked) with fade-out
+    ``knots`` in both manifests, in ``directory``."""
+    import json
+    import os
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "weights"  # the released ones
+    for name in ("manifest.json", "onnx.json"):
+        body = json.loads((source / name).read_text())
+        body["models"] = [m for m in body["models"] if m["id"] == DEFAULT_ENHANCE_MODEL]
+        for entry in body["models"]:
+            entry["inference"] = {**entry["inference"], "fade_out": knots}
+            files = [v["file"] for v in entry["variants"].values()] if "variants" in entry else []
+            for file in files + ([entry["file"]] if "file" in entry else []):
+                os.symlink(source / file, directory / file)
+        (directory / name).write_text(json.dumps(body))
+
+
+def test_the_decode_fades_out_at_the_models_own_knots_torch_and_onnx_alike(
+    empty_registry, monkeypatch
+):
+    """A manifest entry's ``inference.fade_out`` sets the share a file without a recorded
+    strength keeps, in both backends (the ONNX one reads onnx.json's copy)."""
+    pytest.importorskip("onnxruntime")
+    from hybrid.enhance.registry import fade_out_steps
+    from hybrid.enhance.taper import TAPER_STEPS
+
+    jpeg = hybrid.encode(data.astronaut()[96:208, 160:304], quality=40)
+    info = parse_info(jpeg)
+    step = float(np.mean(info.quant_tables[info.components[0].quant_index]))
+    knots = [step - 10.0, step + 30.0]  # a quarter of the change kept
+    _fading_registry(empty_registry, knots)
+    assert fade_out_steps(DEFAULT_ENHANCE_MODEL) == tuple(knots)
+    assert fade_out_steps(None) == fade_out_steps("no-such-model") == TAPER_STEPS
+    plain = hybrid.decode_array(jpeg, enhance=False)
+    for backend in ("torch", "onnx"):
+        image = hybrid.decode(jpeg, enhance=True, backend=backend, precision="fp32")
+        assert image.info["hybrid_strength"] == pytest.approx(0.25)
+        assert image.info["hybrid_strength_source"] == "taper"
+        kept = hybrid.decode_array(jpeg, enhance=True, backend=backend, precision="fp32")
+        request = DecodeRequest(enhance=True, backend=backend, precision="fp32", threads=1)
+        full = enhanced_array(jpeg, info, request, strength=1.0)
+        np.testing.assert_allclose(kept, plain + 0.25 * (full - plain), atol=2e-6)

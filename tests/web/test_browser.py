@@ -316,6 +316,57 @@ def test_downscaled_file_without_super_resolution_model(site):
     assert errors == []
 
 
+def test_a_models_own_fade_out_knots(site, tmp_path, monkeypatch):
+    """A site whose onnx.json gives the photo model its own fade-out knots: the page keeps
+    the share those knots give (not the default's), as the Python ONNX decoder does with the
+    same manifests."""
+    images, page, errors = site
+    jpeg = (images / "q50.jpg").read_bytes()
+    info = parse_info(jpeg)
+    step = float(np.mean(info.quant_tables[info.components[0].quant_index]))
+    knots = [step - 10.0, step + 30.0]  # a quarter of the change kept; the default keeps all
+    weights = images.parent / "weights"
+    fading = images.parent / "weights-fade"
+    fading.mkdir(exist_ok=True)
+    manifest = json.loads((weights / "onnx.json").read_text())
+    for entry in manifest["models"]:
+        if entry["id"] == "enhance-fast-v4":
+            entry["inference"]["fade_out"] = knots
+        for variant in entry["variants"].values():
+            shutil.copy(weights / variant["file"], fading)
+    (fading / "onnx.json").write_text(json.dumps(manifest))
+    # the same manifests for Python's decoder, over the released files
+    released = Path(hybrid.__file__).resolve().parents[1] / "weights"
+    registry = tmp_path / "weights"
+    registry.mkdir()
+    body = json.loads((released / "manifest.json").read_text())
+    for entry in body["models"]:
+        if entry["id"] == "enhance-fast-v4":
+            entry["inference"]["fade_out"] = knots
+    (registry / "manifest.json").write_text(json.dumps(body))
+    (registry / "onnx.json").write_text(json.dumps(manifest))
+    for file in {e["file"] for e in body["models"]} | {
+        v["file"] for e in manifest["models"] for v in e["variants"].values()
+    }:
+        (registry / file).symlink_to(released / file)
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(registry))
+
+    result = page.evaluate(
+        "() => window.enhance('images/q50.jpg', {weightsBase: './weights-fade/'})"
+    )
+    assert result["enhanced"], result
+    assert result["model"]["model"] == "enhance-fast-v4"
+    assert result["model"]["strength"] == pytest.approx(0.25)
+    assert result["model"]["strengthSource"] == "taper"
+    ours = pixels_of(result["pixels"], result["width"], result["height"])
+    ref = hybrid.decode_array(jpeg, enhance=True, backend="onnx")
+    kept = hybrid.decode(jpeg, enhance=True, backend="onnx").info["hybrid_strength"]
+    assert kept == pytest.approx(0.25)
+    steps = np.abs(ours * 255 - ref * 255)
+    assert (steps <= 1.0).mean() >= 0.995 and steps.mean() < 0.2
+    assert errors == []
+
+
 def _js_array(source: str, name: str) -> list[float]:
     body = re.search(rf"export const {name} = \[([^\]]*)\]", source).group(1)
     return [float(v) for v in body.replace("\n", " ").split(",") if v.strip()]

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""A model's own near-lossless fade-out (issue 17): the knots of the taper by the mean luma
+quantizer step that keep a released network never worse than the plain decode.
+
+A decoder that finds no strength recorded for the model it runs keeps
+``interp(step, (lo, hi), (0, 1))`` of the network's change, ``step`` being the mean of the
+file's luma quantization table (:mod:`hybrid.enhance.taper`). Networks differ in where they
+stop helping: one trained on libjpeg-turbo's output alone harms hybrid's trellis files from
+mid quality, so each manifest entry may carry its own ``inference.fade_out`` knots.
+
+For every clean image (the first ``--images`` of ``--data``), encoder mode (hybrid's
+``best`` and baseline, and libjpeg-turbo through Pillow) and quality, the file is decoded
+plain and with the model's full change (strength 1), and the 8-bit blend's PSNR gain over the
+plain decode is measured at :data:`GRID` strengths, exactly as the decoder blends and rounds
+(:func:`hybrid.enhance.strength.blend`). The knots are then chosen by grid search: the largest
+mean gain (over all cells, each mode and quality weighted alike) such that at every mode and
+quality the mean gain is >= 0 and no image loses more than ``--tolerance - --margin`` dB,
+and no knot lies below the default fade-out's (a model may fade out earlier, never later).
+A strength between grid points is scored by interpolating the squared error linearly between
+its neighbours; ``scripts/bench_own_files.py`` checks the chosen knots with the real decoder.
+
+Example (the commands recorded in BENCHMARKS.md):
+    python scripts/fit_fade_out.py --model enhance-perceptual-v1 --images 68 \
+        --json runs/fade/enhance-perceptual-v1.json
+    python scripts/fit_fade_out.py --from-json runs/fade/enhance-perceptual-v1.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repository root, for scripts.bench_own_files
+
+import hybrid  # noqa: E402
+from hybrid.codec.headers import parse_info  # noqa: E402
+from hybrid.enhance import enhance_jpeg  # noqa: E402
+from hybrid.enhance.registry import fade_out_steps  # noqa: E402
+from hybrid.enhance.strength import blend  # noqa: E402
+from hybrid.enhance.taper import TAPER_STEPS  # noqa: E402
+from scripts.bench_own_files import REFERENCE, encode  # noqa: E402
+
+QUALITIES = (5, 10, 20, 30, 40, 50, 65, 75, 80, 85, 88, 90, 91, 92, 93, 94, 95, 97)
+MODES = ("best", "baseline", REFERENCE)
+#: Strengths at which each file's blend is measured.
+GRID = np.linspace(0.0, 1.0, 21)
+SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
+
+
+def squared_errors(clean: np.ndarray, plain: np.ndarray, full: np.ndarray) -> list[float]:
+    """Mean squared error (0..255 scale, all channels) of the 8-bit blend at each
+    :data:`GRID` strength against ``clean`` (uint8 (H, W, 3)); ``plain`` and ``full`` are
+    float (H, W, 3) on the 0..1 scale."""
+    ref = clean.astype(np.float64)
+    out = []
+    for s in GRID:
+        scaled = np.multiply(blend(plain, full, s), 255.0, dtype=np.float32)
+        pixels = np.clip(np.round(scaled), 0, 255)
+        out.append(float(np.mean((pixels.astype(np.float64) - ref) ** 2)))
+    return out
+
+
+def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
+    """One row per (image, mode, quality): ``step`` (mean luma quantizer step) and ``mse``,
+    the squared error at each :data:`GRID` strength (``mse[0]``: the plain decode)."""
+    rows = []
+    for path in files:
+        t0 = time.perf_counter()
+        with Image.open(path) as im:
+            clean = np.asarray(im.convert("RGB"))
+        for mode in modes:
+            for quality in qualities:
+                data = encode(clean, mode, quality)
+                info = parse_info(data)
+                luma = info.quant_tables[info.components[0].quant_index]
+                plain = hybrid.decode_array(data)
+                full = enhance_jpeg(
+                    data, info=info, model=model, weights=weights, strength=1.0, threads=threads
+                )
+                rows.append(
+                    {
+                        "image": path.name,
+                        "mode": mode,
+                        "quality": quality,
+                        "step": float(np.mean(luma)),
+                        "mse": squared_errors(clean, plain, full),
+                    }
+                )
+        print(f"{path.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def strengths(steps: np.ndarray, knots: tuple[float, float]) -> np.ndarray:
+    """The taper's share at each step for knots ``(lo, hi)``."""
+    return np.interp(steps, knots, (0.0, 1.0))
+
+
+def gains(mse: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """PSNR gain (dB) over the plain decode of each row (``mse``: (rows, len(GRID))) at its
+    share, the squared error interpolated linearly between grid strengths."""
+    pos = share * (len(GRID) - 1)
+    i = np.minimum(np.floor(pos).astype(int), len(GRID) - 2)
+    frac = pos - i
+    rows = np.arange(len(mse))
+    err = mse[rows, i] * (1 - frac) + mse[rows, i + 1] * frac
+    return 10 * np.log10(mse[:, 0] / np.maximum(err, 1e-12))
+
+
+def cells(rows: list[dict]) -> dict[tuple[str, int], np.ndarray]:
+    """Row indices per (mode, quality)."""
+    out: dict[tuple[str, int], list[int]] = {}
+    for k, row in enumerate(rows):
+        out.setdefault((row["mode"], row["quality"]), []).append(k)
+    return {key: np.array(idx) for key, idx in out.items()}
+
+
+def choose(
+    rows: list[dict], floor: float, least: tuple[float, float] = TAPER_STEPS
+) -> tuple[tuple[float, float], float] | None:
+    """The knots with the largest mean gain whose every (mode, quality) cell has a mean gain
+    >= 0 and a worst image >= ``floor`` dB, and that mean; None if no knots qualify. Knots
+    are never below ``least`` (the default fade-out, set for re-compressed sources, which
+    the validation images only partly stand for): a model may fade out earlier, not later."""
+    steps = np.array([r["step"] for r in rows])
+    mse = np.array([r["mse"] for r in rows])
+    groups = list(cells(rows).values())
+    best = None
+    for lo in np.arange(least[0], 60.01, 0.25):
+        for width in np.arange(0.5, 30.01, 0.5):
+            knots = (float(lo), float(lo + width))
+            if knots[1] < least[1]:
+                continue
+            g = gains(mse, strengths(steps, knots))
+            if any(g[idx].min() < floor or g[idx].mean() < 0 for idx in groups):
+                continue
+            score = float(np.mean([g[idx].mean() for idx in groups]))
+            if best is None or score > best[1] + 1e-9:
+                best = (knots, score)
+    return best
+
+
+def table(rows: list[dict], knots: tuple[float, float], title: str) -> str:
+    """Markdown: per mode and quality, the mean step and share, the mean gain and the worst
+    image at ``knots``, and the mean and worst gain at full strength."""
+    steps = np.array([r["step"] for r in rows])
+    mse = np.array([r["mse"] for r in rows])
+    share = strengths(steps, knots)
+    g = gains(mse, share)
+    full = gains(mse, np.ones(len(rows)))
+    out = [
+        f"{title}: knots ({knots[0]:g}, {knots[1]:g})",
+        "",
+        "| mode | quality | mean step | kept | mean gain | worst image | worst | "
+        "full strength: mean | worst |",
+        "|:---|---:|---:|---:|---:|---:|:---|---:|---:|",
+    ]
+    for (mode, quality), idx in cells(rows).items():
+        w = idx[int(np.argmin(g[idx]))]
+        out.append(
+            f"| {mode} | {quality} | {steps[idx].mean():.2f} | {share[idx].mean():.2f} "
+            f"| {g[idx].mean():+.3f} | {g[w]:+.3f} | {rows[w]['image']} "
+            f"| {full[idx].mean():+.3f} | {full[idx].min():+.3f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="Registry id [default: the default model].")
+    parser.add_argument("--weights", default=None, help="A weights file or training checkpoint.")
+    parser.add_argument("--data", default="../shared/data/val", help="Folder of clean images.")
+    parser.add_argument("--images", type=int, default=68, help="The first N images (sorted).")
+    parser.add_argument("--qualities", default=",".join(map(str, QUALITIES)))
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tolerance", type=float, default=0.1, help="Largest loss allowed (dB).")
+    parser.add_argument("--margin", type=float, default=0.01, help="Kept below the tolerance (dB).")
+    parser.add_argument("--json", type=Path, help="Write the measured rows here.")
+    parser.add_argument("--from-json", type=Path, help="Choose from rows measured before.")
+    args = parser.parse_args()
+
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        rows, label = saved["rows"], saved["network"]
+    else:
+        folder = Path(args.data)
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)[: args.images]
+        if not files:
+            parser.error(f"no images in {folder}")
+        modes = [m for m in args.modes.split(",") if m]
+        qualities = [int(q) for q in args.qualities.split(",")]
+        t0 = time.perf_counter()
+        rows = measure(files, modes, qualities, args.model, args.weights, args.threads)
+        label = args.weights or args.model or "default model"
+        print(f"measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.json.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"network": label, "data": str(folder), "rows": rows}))
+            os.replace(tmp, args.json)
+    floor = -(args.tolerance - args.margin)
+    current = TAPER_STEPS if args.weights else fade_out_steps(args.model)
+    print(table(rows, current, f"{label}, its knots now") + "\n")
+    chosen = choose(rows, floor)
+    if chosen is None:
+        print(f"no knots keep every image above {floor:+.2f} dB")
+        return
+    knots, score = chosen
+    print(table(rows, knots, f"{label}, chosen (mean gain {score:+.3f} dB)"))
+
+
+if __name__ == "__main__":
+    main()

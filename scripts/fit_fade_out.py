@@ -17,7 +17,7 @@ mean gain (over all cells, each mode and quality weighted alike) such that at ev
 quality the mean gain is >= 0 and no image loses more than ``--tolerance - --margin`` dB,
 and no knot lies below the default fade-out's (a model may fade out earlier, never later).
 A strength between grid points is scored by interpolating the squared error linearly between
-its neighbours; ``scripts/bench_own_files.py`` checks the chosen knots with the real decoder.
+its neighbours; the table of the chosen knots measures those files again at their share.
 
 Example (the commands recorded in BENCHMARKS.md):
     python scripts/fit_fade_out.py --model enhance-perceptual-v1 --images 68 \
@@ -98,6 +98,31 @@ def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
     return rows
 
 
+def exact_errors(
+    rows: list[dict], share: np.ndarray, folder: Path, model, weights, threads
+) -> dict[int, float]:
+    """The squared error of each row whose ``share`` lies between :data:`GRID` points,
+    measured again at that share (the file coded and enhanced anew, as the decoder blends
+    and rounds), so that the chosen knots' table holds no interpolated number."""
+    out = {}
+    todo = [
+        k
+        for k, s in enumerate(share)
+        if not np.isclose(s * (len(GRID) - 1), round(s * (len(GRID) - 1)))
+    ]
+    for k in todo:
+        row = rows[k]
+        with Image.open(folder / row["image"]) as im:
+            clean = np.asarray(im.convert("RGB"))
+        data = encode(clean, row["mode"], row["quality"])
+        plain = hybrid.decode_array(data)
+        full = enhance_jpeg(data, model=model, weights=weights, strength=1.0, threads=threads)
+        scaled = np.multiply(blend(plain, full, float(share[k])), 255.0, dtype=np.float32)
+        pixels = np.clip(np.round(scaled), 0, 255).astype(np.float64)
+        out[k] = float(np.mean((pixels - clean.astype(np.float64)) ** 2))
+    return out
+
+
 def strengths(steps: np.ndarray, knots: tuple[float, float]) -> np.ndarray:
     """The taper's share at each step for knots ``(lo, hi)``."""
     return np.interp(steps, knots, (0.0, 1.0))
@@ -147,13 +172,19 @@ def choose(
     return best
 
 
-def table(rows: list[dict], knots: tuple[float, float], title: str) -> str:
+def table(
+    rows: list[dict], knots: tuple[float, float], title: str, exact: dict[int, float] | None = None
+) -> str:
     """Markdown: per mode and quality, the mean step and share, the mean gain and the worst
-    image at ``knots``, and the mean and worst gain at full strength."""
+    image at ``knots``, and the mean and worst gain at full strength. ``exact``: squared
+    errors measured at a row's share (:func:`exact_errors`), used in place of the
+    interpolation."""
     steps = np.array([r["step"] for r in rows])
     mse = np.array([r["mse"] for r in rows])
     share = strengths(steps, knots)
     g = gains(mse, share)
+    for k, err in (exact or {}).items():
+        g[k] = 10 * np.log10(mse[k, 0] / max(err, 1e-12))
     full = gains(mse, np.ones(len(rows)))
     out = [
         f"{title}: knots ({knots[0]:g}, {knots[1]:g})",
@@ -189,10 +220,14 @@ def main() -> None:
 
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        rows, label = saved["rows"], saved["network"]
+        rows, label, folder = saved["rows"], saved["network"], saved["data"]
+        args.model = args.model or saved.get("model")
+        args.weights = args.weights or saved.get("weights")
     else:
-        folder = Path(args.data)
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)[: args.images]
+        folder = args.data
+        files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in SUFFIXES)[
+            : args.images
+        ]
         if not files:
             parser.error(f"no images in {folder}")
         modes = [m for m in args.modes.split(",") if m]
@@ -204,17 +239,36 @@ def main() -> None:
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             tmp = args.json.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"network": label, "data": str(folder), "rows": rows}))
+            tmp.write_text(
+                json.dumps(
+                    {
+                        "network": label,
+                        "model": args.model,
+                        "weights": args.weights,
+                        "data": folder,
+                        "rows": rows,
+                    }
+                )
+            )
             os.replace(tmp, args.json)
     floor = -(args.tolerance - args.margin)
     current = TAPER_STEPS if args.weights else fade_out_steps(args.model)
-    print(table(rows, current, f"{label}, its knots now") + "\n")
+    now = f"{label}, its knots now (interpolated between grid strengths)"
+    print(table(rows, current, now) + "\n")
     chosen = choose(rows, floor)
     if chosen is None:
         print(f"no knots keep every image above {floor:+.2f} dB")
         return
     knots, score = chosen
-    print(table(rows, knots, f"{label}, chosen (mean gain {score:+.3f} dB)"))
+    steps = np.array([r["step"] for r in rows])
+    exact = exact_errors(
+        rows, strengths(steps, knots), Path(folder), args.model, args.weights, args.threads
+    )
+    title = (
+        f"{label}, chosen (mean gain {score:+.3f} dB interpolated; {len(exact)} files between "
+        "grid strengths measured again at their share)"
+    )
+    print(table(rows, knots, title, exact))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""scripts/fit_fade_out.py: the knot search keeps every image above the floor and fades out
+no later than the default; a tiny run measures, chooses and re-measures between grid points."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from hybrid.enhance.taper import TAPER_STEPS
+from scripts import fit_fade_out as fit
+
+
+def _row(image: str, quality: int, step: float, full_gain_db: float) -> dict:
+    """A row whose squared error moves linearly from 10 (plain) to the value that gives
+    ``full_gain_db`` at strength 1."""
+    end = 10.0 / 10 ** (full_gain_db / 10)
+    return {
+        "image": image,
+        "mode": "best",
+        "quality": quality,
+        "step": step,
+        "mse": list(np.linspace(10.0, end, len(fit.GRID))),
+    }
+
+
+def test_the_knots_fade_out_where_an_image_loses():
+    # one image loses 0.3 dB at step 15; everything helps at steps 20 and 40
+    rows = [_row("a", 90, 15.0, -0.3), _row("b", 90, 15.0, +0.5)]
+    rows += [_row(n, q, s, +0.6) for n in "ab" for q, s in ((80, 20.0), (50, 40.0))]
+    knots, score = fit.choose(rows, floor=-0.09)
+    steps = np.array([r["step"] for r in rows])
+    share = fit.strengths(steps, knots)
+    gains = fit.gains(np.array([r["mse"] for r in rows]), share)
+    assert gains.min() >= -0.09 and share[0] <= 0.3  # the loser keeps at most 0.3 of it
+    assert share[2:].min() == 1.0  # steps 20 and 40 keep all of it
+    assert knots[0] >= TAPER_STEPS[0] and knots[1] >= TAPER_STEPS[1]
+    assert score > 0
+    # a loss everywhere cannot be faded away above the knots' reach
+    assert fit.choose([_row("a", 50, 90.0, -1.0)], floor=-0.09) is None
+
+
+def test_gains_interpolate_the_squared_error_between_grid_strengths():
+    row = _row("a", 90, 15.0, 1.0)
+    mse = np.array([row["mse"]])
+    for share in (0.0, 0.5, 0.525, 1.0):
+        err = 10.0 + share * (row["mse"][-1] - 10.0)  # linear by construction
+        expected = 10 * np.log10(10.0 / err)
+        assert fit.gains(mse, np.array([share]))[0] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_tiny_run_measures_chooses_and_checks(photos, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "rows.json"
+    argv = ["fit", "--data", str(photos), "--images", "1", "--qualities", "30,94"]
+    monkeypatch.setattr(sys, "argv", argv + ["--json", str(out)])
+    fit.main()
+    text = capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert len(saved["rows"]) == 2 * len(fit.MODES)
+    assert all(len(r["mse"]) == len(fit.GRID) for r in saved["rows"])
+    assert "its knots now" in text and text.count("| best | 94 |") >= 1
+    monkeypatch.setattr(sys, "argv", ["fit", "--from-json", str(out)])
+    fit.main()
+    assert capsys.readouterr().out.count("| libjpeg-turbo | 30 |") >= 1

@@ -103,6 +103,13 @@ __all__ = [
 
 #: Downscale factors the mode choice considers, in order.
 DOWNSCALE_CANDIDATES = (1.5, 2.0, 3.0, 4.0)
+#: The perceptual tunes' files for the enhanced decode (:attr:`EncodeRequest.chooses_scale`)
+#: also try this downscale, at the full-size file's size, when that file is at most
+#: :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP` bits per pixel: on the 68 val images the x2
+#: super-resolution mode beats the full-size perceptual tune in MS-SSIM and butteraugli
+#: below about 0.45-0.55 bpp and loses above (BENCHMARKS.md, issue 17's acceptance runs).
+PERCEPTUAL_DOWNSCALE = 2.0
+PERCEPTUAL_DOWNSCALE_MAX_BPP = 0.8
 #: Refinement stops once a size target is met this closely (fraction of the target).
 SIZE_TOLERANCE = 0.01
 REFINE_STEPS = 8
@@ -520,11 +527,13 @@ def search(
     scale: float | None = None,
     allow_downscale: bool = True,
     enhanced_options: EncodeOptions | None = None,
+    size_metric: str = "psnr",
 ) -> tuple[bytes, RateControlResult]:
     """Meet ``target``; see the module docstring. ``scale`` fixes the scale (no mode choice).
     ``enhanced_options``: the options to encode with when an enhancement network is in the
     loop (:attr:`hybrid.pipeline.requests.EncodeRequest.enhanced_options`; default
-    ``options``).
+    ``options``). ``size_metric``: what a size target's candidates are compared by
+    (``psnr`` or ``ms-ssim``).
 
     Raises:
         InputError: the target cannot be met (the message says what the closest was).
@@ -542,7 +551,7 @@ def search(
     encoder = _Encoder(
         source, options, mode, model_id, fitted.model if fitted else None, upscales is not None
     )
-    kind = "psnr" if target.kind == "size" else target.kind
+    kind = size_metric if target.kind == "size" else target.kind
     metric = _metric_fn(kind)
     measured: dict[bytes, float] = {}  # a candidate is decoded once, however often scored
     # The quality searches look for values >= a goal; a distance (butteraugli) is searched
@@ -661,6 +670,8 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
         data = encode_frame_file(
             source, options, scale=chosen, mode=file_mode, model_id=request.model_id or ""
         )
+        if request.chooses_scale:
+            return _perceptual_choice(source, request, options, data, start)
         if file_mode == "enhance" and chosen == 1.0:
             data = with_fitted_strength(data, source)
         elif chosen > 1.0:
@@ -689,4 +700,84 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
         scale=request.scale,
         allow_downscale=request.allow_downscale is not False,
         enhanced_options=request.enhanced_options,
+    )
+
+
+def _perceptual_choice(
+    source: EncodeSource,
+    request: EncodeRequest,
+    options: EncodeOptions,
+    data: bytes,
+    start: float,
+) -> tuple[bytes, RateControlResult]:
+    """A perceptual tune's file for the enhanced decode (:attr:`EncodeRequest.chooses_scale`):
+    the full-size file ``data`` with its fitted strength, or the downscaled file (x
+    :data:`PERCEPTUAL_DOWNSCALE`, for the super-resolution decode) of at most its size,
+    whichever decode has the higher MS-SSIM against the original (docs/decisions.md,
+    "The perceptual tunes choose the scale"). The downscale is tried only where it can win:
+    a super-resolution model installed and the full-size file at most
+    :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP`. Cost: the full-size file's enhanced decode (which
+    its strength needs anyway), then a size search at x2 and one super-resolution decode."""
+    from hybrid.metrics import ms_ssim
+
+    pixels_count = source.width * source.height
+    model = strength_model(source, options, request.model_id)
+    if model is None:  # nothing installed: the file as any enhance-mode encode leaves it
+        data = with_fitted_strength(data, source)
+        return data, _fixed_result(request, data, 1.0, "enhance", pixels_count, start)
+    fitted = _FittedDecodes(source.pixels, model)
+    value = ms_ssim(source.pixels, fitted.pixels(data))
+    strength = fitted.strengths[data]
+    full = record_strength(data, model, strength)  # same size: the byte is there
+    result = dataclasses.replace(
+        _fixed_result(request, full, 1.0, "enhance", pixels_count, start),
+        metric="ms-ssim",
+        value=value,
+        decoder="enhanced",
+        strength=strength,
+    )
+    small = (source.width, source.height)
+    if (
+        result.bpp > PERCEPTUAL_DOWNSCALE_MAX_BPP
+        or not installed_decoder().sr
+        or coded_size(*small, PERCEPTUAL_DOWNSCALE) == small
+    ):
+        return full, result
+    size = make_target(source.width, source.height, target_size=len(full))
+    assert size is not None  # a size was given
+    try:
+        down, chosen = search(
+            source,
+            options,
+            size,
+            mode="enhance",
+            scale=PERCEPTUAL_DOWNSCALE,
+            size_metric="ms-ssim",
+        )
+    except InputError:  # even quality 1 at x2 is larger than the full-size file
+        return full, result
+    if chosen.value is None or chosen.value <= value:
+        return full, result
+    target = f"perceptual tune: x{PERCEPTUAL_DOWNSCALE:g} beats full size (MS-SSIM {value:.4f})"
+    return down, dataclasses.replace(chosen, target=target, seconds=time.perf_counter() - start)
+
+
+def _fixed_result(
+    request: EncodeRequest, data: bytes, scale: float, mode: str, pixels: int, start: float
+) -> RateControlResult:
+    """The result of one encode at a fixed quality (nothing decoded)."""
+    meta = find_metadata(data)
+    return RateControlResult(
+        target="none",
+        quality=float(request.quality) if request.quant_tables is None else None,
+        scale=scale,
+        mode=mode,
+        bytes=len(data),
+        bpp=8.0 * len(data) / pixels,
+        metric=None,
+        value=None,
+        decoder="none",
+        iterations=1,
+        seconds=time.perf_counter() - start,
+        strength=None if meta is None else meta.strength,
     )

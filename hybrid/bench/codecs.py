@@ -30,7 +30,9 @@ Settings applied everywhere, so the comparison is like for like:
   ``hybrid.encode_to_target(target_bpp=...)`` decoded as ``hybrid.decode`` does by default
   for such a file (enhanced when a network is installed); the tuned variants are
   ``hybrid.encode(quality=q, tune="perceptual"|"ssim")`` decoded with ``enhance=True``, which
-  uses the model those files record.
+  uses the model those files record; the ``-for-enhance`` variants code the same tunes with
+  ``mode="enhance"`` (files for the enhanced decode: the fitted strength recorded, and the
+  perceptual tune's may be coded at x2 for the super-resolution decode).
 """
 
 from __future__ import annotations
@@ -419,6 +421,26 @@ CODECS: tuple[Codec, ...] = (
         f"model, {TUNE_MODELS['ssim']})",
         tuned_encode("ssim"), enhanced_decode(), model_available(PERCEPTUAL_MODEL),
         hybrid_version(PERCEPTUAL_MODEL, default_choice=True),
+    ),
+    # Files for the enhanced decode (mode "enhance": the fitted strength recorded; the
+    # perceptual tune's may be coded at x2 for the super-resolution decode): the tunes'
+    # comparison on the files an enhancing decoder is meant to get (issue 17).
+    Codec(
+        "hybrid-psnr-for-enhance", "hybrid --tune psnr --mode enhance + enhance", "quality",
+        JPEG_FULL, JPEG_QUICK, "hybrid",
+        "hybrid.encode(quality=q, tune='psnr', mode='enhance'); hybrid.decode(enhance=True)",
+        tuned_encode("psnr", "enhance"), enhanced_decode(), default_enhance_available,
+        hybrid_version(default_choice=True),
+    ),
+    Codec(
+        "hybrid-perceptual-for-enhance", "hybrid --tune perceptual --mode enhance + enhance",
+        "quality", JPEG_FULL, JPEG_QUICK, "hybrid",
+        "hybrid.encode(quality=q, tune='perceptual', mode='enhance'); "
+        f"hybrid.decode(enhance=True) (the recorded model, {TUNE_MODELS['perceptual']}, or for "
+        "a file coded at x2 the super-resolution model)",
+        tuned_encode("perceptual", "enhance"), enhanced_decode(),
+        model_available(PERCEPTUAL_MODEL),
+        hybrid_version(PERCEPTUAL_MODEL, *SR_MODELS, default_choice=True),
     ),
     Codec(
         "libjpeg-turbo-420-enhance-fast", "libjpeg-turbo 4:2:0 + enhance (content auto)",

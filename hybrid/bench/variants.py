@@ -70,14 +70,16 @@ def hybrid_encode(rgb: np.ndarray, quality: float) -> bytes:
     return hybrid.encode(rgb, quality=int(quality), best=True)
 
 
-def tuned_encode(tune: str) -> Callable[[np.ndarray, float], bytes]:
-    """``hybrid.encode(quality=q, tune=tune)``: the best mode tuned for ``tune``; the
-    perceptual tunes record their model, which an enhanced decode then uses."""
+def tuned_encode(tune: str, mode: str = "plain") -> Callable[[np.ndarray, float], bytes]:
+    """``hybrid.encode(quality=q, tune=tune, mode=mode)``: the best mode tuned for ``tune``;
+    the perceptual tunes record their model, which an enhanced decode then uses. A file of
+    ``mode="enhance"`` records its fitted strength, and a perceptual tune's may come out
+    downscaled for the super-resolution decode (``EncodeRequest.chooses_scale``)."""
 
     def encode(rgb: np.ndarray, quality: float) -> bytes:
         import hybrid
 
-        return hybrid.encode(rgb, quality=int(quality), tune=tune)
+        return hybrid.encode(rgb, quality=int(quality), tune=tune, mode=mode)
 
     return encode
 

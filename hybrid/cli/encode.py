@@ -22,6 +22,7 @@ from hybrid.cli.options import (
 )
 from hybrid.cli.stdio import is_stdio, source, write_output
 from hybrid.io import parse_strip
+from hybrid.pipeline.requests import SCALE_CHOOSING_TUNES
 
 
 @click.command()
@@ -59,7 +60,9 @@ def encode(
     """
     from hybrid.api import encode as api_encode
 
-    api_encode = planned_encoder(api_encode, planning)  # --scale, --target-*
+    # --scale, --target-*, --no-downscale
+    chooses_scale = tune in SCALE_CHOOSING_TUNES and mode == "enhance"
+    api_encode = planned_encoder(api_encode, planning, chooses_scale=chooses_scale)
 
     limit = pixel_limit(max_pixels)
     parse_strip(strip)  # an unknown kind is a usage error before any work

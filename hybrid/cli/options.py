@@ -223,8 +223,9 @@ def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--no-downscale",
             is_flag=True,
-            help="With a target: stay at full resolution (else a downscaled mode is chosen "
-            "when it decodes better or is the only way to meet the target).",
+            help="With a target, or --tune perceptual|ssim --mode enhance: stay at full "
+            "resolution (else a downscaled mode is chosen when it decodes better, or is the "
+            "only way to meet the target).",
         ),
     ]
     for option in reversed(options):
@@ -232,16 +233,24 @@ def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def planned_encoder(encode: Callable[..., Any], planning: dict[str, Any]) -> Callable[..., Any]:
+def planned_encoder(
+    encode: Callable[..., Any], planning: dict[str, Any], *, chooses_scale: bool = False
+) -> Callable[..., Any]:
     """``encode`` itself without these options; else a function with ``encode``'s call
     signature that encodes through :func:`hybrid.api.encode_to_target`, returns the bytes
-    and prints one line per file saying what it chose."""
+    and prints one line per file saying what it chose. ``chooses_scale``: the encode is a
+    perceptual tune's for the enhanced decode, which may come out downscaled
+    (:attr:`hybrid.pipeline.requests.EncodeRequest.chooses_scale`), so --no-downscale
+    applies without a target too."""
     targets = [name for name in TARGETS if planning.get(name) is not None]
     if len(targets) > 1:
         given = " and ".join("--" + name.replace("_", "-") for name in targets)
         raise click.UsageError(f"give one target, not {given}")
-    if planning.get("no_downscale") and not targets:
-        raise click.UsageError("--no-downscale applies only with a --target-* option")
+    if planning.get("no_downscale") and not targets and not chooses_scale:
+        raise click.UsageError(
+            "--no-downscale applies only with a --target-* option or to --tune "
+            "perceptual|ssim --mode enhance"
+        )
     if planning.get("no_downscale") and planning.get("scale") is not None:
         raise click.UsageError("--scale fixes the scale; --no-downscale is redundant with it")
     names = (*TARGETS, "scale", "model_id")

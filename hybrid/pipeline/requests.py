@@ -27,7 +27,7 @@ from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip
 from hybrid.targets import check_targets
 
-__all__ = ["TUNE_MODELS", "DecodeRequest", "EncodeRequest"]
+__all__ = ["SCALE_CHOOSING_TUNES", "TUNE_MODELS", "DecodeRequest", "EncodeRequest"]
 
 #: The enhancement model a tune's files record for their decoder (None: none recorded, the
 #: decoder chooses by content as for any file). The perceptual tunes' encoder settings and
@@ -38,6 +38,10 @@ TUNE_MODELS: dict[str, str | None] = {
     "ssim": "enhance-perceptual-v1",
     "perceptual": "enhance-perceptual-v1",
 }
+
+#: The tunes whose files for the enhanced decode may be coded downscaled, for the
+#: super-resolution decode, when that scores higher (:attr:`EncodeRequest.chooses_scale`).
+SCALE_CHOOSING_TUNES = ("ssim", "perceptual")
 
 
 def _check_flag(name: str, value: Any, *, none: bool = False) -> None:
@@ -235,9 +239,11 @@ class EncodeRequest:
             target_msssim=self.target_msssim,
             target_butteraugli=self.target_butteraugli,
         )
-        if target is None and self.allow_downscale is not None:
+        perceptual = self.tune in SCALE_CHOOSING_TUNES and self.mode == "enhance"
+        if target is None and self.allow_downscale is not None and not perceptual:
             raise InputError(
-                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM, butteraugli)"
+                "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM, "
+                "butteraugli) or to a perceptual tune's file for the enhanced decode"
             )
         if target is not None and self.quant_tables is not None:
             raise InputError(
@@ -250,6 +256,30 @@ class EncodeRequest:
         fixed = target is None and self.scale is None and self.mode != "downscaled"
         if self.tune is not None and self.model_id is None and self.content != "screen" and fixed:
             object.__setattr__(self, "model_id", TUNE_MODELS[self.tune])
+
+    @property
+    def chooses_scale(self) -> bool:
+        """Whether this fixed-quality encode may come out downscaled: a perceptual tune
+        (:data:`SCALE_CHOOSING_TUNES`) of a file for the enhanced decode (``mode="enhance"``)
+        at full size, recording the tune's model, ``allow_downscale`` not False. Rate
+        control then keeps the full-size file or the x2 file of at most its size for the
+        super-resolution decode, whichever scores the higher MS-SSIM
+        (:func:`hybrid.ratecontrol.plan_encode`)."""
+        targets = (
+            self.target_size,
+            self.target_bpp,
+            self.target_psnr,
+            self.target_msssim,
+            self.target_butteraugli,
+        )
+        return (
+            self.tune in SCALE_CHOOSING_TUNES
+            and self.mode == "enhance"
+            and self.scale is None
+            and all(t is None for t in targets)
+            and self.allow_downscale is not False
+            and self.model_id == TUNE_MODELS[self.tune]
+        )
 
     @property
     def enhanced_options(self) -> EncodeOptions:

@@ -135,7 +135,7 @@ def test_smoke_bench_writes_every_output(smoke):
     measured = {c["name"] for c in summary["codecs"]}
     # the tiny weights folder has the default model only: the quality model and the
     # perceptual tunes' recorded model are missing, so those codecs are skipped with a note
-    tuned = {"hybrid-perceptual", "hybrid-ssim"}
+    tuned = {"hybrid-perceptual", "hybrid-ssim", "hybrid-perceptual-for-enhance"}
     assert measured == set(SMOKE_CODECS) - {"hybrid-enhance-quality"} - tuned
     for name in tuned:
         assert f"skipping {name}: model {PERCEPTUAL_MODEL} is not installed" in output

@@ -14,9 +14,9 @@ plain and with the model's full change (strength 1), and the 8-bit blend's PSNR 
 plain decode is measured at :data:`GRID` strengths, exactly as the decoder blends and rounds
 (:func:`hybrid.enhance.strength.blend`). The knots are then chosen by grid search: the largest
 mean gain (over all cells, each mode and quality weighted alike) such that at every mode and
-quality the mean gain is >= 0 and no image loses more than ``--tolerance - --margin`` dB,
-and no knot lies below the default fade-out's (a model may fade out earlier, never later).
-A strength between grid points is scored by interpolating the squared error linearly between
+quality the mean gain is >= 0 (>= ``--mean-margin`` where files keep a share between grid
+points) and no image loses more than ``--tolerance - --margin`` dB, and no knot lies below
+the default fade-out's (a model may fade out earlier, never later). A strength between grid points is scored by interpolating the squared error linearly between
 its neighbours; the table of the chosen knots measures those files again at their share.
 
 Example (the commands recorded in BENCHMARKS.md):
@@ -148,10 +148,14 @@ def cells(rows: list[dict]) -> dict[tuple[str, int], np.ndarray]:
 
 
 def choose(
-    rows: list[dict], floor: float, least: tuple[float, float] = TAPER_STEPS
+    rows: list[dict],
+    floor: float,
+    least: tuple[float, float] = TAPER_STEPS,
+    mean_floor: float = 0.0,
 ) -> tuple[tuple[float, float], float] | None:
     """The knots with the largest mean gain whose every (mode, quality) cell has a mean gain
-    >= 0 and a worst image >= ``floor`` dB, and that mean; None if no knots qualify. Knots
+    >= ``mean_floor`` (a cell kept whole, or not at all, is let through at any mean >= 0)
+    and a worst image >= ``floor`` dB, and that mean; None if no knots qualify. Knots
     are never below ``least`` (the default fade-out, set for re-compressed sources, which
     the validation images only partly stand for): a model may fade out earlier, not later."""
     steps = np.array([r["step"] for r in rows])
@@ -164,12 +168,24 @@ def choose(
             if knots[1] < least[1]:
                 continue
             g = gains(mse, strengths(steps, knots))
-            if any(g[idx].min() < floor or g[idx].mean() < 0 for idx in groups):
+            share = strengths(steps, knots)
+            if any(
+                g[idx].min() < floor or g[idx].mean() < _mean_floor(share[idx], mean_floor)
+                for idx in groups
+            ):
                 continue
             score = float(np.mean([g[idx].mean() for idx in groups]))
             if best is None or score > best[1] + 1e-9:
                 best = (knots, score)
     return best
+
+
+def _mean_floor(share: np.ndarray, margin: float) -> float:
+    """The least mean gain a cell may have: ``margin`` where some of its files keep a share
+    between the grid's ends (interpolated, and rounding at small shares can tip an exact
+    mean below 0), else 0."""
+    partial = np.any((share > 0.0) & (share < 1.0))
+    return margin if partial else 0.0
 
 
 def table(
@@ -214,6 +230,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tolerance", type=float, default=0.1, help="Largest loss allowed (dB).")
     parser.add_argument("--margin", type=float, default=0.01, help="Kept below the tolerance (dB).")
+    parser.add_argument(
+        "--mean-margin",
+        type=float,
+        default=0.005,
+        help="Least mean gain (dB) of a cell with files between grid strengths.",
+    )
     parser.add_argument("--json", type=Path, help="Write the measured rows here.")
     parser.add_argument("--from-json", type=Path, help="Choose from rows measured before.")
     args = parser.parse_args()
@@ -255,7 +277,7 @@ def main() -> None:
     current = TAPER_STEPS if args.weights else fade_out_steps(args.model)
     now = f"{label}, its knots now (interpolated between grid strengths)"
     print(table(rows, current, now) + "\n")
-    chosen = choose(rows, floor)
+    chosen = choose(rows, floor, mean_floor=args.mean_margin)
     if chosen is None:
         print(f"no knots keep every image above {floor:+.2f} dB")
         return

@@ -17,7 +17,8 @@ mean gain (over all cells, each mode and quality weighted alike) such that at ev
 quality the mean gain is >= 0 (>= ``--mean-margin`` where files keep a share between grid
 points) and no image loses more than ``--tolerance - --margin`` dB, and no knot lies below
 the default fade-out's (a model may fade out earlier, never later). A strength between
-grid points is scored by interpolating the squared error linearly between its neighbours; the table of the chosen knots measures those files again at their share.
+grid points is scored by interpolating the squared error linearly between its neighbours;
+the table of the chosen knots measures those files again at their exact share.
 
 Example (the commands recorded in BENCHMARKS.md):
     python scripts/fit_fade_out.py --model enhance-perceptual-v1 --images 68 \

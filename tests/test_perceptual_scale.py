@@ -61,7 +61,7 @@ def test_a_low_rate_file_comes_out_downscaled_when_that_decodes_better():
     assert meta.strength is not None  # the super-resolution strength, fitted
     assert len(chosen) <= len(full)
     assert hybrid.decode(chosen, enhance=True).size == (192, 192)
-    assert _decoded_msssim(chosen) > _decoded_msssim(full) + 0.005
+    assert _decoded_msssim(chosen) > _decoded_msssim(full) + 0.005  # at least 0.15 dB
 
 
 def test_a_high_rate_file_stays_at_full_size():

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -70,7 +70,9 @@ def hybrid_encode(rgb: np.ndarray, quality: float) -> bytes:
     return hybrid.encode(rgb, quality=int(quality), best=True)
 
 
-def tuned_encode(tune: str, mode: str = "plain") -> Callable[[np.ndarray, float], bytes]:
+def tuned_encode(
+    tune: str, mode: Literal["plain", "enhance"] = "plain"
+) -> Callable[[np.ndarray, float], bytes]:
     """``hybrid.encode(quality=q, tune=tune, mode=mode)``: the best mode tuned for ``tune``;
     the perceptual tunes record their model, which an enhanced decode then uses. A file of
     ``mode="enhance"`` records its fitted strength, and a perceptual tune's may come out

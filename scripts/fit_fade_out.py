@@ -220,6 +220,62 @@ def table(
     return "\n".join(out)
 
 
+def worst_file(
+    rows: list[dict], knots: tuple[float, float], exact: dict[int, float]
+) -> dict | None:
+    """The file that lost most at the default knots and loses less at ``knots``: its image,
+    mode and quality and its gain (dB) at both (the quality-floor test decodes it again)."""
+    steps = np.array([r["step"] for r in rows])
+    mse = np.array([r["mse"] for r in rows])
+    before = gains(mse, strengths(steps, TAPER_STEPS))
+    after = gains(mse, strengths(steps, knots))
+    for k, err in exact.items():
+        after[k] = 10 * np.log10(mse[k, 0] / max(err, 1e-12))
+    k = int(np.argmin(before))
+    if after[k] <= before[k]:
+        return None
+    row = rows[k]
+    return {
+        "image": row["image"],
+        "mode": row["mode"],
+        "quality": row["quality"],
+        "gain_db": round(float(after[k]), 3),
+        "gain_db_at_default_knots": round(float(before[k]), 3),
+    }
+
+
+def _qualities_flag(rows: list[dict]) -> str:
+    """`` --qualities ...`` when the rows were measured at other qualities than the default."""
+    qualities = sorted({r["quality"] for r in rows})
+    return "" if tuple(qualities) == QUALITIES else f" --qualities {','.join(map(str, qualities))}"
+
+
+def write_knots(
+    model: str, knots: tuple[float, float], metrics: dict, directory: Path = ROOT / "weights"
+) -> list[Path]:
+    """Record ``knots`` as ``model``'s ``inference.fade_out`` in ``directory``'s
+    manifest.json and, where the model has an ONNX export, onnx.json (which repeats the
+    inference settings), and ``metrics`` as its ``metrics.fade_out``. Returns the files
+    written."""
+    written = []
+    for name in ("manifest.json", "onnx.json"):
+        path = directory / name
+        if not path.exists():
+            continue
+        body = json.loads(path.read_text())
+        entries = [e for e in body["models"] if e["id"] == model]
+        for entry in entries:
+            entry["inference"] = {**entry.get("inference", {}), "fade_out": list(knots)}
+            if name == "manifest.json":
+                entry["metrics"] = {**entry.get("metrics", {}), "fade_out": metrics}
+        if entries:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(body, indent=2) + "\n")
+            os.replace(tmp, path)
+            written.append(path)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="Registry id [default: the default model].")
@@ -239,6 +295,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="Write the measured rows here.")
     parser.add_argument("--from-json", type=Path, help="Choose from rows measured before.")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="Record the chosen knots (and what they were chosen from) in the model's "
+        "weights/manifest.json entry and its onnx.json entry.",
+    )
     args = parser.parse_args()
 
     if args.from_json:
@@ -292,6 +354,22 @@ def main() -> None:
         "grid strengths measured again at their share)"
     )
     print(table(rows, knots, title, exact))
+    if args.write:
+        if not args.model or args.weights:
+            parser.error("--write needs a registry --model")
+        images = sorted({r["image"] for r in rows})
+        metrics = {
+            "knots": list(knots),
+            "data": f"{folder}: {len(images)} images",
+            "modes": sorted({r["mode"] for r in rows}),
+            "qualities": sorted({r["quality"] for r in rows}),
+            "floor_db": floor,
+            "worst": worst_file(rows, knots, exact),
+            "command": "python scripts/fit_fade_out.py --model "
+            f"{args.model} --images {len(images)}{_qualities_flag(rows)} --write",
+        }
+        for path in write_knots(args.model, knots, metrics):
+            print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

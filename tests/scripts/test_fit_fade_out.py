@@ -64,3 +64,32 @@ def test_a_tiny_run_measures_chooses_and_checks(photos, tmp_path, monkeypatch, c
     monkeypatch.setattr(sys, "argv", ["fit", "--from-json", str(out)])
     fit.main()
     assert capsys.readouterr().out.count("| libjpeg-turbo | 30 |") >= 1
+
+
+def test_write_knots_records_them_in_both_manifests(tmp_path):
+    from pathlib import Path
+
+    from hybrid.enhance.onnx_registry import load_onnx_manifest
+    from hybrid.enhance.registry import fade_out_steps, load_manifest
+
+    released = Path(fit.ROOT) / "weights"
+    for name in ("manifest.json", "onnx.json"):
+        (tmp_path / name).write_text((released / name).read_text())
+    model = "enhance-perceptual-v1"  # exported to ONNX too
+    metrics = {"knots": [10.0, 20.0], "worst": None}
+    written = fit.write_knots(model, (10.0, 20.0), metrics, tmp_path)
+    assert [p.name for p in written] == ["manifest.json", "onnx.json"]
+    assert fade_out_steps(model, tmp_path) == (10.0, 20.0)
+    assert load_manifest(tmp_path)[model].metrics["fade_out"] == metrics
+    assert load_onnx_manifest(tmp_path)[model].fade_out == (10.0, 20.0)
+    other = load_manifest(tmp_path)["enhance-fast-v4"]
+    assert other.inference == load_manifest(released)["enhance-fast-v4"].inference
+
+
+def test_the_worst_file_is_the_one_the_knots_spare():
+    rows = [_row("a", 90, 15.0, -0.3), _row("b", 90, 15.0, +0.5), _row("c", 50, 40.0, +0.6)]
+    worst = fit.worst_file(rows, (12.0, 20.0), {})
+    assert worst["image"] == "a" and worst["quality"] == 90
+    assert worst["gain_db_at_default_knots"] == pytest.approx(-0.3, abs=1e-3)
+    assert -0.3 < worst["gain_db"] < 0
+    assert fit.worst_file(rows, fit.TAPER_STEPS, {}) is None  # nothing spared

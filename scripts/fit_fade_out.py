@@ -286,7 +286,7 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tolerance", type=float, default=0.1, help="Largest loss allowed (dB).")
-    parser.add_argument("--margin", type=float, default=0.01, help="Kept below the tolerance (dB).")
+    parser.add_argument("--margin", type=float, default=0.02, help="Kept below the tolerance (dB).")
     parser.add_argument(
         "--mean-margin",
         type=float,

@@ -682,21 +682,8 @@ def plan_encode(image: Any, request: EncodeRequest) -> tuple[bytes, RateControlR
             data = with_fitted_strength(data, source)
         elif chosen > 1.0:
             data = with_fitted_sr_strength(data, source)
-        meta = find_metadata(data)
-        return data, RateControlResult(
-            target="none",
-            quality=float(request.quality) if request.quant_tables is None else None,
-            scale=chosen,
-            mode="downscaled" if chosen > 1.0 else file_mode,
-            bytes=len(data),
-            bpp=8.0 * len(data) / (source.width * source.height),
-            metric=None,
-            value=None,
-            decoder="none",
-            iterations=1,
-            seconds=time.perf_counter() - start,
-            strength=None if meta is None else meta.strength,
-        )
+        mode = "downscaled" if chosen > 1.0 else file_mode
+        return data, _fixed_result(request, source, data, chosen, mode, start)
     return search(
         source,
         options,
@@ -727,36 +714,35 @@ def _perceptual_choice(
     its strength needs anyway), then a size search at x2 and one super-resolution decode."""
     from hybrid.metrics import ms_ssim
 
-    pixels_count = source.width * source.height
     model = strength_model(source, options, request.model_id)
     if model is None:  # nothing installed: the file as any enhance-mode encode leaves it
         data = with_fitted_strength(data, source)
-        return data, _fixed_result(request, data, 1.0, "enhance", pixels_count, start)
+        return data, _fixed_result(request, source, data, 1.0, "enhance", start)
     fitted = _FittedDecodes(source.pixels, model)
     value = ms_ssim(source.pixels, fitted.pixels(data))
     strength = fitted.strengths[data]
     full = record_strength(data, model, strength)  # same size: the byte is there
     result = dataclasses.replace(
-        _fixed_result(request, full, 1.0, "enhance", pixels_count, start),
+        _fixed_result(request, source, full, 1.0, "enhance", start),
         metric="ms-ssim",
         value=value,
         decoder="enhanced",
         strength=strength,
     )
-    small = (source.width, source.height)
+    size = (source.width, source.height)
     if (
         result.bpp > PERCEPTUAL_DOWNSCALE_MAX_BPP
         or not installed_decoder().sr
-        or coded_size(*small, PERCEPTUAL_DOWNSCALE) == small
+        or coded_size(*size, PERCEPTUAL_DOWNSCALE) == size  # too small to downscale
     ):
         return full, result
-    size = make_target(source.width, source.height, target_size=len(full))
-    assert size is not None  # a size was given
+    at_most = make_target(source.width, source.height, target_size=len(full))
+    assert at_most is not None  # a size was given
     try:
         down, chosen = search(
             source,
             options,
-            size,
+            at_most,
             mode="enhance",
             scale=PERCEPTUAL_DOWNSCALE,
             size_metric="ms-ssim",
@@ -775,9 +761,14 @@ def _db(msssim: float) -> float:
 
 
 def _fixed_result(
-    request: EncodeRequest, data: bytes, scale: float, mode: str, pixels: int, start: float
+    request: EncodeRequest,
+    source: EncodeSource,
+    data: bytes,
+    scale: float,
+    mode: str,
+    start: float,
 ) -> RateControlResult:
-    """The result of one encode at a fixed quality (nothing decoded)."""
+    """The result of one encode at a fixed quality and scale (nothing decoded)."""
     meta = find_metadata(data)
     return RateControlResult(
         target="none",
@@ -785,7 +776,7 @@ def _fixed_result(
         scale=scale,
         mode=mode,
         bytes=len(data),
-        bpp=8.0 * len(data) / pixels,
+        bpp=8.0 * len(data) / (source.width * source.height),
         metric=None,
         value=None,
         decoder="none",

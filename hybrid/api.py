@@ -101,7 +101,8 @@ def encode(
             libjxl's ``butteraugli_main``, which must be installed -- not exceeded).
             :func:`encode_to_target` also returns what was chosen.
         allow_downscale: with a target and no ``scale``, let rate control pick a downscaled
-            mode when that decodes better or is the only way to meet it (default True).
+            mode when that decodes better or is the only way to meet it (default True); for
+            a perceptual tune's file for the enhanced decode (below), False keeps full size.
         best: the smallest file for its PSNR (:meth:`EncodeOptions.best`): PSNR-tuned
             tables, trellis on AC and DC, progressive with a scan search; replaces
             ``rdo``, ``progressive`` and ``optimize_huffman``. ``quality`` keeps its meaning
@@ -122,7 +123,11 @@ def encode(
             to texture (better butteraugli and MS-SSIM at some PSNR), ``ssim`` more so; both
             record the perceptual enhancement model (``model_id``) for enhancing decoders in
             full-size files of a fixed quality (not with a target or ``scale``, nor when
-            ``model_id`` or ``content="screen"`` is given).
+            ``model_id`` or ``content="screen"`` is given). With ``mode="enhance"`` (a file
+            for an enhancing decoder) a perceptual tune's file may come out downscaled x2
+            for the super-resolution decode, at most the full-size file's size, when that
+            decode scores clearly higher in MS-SSIM (tried below 0.6 bpp; issue 17,
+            :attr:`~hybrid.pipeline.requests.EncodeRequest.chooses_scale`).
 
     Raises:
         InputError: bad option, unreadable image, existing output without ``force``, a

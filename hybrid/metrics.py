@@ -103,6 +103,13 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     return float((lum * cs).mean(axis=(0, 1)).mean())
 
 
+def similarity_db(value: float) -> float:
+    """An SSIM or MS-SSIM value (<= 1) in dB, ``-10 log10(1 - value)`` (1 - value floored at
+    1e-12): equal steps are comparable visual changes across the range, as the benchmark and
+    rate control's comparisons use it."""
+    return -10.0 * math.log10(max(1.0 - value, 1e-12))
+
+
 def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     """MS-SSIM of two (H, W, C) or (H, W) images (H, W >= 176), averaged over channels."""
     return ssim_and_ms_ssim(a, b, data_range)[1]

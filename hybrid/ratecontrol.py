@@ -712,7 +712,7 @@ def _perceptual_choice(
     :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP`, and kept only when it wins by
     :data:`PERCEPTUAL_DOWNSCALE_MARGIN_DB`. Cost: the full-size file's enhanced decode (which
     its strength needs anyway), then a size search at x2 and one super-resolution decode."""
-    from hybrid.metrics import ms_ssim
+    from hybrid.metrics import ms_ssim, similarity_db
 
     model = strength_model(source, options, request.model_id)
     if model is None:  # nothing installed: the file as any enhance-mode encode leaves it
@@ -749,15 +749,11 @@ def _perceptual_choice(
         )
     except InputError:  # even quality 1 at x2 is larger than the full-size file
         return full, result
-    if chosen.value is None or _db(chosen.value) < _db(value) + PERCEPTUAL_DOWNSCALE_MARGIN_DB:
+    margin = PERCEPTUAL_DOWNSCALE_MARGIN_DB
+    if chosen.value is None or similarity_db(chosen.value) < similarity_db(value) + margin:
         return full, result
     target = f"perceptual tune: x{PERCEPTUAL_DOWNSCALE:g} beats full size (MS-SSIM {value:.4f})"
     return down, dataclasses.replace(chosen, target=target, seconds=time.perf_counter() - start)
-
-
-def _db(msssim: float) -> float:
-    """MS-SSIM in dB, ``-10 log10(1 - MS-SSIM)`` (as the benchmark reports it)."""
-    return -10.0 * math.log10(max(1.0 - msssim, 1e-12))
 
 
 def _fixed_result(

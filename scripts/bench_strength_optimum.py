@@ -61,6 +61,21 @@ def encode(crop: np.ndarray, encoder: str, quality: int) -> bytes:
     return hybrid.encode(crop, quality=quality, best=encoder == "best")
 
 
+def plain_and_full(
+    data: bytes, model: str | None, threads: int, weights: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(uint16 (8, 8) luma table, plain decode, enhanced decode at strength 1) of a JPEG:
+    the decodes float32 (H, W, 3) on the 0..1 scale, the network ``model`` (or ``weights``)
+    with ``threads`` threads."""
+    info = parse_info(data)
+    luma = info.quant_tables[info.components[0].quant_index]
+    plain = hybrid.decode_array(data)
+    full = enhance_jpeg(
+        data, info=info, model=model, weights=weights, strength=1.0, threads=threads
+    )
+    return luma, plain, full
+
+
 def measure(files: list[Path], crop_size: int, model: str, threads: int) -> list[dict]:
     """One row per (file, encoder, quality): step, s*, mse_plain, a = <e-p, r-p>,
     b = |e-p|^2 (0..255 scale, all channels), n."""
@@ -69,11 +84,7 @@ def measure(files: list[Path], crop_size: int, model: str, threads: int) -> list
         crop = centre_crop(path, crop_size)
         for quality in QUALITIES:
             for encoder in ENCODERS:
-                data = encode(crop, encoder, quality)
-                info = parse_info(data)
-                luma = info.quant_tables[info.components[0].quant_index]
-                plain = hybrid.decode_array(data)
-                full = enhance_jpeg(data, info=info, model=model, strength=1.0, threads=threads)
+                luma, plain, full = plain_and_full(encode(crop, encoder, quality), model, threads)
                 fit = fit_strength(plain, full, crop)
                 p = plain.astype(np.float64) * 255.0
                 e = full.astype(np.float64) * 255.0

@@ -41,13 +41,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository root, for scripts.bench_own_files
 
-import hybrid  # noqa: E402
-from hybrid.codec.headers import parse_info  # noqa: E402
-from hybrid.enhance import enhance_jpeg  # noqa: E402
 from hybrid.enhance.registry import fade_out_steps  # noqa: E402
 from hybrid.enhance.strength import blend  # noqa: E402
 from hybrid.enhance.taper import TAPER_STEPS  # noqa: E402
 from scripts.bench_own_files import REFERENCE, encode  # noqa: E402
+from scripts.bench_strength_optimum import plain_and_full  # noqa: E402
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 65, 75, 80, 85, 88, 90, 91, 92, 93, 94, 95, 97)
 MODES = ("best", "baseline", REFERENCE)
@@ -56,17 +54,18 @@ GRID = np.linspace(0.0, 1.0, 21)
 SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
 
 
+def blend_error(clean: np.ndarray, plain: np.ndarray, full: np.ndarray, share: float) -> float:
+    """Mean squared error (0..255 scale, all channels) against ``clean`` (uint8 (H, W, 3)) of
+    the blend at ``share`` rounded to 8 bits, as the decoder blends and rounds; ``plain`` and
+    ``full`` are float (H, W, 3) on the 0..1 scale."""
+    scaled = np.multiply(blend(plain, full, share), 255.0, dtype=np.float32)
+    pixels = np.clip(np.round(scaled), 0, 255).astype(np.float64)
+    return float(np.mean((pixels - clean.astype(np.float64)) ** 2))
+
+
 def squared_errors(clean: np.ndarray, plain: np.ndarray, full: np.ndarray) -> list[float]:
-    """Mean squared error (0..255 scale, all channels) of the 8-bit blend at each
-    :data:`GRID` strength against ``clean`` (uint8 (H, W, 3)); ``plain`` and ``full`` are
-    float (H, W, 3) on the 0..1 scale."""
-    ref = clean.astype(np.float64)
-    out = []
-    for s in GRID:
-        scaled = np.multiply(blend(plain, full, s), 255.0, dtype=np.float32)
-        pixels = np.clip(np.round(scaled), 0, 255)
-        out.append(float(np.mean((pixels.astype(np.float64) - ref) ** 2)))
-    return out
+    """:func:`blend_error` at each :data:`GRID` strength."""
+    return [blend_error(clean, plain, full, float(s)) for s in GRID]
 
 
 def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
@@ -80,12 +79,7 @@ def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
         for mode in modes:
             for quality in qualities:
                 data = encode(clean, mode, quality)
-                info = parse_info(data)
-                luma = info.quant_tables[info.components[0].quant_index]
-                plain = hybrid.decode_array(data)
-                full = enhance_jpeg(
-                    data, info=info, model=model, weights=weights, strength=1.0, threads=threads
-                )
+                luma, plain, full = plain_and_full(data, model, threads, weights)
                 rows.append(
                     {
                         "image": path.name,
@@ -116,11 +110,8 @@ def exact_errors(
         with Image.open(folder / row["image"]) as im:
             clean = np.asarray(im.convert("RGB"))
         data = encode(clean, row["mode"], row["quality"])
-        plain = hybrid.decode_array(data)
-        full = enhance_jpeg(data, model=model, weights=weights, strength=1.0, threads=threads)
-        scaled = np.multiply(blend(plain, full, float(share[k])), 255.0, dtype=np.float32)
-        pixels = np.clip(np.round(scaled), 0, 255).astype(np.float64)
-        out[k] = float(np.mean((pixels - clean.astype(np.float64)) ** 2))
+        _, plain, full = plain_and_full(data, model, threads, weights)
+        out[k] = blend_error(clean, plain, full, float(share[k]))
     return out
 
 

@@ -38,6 +38,7 @@ from collections import defaultdict
 from typing import Any
 
 from hybrid.bench.codecs import REFERENCE, get_codec
+from hybrid.metrics import similarity_db
 
 __all__ = [
     "AGAINST_METRICS",
@@ -81,10 +82,6 @@ BD_REFERENCES = (REFERENCE, "webp", "avif")
 #: How reports name the content classes (:data:`hybrid.bench.runner.CONTENT_CLASSES`).
 CONTENT_LABELS = {"photo": "photographs", "screen": "screenshots, text and graphics"}
 _FIELDS = ("bpp", *METRICS, "encode_s", "decode_s")
-
-
-def _db(value: float) -> float:
-    return -10.0 * math.log10(max(1.0 - value, 1e-12))
 
 
 def _distance_db(value: float) -> float:
@@ -140,7 +137,7 @@ def _bd_value(fn: Any, ref: list[dict[str, Any]], test: list[dict[str, Any]], me
         rows = [r for r in rows if r.get(metric) is not None]
         values = [r[metric] for r in rows]
         if metric in ("ssim", "ms_ssim"):
-            values = [_db(v) for v in values]
+            values = [similarity_db(v) for v in values]
         elif metric in DISTANCE_METRICS:
             values = [_distance_db(v) for v in values]
         return [r["bpp"] for r in rows], values

@@ -22,7 +22,7 @@ from hybrid.cli.options import (
 )
 from hybrid.cli.stdio import is_stdio, source, write_output
 from hybrid.io import parse_strip
-from hybrid.pipeline.requests import SCALE_CHOOSING_TUNES
+from hybrid.pipeline.requests import scale_choosing
 
 
 @click.command()
@@ -61,8 +61,7 @@ def encode(
     from hybrid.api import encode as api_encode
 
     # --scale, --target-*, --no-downscale
-    chooses_scale = tune in SCALE_CHOOSING_TUNES and mode == "enhance"
-    api_encode = planned_encoder(api_encode, planning, chooses_scale=chooses_scale)
+    api_encode = planned_encoder(api_encode, planning, chooses_scale=scale_choosing(tune, mode))
 
     limit = pixel_limit(max_pixels)
     parse_strip(strip)  # an unknown kind is a usage error before any work

@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hybrid.enhance.registry import valid_knots, weights_dir
-from hybrid.enhance.taper import TAPER_STEPS
+from hybrid.enhance.registry import inference_knots, weights_dir
 from hybrid.errors import WeightsError
 
 ONNX_MANIFEST_NAME = "onnx.json"
@@ -75,18 +74,13 @@ class OnnxEntry:
     calibration: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if "fade_out" in self.inference and not valid_knots(self.inference["fade_out"]):
-            raise WeightsError(
-                f"onnx manifest entry {self.id!r}: inference.fade_out must be two increasing "
-                "non-negative quantizer steps [lo, hi]"
-            )
+        inference_knots(self.inference, f"onnx manifest entry {self.id!r}")  # checked at load
 
     @property
     def fade_out(self) -> tuple[float, float]:
         """The model's near-lossless fade-out knots (as
         :func:`hybrid.enhance.registry.fade_out_steps` reads them from the registry entry)."""
-        knots = self.inference.get("fade_out")
-        return (float(knots[0]), float(knots[1])) if knots else TAPER_STEPS
+        return inference_knots(self.inference, f"onnx manifest entry {self.id!r}")
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -79,11 +79,7 @@ class ModelEntry:
         flips = self.inference.get("flips", 1)
         if flips not in (1, 2, 4):
             raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
-        if "fade_out" in self.inference and not valid_knots(self.inference["fade_out"]):
-            raise WeightsError(
-                f"manifest entry {self.id!r}: inference.fade_out must be two increasing "
-                "non-negative quantizer steps [lo, hi]"
-            )
+        inference_knots(self.inference, f"manifest entry {self.id!r}")  # checked here
         path = PurePosixPath(self.file)
         if path.is_absolute() or len(path.parts) != 1 or self.file in ("", ".", ".."):
             raise WeightsError(
@@ -95,14 +91,25 @@ class ModelEntry:
             )
 
 
-def valid_knots(knots: Any) -> bool:
-    """Whether ``knots`` are fade-out knots: two increasing non-negative finite numbers."""
-    if not isinstance(knots, (list, tuple)) or len(knots) != 2:
-        return False
-    if not all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in knots):
-        return False
-    lo, hi = (float(k) for k in knots)
-    return 0.0 <= lo < hi < float("inf")
+def inference_knots(inference: dict[str, Any], where: str) -> tuple[float, float]:
+    """The fade-out knots ``(lo, hi)`` an entry's inference settings carry
+    (``inference["fade_out"]``, two increasing non-negative finite quantizer steps), else
+    :data:`hybrid.enhance.taper.TAPER_STEPS`; the manifest and onnx.json entries both read
+    them here. WeightsError naming ``where`` when they are malformed."""
+    if "fade_out" not in inference:
+        return TAPER_STEPS
+    knots = inference["fade_out"]
+    numbers = (
+        isinstance(knots, (list, tuple))
+        and len(knots) == 2
+        and all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in knots)
+    )
+    if not numbers or not 0.0 <= float(knots[0]) < float(knots[1]) < float("inf"):
+        raise WeightsError(
+            f"{where}: inference.fade_out must be two increasing non-negative quantizer "
+            "steps [lo, hi]"
+        )
+    return float(knots[0]), float(knots[1])
 
 
 def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
@@ -226,10 +233,9 @@ def fade_out_steps(model_id: str | None, directory: Path | None = None) -> tuple
     manifest entry's ``inference.fade_out``, measured per model by ``scripts/fit_fade_out.py``,
     else :data:`hybrid.enhance.taper.TAPER_STEPS` (also for user weights files, None)."""
     entry = load_manifest(directory).get(model_id) if model_id else None
-    if entry is not None and "fade_out" in entry.inference:
-        lo, hi = entry.inference["fade_out"]
-        return float(lo), float(hi)
-    return TAPER_STEPS
+    if entry is None:
+        return TAPER_STEPS
+    return inference_knots(entry.inference, f"manifest entry {entry.id!r}")
 
 
 def load_model(model_id: str, directory: Path | None = None):

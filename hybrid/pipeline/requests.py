@@ -27,7 +27,13 @@ from hybrid.errors import InputError
 from hybrid.io import DEFAULT_MAX_PIXELS, parse_strip
 from hybrid.targets import check_targets
 
-__all__ = ["SCALE_CHOOSING_TUNES", "TUNE_MODELS", "DecodeRequest", "EncodeRequest"]
+__all__ = [
+    "SCALE_CHOOSING_TUNES",
+    "TUNE_MODELS",
+    "DecodeRequest",
+    "EncodeRequest",
+    "scale_choosing",
+]
 
 #: The enhancement model a tune's files record for their decoder (None: none recorded, the
 #: decoder chooses by content as for any file). The perceptual tunes' encoder settings and
@@ -42,6 +48,13 @@ TUNE_MODELS: dict[str, str | None] = {
 #: The tunes whose files for the enhanced decode may be coded downscaled, for the
 #: super-resolution decode, when that scores higher (:attr:`EncodeRequest.chooses_scale`).
 SCALE_CHOOSING_TUNES = ("ssim", "perceptual")
+
+
+def scale_choosing(tune: str | None, mode: str) -> bool:
+    """Whether an encode of this tune and mode may choose its scale at a fixed quality (a
+    perceptual tune's file for the enhanced decode; ``allow_downscale=False`` /
+    ``--no-downscale`` then applies without a target)."""
+    return tune in SCALE_CHOOSING_TUNES and mode == "enhance"
 
 
 def _check_flag(name: str, value: Any, *, none: bool = False) -> None:
@@ -239,8 +252,8 @@ class EncodeRequest:
             target_msssim=self.target_msssim,
             target_butteraugli=self.target_butteraugli,
         )
-        perceptual = self.tune in SCALE_CHOOSING_TUNES and self.mode == "enhance"
-        if target is None and self.allow_downscale is not None and not perceptual:
+        choosing = scale_choosing(self.tune, self.mode)
+        if target is None and self.allow_downscale is not None and not choosing:
             raise InputError(
                 "allow_downscale applies only with a target (size, bpp, PSNR, MS-SSIM, "
                 "butteraugli) or to a perceptual tune's file for the enhanced decode"
@@ -272,10 +285,10 @@ class EncodeRequest:
             self.target_msssim,
             self.target_butteraugli,
         )
+        if self.tune is None or not scale_choosing(self.tune, self.mode):
+            return False
         return (
-            self.tune in SCALE_CHOOSING_TUNES
-            and self.mode == "enhance"
-            and self.scale is None
+            self.scale is None
             and all(t is None for t in targets)
             and self.allow_downscale is not False
             and self.model_id == TUNE_MODELS[self.tune]

@@ -112,16 +112,6 @@ def test_every_screen_enhancer_keeps_half_its_recorded_gain_and_beats_the_photo_
 FADING = sorted(entry.id for entry in load_manifest().values() if "fade_out" in entry.inference)
 
 
-def _encoded(pixels: np.ndarray, mode: str, quality: int) -> bytes:
-    """As scripts/fit_fade_out.py codes a val image: hybrid's ``best`` or baseline mode, or
-    libjpeg-turbo (Pillow, 4:2:0, optimized)."""
-    if mode == "libjpeg-turbo":
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, "JPEG", quality=quality, subsampling=2, optimize=True)
-        return buffer.getvalue()
-    return hybrid.encode(pixels, quality=quality, subsampling="4:2:0", best=mode == "best")
-
-
 @pytest.mark.parametrize("model", FADING)
 def test_a_models_own_fade_out_spares_the_file_that_set_it(model):
     """The val file that decided a model's knots (its worst at the default knots, recorded
@@ -130,13 +120,14 @@ def test_a_models_own_fade_out_spares_the_file_that_set_it(model):
     from hybrid.codec.headers import parse_info
     from hybrid.enhance import enhance_jpeg
     from hybrid.enhance.taper import residual_strength
+    from scripts.bench_own_files import encode  # as scripts/fit_fade_out.py codes the file
 
     worst = load_manifest()[model].metrics["fade_out"]["worst"]
     if not VAL.is_dir():
         crops()  # fails in CI, skips elsewhere
     with Image.open(VAL / worst["image"]) as image:
         clean = np.asarray(image.convert("RGB"))
-    jpeg = _encoded(clean, worst["mode"], worst["quality"])
+    jpeg = encode(clean, worst["mode"], worst["quality"])
     info = parse_info(jpeg)
     luma = info.quant_tables[info.components[0].quant_index]
     plain = psnr(np.asarray(hybrid.decode(jpeg)), clean)

@@ -22,6 +22,8 @@ import numpy as np
 from hybrid.codec.tables import JFIF_RGB_TO_YCBCR
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+#: The smallest side MS-SSIM takes: five scales, the coarsest still holding the 11x11 window.
+MS_SSIM_MIN_SIDE = 176
 _RADIUS = 5
 
 
@@ -120,8 +122,11 @@ def ssim_and_ms_ssim(
 ) -> tuple[float, float]:
     """(:func:`ssim`, :func:`ms_ssim`) in one pass: SSIM is the full-scale term of MS-SSIM."""
     x, y = _channels(a, b)
-    if min(x.shape[:2]) < 176:
-        raise ValueError("MS-SSIM needs images of at least 176x176 pixels (5 scales, 11x11 window)")
+    if min(x.shape[:2]) < MS_SSIM_MIN_SIDE:
+        raise ValueError(
+            f"MS-SSIM needs images of at least {MS_SSIM_MIN_SIDE}x{MS_SSIM_MIN_SIDE} pixels "
+            "(5 scales, 11x11 window)"
+        )
     values = []
     single = 0.0
     last = len(MS_SSIM_WEIGHTS) - 1

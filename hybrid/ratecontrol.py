@@ -64,12 +64,12 @@ from hybrid.codec.geometry import coded_size
 from hybrid.codec.metadata import find_metadata
 from hybrid.codec.options import EncodeOptions
 from hybrid.codec.quant import (
+    FAMILY_CHROMA,
     default_quant_tables,
+    family_tables_at,
     ijg_quality,
     ijg_scale_factor,
     ijg_tables_at,
-    perceptual_tables_at,
-    psnr_tables_at,
 )
 from hybrid.downscaled import DEFAULT_SR_MODEL, EncodeSource, encode_frame_file
 from hybrid.errors import InputError, MissingModelWarning
@@ -192,11 +192,9 @@ def factor_to_quality(factor: float) -> float:
 def _options_at(options: EncodeOptions, factor: float) -> EncodeOptions:
     """``options`` with tables scaled by ``factor``: exact IJG ``quality`` when ``factor`` is
     one of its values (so the file reports an exact IJG quality), else explicit tables; the
-    best mode's PSNR tables (``tables="psnr"``) at that scale factor."""
-    if options.tables == "psnr":
-        return dataclasses.replace(options, quant_tables=psnr_tables_at(factor))
-    if options.tables == "perceptual":
-        return dataclasses.replace(options, quant_tables=perceptual_tables_at(factor))
+    best mode's table sets (``tables="psnr"``, ``"perceptual"``, ...) at that scale factor."""
+    if options.tables in FAMILY_CHROMA:
+        return dataclasses.replace(options, quant_tables=family_tables_at(options.tables, factor))
     quality = round(factor_to_quality(factor))
     if ijg_scale_factor(quality) == factor:
         return dataclasses.replace(options, quality=quality, quant_tables=None)
@@ -710,12 +708,17 @@ def _perceptual_choice(
     "The perceptual tunes choose the scale"). The downscale is tried only where it can win:
     a super-resolution model installed and the full-size file at most
     :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP`, and kept only when it wins by
-    :data:`PERCEPTUAL_DOWNSCALE_MARGIN_DB`. Cost: the full-size file's enhanced decode (which
-    its strength needs anyway), then a size search at x2 and one super-resolution decode."""
-    from hybrid.metrics import ms_ssim, similarity_db
+    :data:`PERCEPTUAL_DOWNSCALE_MARGIN_DB`. The full-size file is coded with ``options``
+    (the tune's settings for the enhanced decode); the x2 file with the tune's own
+    (:attr:`EncodeRequest.options`), as it was measured for the super-resolution decode.
+    Cost: the full-size file's enhanced decode (which its strength needs anyway), then a size
+    search at x2 and one super-resolution decode."""
+    from hybrid.metrics import MS_SSIM_MIN_SIDE, ms_ssim, similarity_db
 
     model = strength_model(source, options, request.model_id)
-    if model is None:  # nothing installed: the file as any enhance-mode encode leaves it
+    if model is None or min(source.width, source.height) < MS_SSIM_MIN_SIDE:
+        # nothing installed, or too small to score (and to downscale): the file as any
+        # enhance-mode encode leaves it
         data = with_fitted_strength(data, source)
         return data, _fixed_result(request, source, data, 1.0, "enhance", start)
     fitted = _FittedDecodes(source.pixels, model)
@@ -741,7 +744,7 @@ def _perceptual_choice(
     try:
         down, chosen = search(
             source,
-            options,
+            request.options,  # the tune's own settings: the x2 file is super-resolved
             at_most,
             mode="enhance",
             scale=PERCEPTUAL_DOWNSCALE,

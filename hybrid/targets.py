@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.errors import InputError
+from hybrid.metrics import MS_SSIM_MIN_SIDE
 from hybrid.perceptual import MIN_SIDE, require_butteraugli
 
 _UNITS = {"": 1, "k": 1000, "ki": 1024, "m": 1000**2, "mi": 1024**2, "g": 1000**3, "gi": 1024**3}
@@ -114,7 +115,8 @@ def make_target(
 ) -> Target | None:
     """The one target given for a ``width`` x ``height`` image (None for none);
     InputError for several, a bad value (:func:`check_targets`) or one the image cannot
-    have (less than a byte, MS-SSIM of an image smaller than 176x176, butteraugli of one
+    have (less than a byte, MS-SSIM of an image smaller than
+    :data:`hybrid.metrics.MS_SSIM_MIN_SIDE` a side, butteraugli of one
     smaller than 8x8)."""
     check_targets(
         target_size=target_size,
@@ -137,9 +139,10 @@ def make_target(
         return Target("psnr", db, f"PSNR >= {db:g} dB")
     if target_msssim is not None:
         value = _number(target_msssim, "target_msssim", low=0.0, high=1.0)
-        if min(width, height) < 176:
+        if min(width, height) < MS_SSIM_MIN_SIDE:
+            side = MS_SSIM_MIN_SIDE
             raise InputError(
-                f"target_msssim needs an image of at least 176x176, got {width}x{height}"
+                f"target_msssim needs an image of at least {side}x{side}, got {width}x{height}"
             )
         return Target("ms-ssim", value, f"MS-SSIM >= {value:g}")
     if target_butteraugli is not None:

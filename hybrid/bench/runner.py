@@ -288,15 +288,15 @@ def has_butteraugli(point: dict[str, Any], version: str) -> bool:
 
 
 def _quality(original: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:
-    from hybrid.metrics import psnr, psnr_y, ssim, ssim_and_ms_ssim
+    from hybrid.metrics import MS_SSIM_MIN_SIDE, psnr, psnr_y, ssim, ssim_and_ms_ssim
 
     if decoded.shape != original.shape:
         raise ValueError(
             f"decoded shape {decoded.shape} differs from the original {original.shape}"
         )
-    if min(original.shape[:2]) >= 176:
+    if min(original.shape[:2]) >= MS_SSIM_MIN_SIDE:
         single, multi = ssim_and_ms_ssim(original, decoded)
-    else:  # MS-SSIM's five scales need 176 pixels
+    else:
         single, multi = ssim(original, decoded), None
     return {
         "psnr": psnr(original, decoded),

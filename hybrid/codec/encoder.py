@@ -30,12 +30,7 @@ from hybrid.codec.distortion import (
 )
 from hybrid.codec.frame import Component, Frame
 from hybrid.codec.options import LUMA_SAMPLING, EncodeOptions
-from hybrid.codec.quant import (
-    default_quant_tables,
-    perceptual_quant_tables,
-    psnr_quant_tables,
-    quantize,
-)
+from hybrid.codec.quant import FAMILY_CHROMA, default_quant_tables, family_quant_tables, quantize
 from hybrid.codec.rdo import quantize_trellis, std_ac_code_lengths, std_dc_code_lengths
 from hybrid.codec.rdo_dc import coding_order, quantize_dc_trellis
 from hybrid.codec.sampling import downsample, pad_plane, upsample
@@ -196,10 +191,8 @@ def image_to_frame(pixels: np.ndarray, options: EncodeOptions) -> Frame:
     grey = pixels.ndim == 2
     if options.quant_tables is not None:
         tables = tuple(options.quant_tables)
-    elif options.tables == "psnr":
-        tables = psnr_quant_tables(options.quality)
-    elif options.tables == "perceptual":
-        tables = perceptual_quant_tables(options.quality)
+    elif options.tables in FAMILY_CHROMA:
+        tables = family_quant_tables(options.tables, options.quality)
     else:
         tables = default_quant_tables(options.quality)
     if grey:

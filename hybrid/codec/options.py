@@ -10,8 +10,10 @@ import numpy as np
 from hybrid.errors import InputError
 
 Subsampling = Literal["4:4:4", "4:2:2", "4:2:0", "auto"]
-TableSet = Literal["ijg", "psnr", "perceptual"]
+TableSet = Literal["ijg", "psnr", "perceptual", "perceptual-enhanced"]
 Tune = Literal["psnr", "ssim", "perceptual"]
+#: The names :class:`EncodeOptions` accepts for ``tables``.
+TABLE_SETS: tuple[str, ...] = ("ijg", "psnr", "perceptual", "perceptual-enhanced")
 
 #: What each tune of the best mode changes: (tables, rdo_activity). ``psnr`` is the best
 #: mode as it was; ``ssim`` and ``perceptual`` give chroma more of the error
@@ -24,12 +26,18 @@ TUNES: dict[str, tuple[str, float]] = {
 }
 
 #: What a tune of the best mode changes when the file is meant for the enhanced decode (a
-#: network restores it): (rdo_activity, rdo_lambda). Measured for ``psnr`` with
+#: network restores it): (tables, rdo_activity, rdo_lambda). Measured for ``psnr`` with
 #: enhance-fast-v4 in rate control's loop (docs/decisions.md, "The trellis for the enhanced
 #: decode"): the plain decode's trellis zeroes coefficients the network could have used, and
-#: 0.6 of its multiplier without texture adaptation gains 0.03-0.10 dB at equal size. Tunes
-#: not listed keep their settings.
-ENHANCED_TUNES: dict[str, tuple[float, float]] = {"psnr": (0.0, 0.6)}
+#: 0.6 of its multiplier without texture adaptation gains 0.03-0.10 dB at equal size. For
+#: ``perceptual`` with enhance-perceptual-v1 (``scripts/tune_search.py --set enhanced``;
+#: docs/decisions.md, "The perceptual tune's settings for the enhanced decode"): coarser
+#: chroma (``"perceptual-enhanced"`` tables), 0.7 of the multiplier and a little more
+#: texture adaptation. Tunes not listed keep their settings.
+ENHANCED_TUNES: dict[str, tuple[str, float, float]] = {
+    "psnr": ("psnr", 0.0, 0.6),
+    "perceptual": ("perceptual-enhanced", 1.25, 0.7),
+}
 Decoder = Literal["plain", "enhanced"]
 
 #: (h_samp, v_samp) of the luma component for each chroma mode; chroma is always 1x1.
@@ -56,8 +64,11 @@ class EncodeOptions:
         tables: which tables ``quality`` scales: ``"ijg"`` (T.81 Annex K, libjpeg's rule,
             the same DQT as ``cjpeg -quality``), ``"psnr"``
             (:func:`hybrid.codec.quant.psnr_quant_tables`, tuned with the trellis for
-            PSNR-RGB) or ``"perceptual"`` (:func:`hybrid.codec.quant.perceptual_quant_tables`,
-            the perceptual tunes'). Ignored when ``quant_tables`` is given.
+            PSNR-RGB), ``"perceptual"`` (:func:`hybrid.codec.quant.perceptual_quant_tables`,
+            the perceptual tunes') or ``"perceptual-enhanced"`` (the perceptual tune's for a
+            file an enhancement network decodes, :data:`ENHANCED_TUNES`); the last three are
+            :func:`hybrid.codec.quant.family_quant_tables`. Ignored when ``quant_tables`` is
+            given.
         optimize_scans: with ``progressive``, code the frame with each of a few scan scripts
             (:func:`hybrid.codec.scans.search_scripts`) and keep the smallest file, as
             mozjpeg's ``optimize_scans``; else libjpeg's default script.
@@ -107,7 +118,7 @@ class EncodeOptions:
         tables, activity = TUNES[tune]
         lam = 1.0
         if decoder == "enhanced" and tune in ENHANCED_TUNES:
-            activity, lam = ENHANCED_TUNES[tune]
+            tables, activity, lam = ENHANCED_TUNES[tune]
         elif decoder not in ("plain", "enhanced"):
             raise InputError(f"decoder must be 'plain' or 'enhanced'; got {decoder!r}")
         fields: dict[str, object] = dict(
@@ -180,8 +191,9 @@ class EncodeOptions:
             raise InputError(f"rdo_lambda must be a number 0.05..4, got {lam!r}")
         if not 0.05 <= float(lam) <= 4.0:
             raise InputError(f"rdo_lambda must be in 0.05..4, got {lam}")
-        if self.tables not in ("ijg", "psnr", "perceptual"):
-            raise InputError(f"tables must be 'ijg', 'psnr' or 'perceptual', got {self.tables!r}")
+        if self.tables not in TABLE_SETS:
+            names = ", ".join(repr(name) for name in TABLE_SETS)
+            raise InputError(f"tables must be one of {names}; got {self.tables!r}")
         if not isinstance(self.restart_interval, (int, np.integer)) or not (
             0 <= int(self.restart_interval) <= 65535
         ):

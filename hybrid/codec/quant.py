@@ -130,6 +130,17 @@ PSNR_SCALE_EXPONENT = 0.72
 #: weigh chroma error less than PSNR-RGB does; 0.9 gave -2.8 % butteraugli BD-rate on the
 #: plain decode and -2.7 points with enhance-fast-v4 (docs/decisions.md, "Tunes").
 PERCEPTUAL_TABLE_CHROMA = 0.9
+#: ... and in the perceptual tune's files for the enhanced decode, whose network restores
+#: chroma from the luma it is given (docs/decisions.md, "The perceptual tune's settings for
+#: the enhanced decode").
+PERCEPTUAL_ENHANCED_TABLE_CHROMA = 1.2
+#: Chroma share of each table set of the best mode's family (:func:`robidoux_family_at`),
+#: by :attr:`hybrid.codec.options.EncodeOptions.tables` name.
+FAMILY_CHROMA: dict[str, float] = {
+    "psnr": PSNR_TABLE_CHROMA,
+    "perceptual": PERCEPTUAL_TABLE_CHROMA,
+    "perceptual-enhanced": PERCEPTUAL_ENHANCED_TABLE_CHROMA,
+}
 
 
 def psnr_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
@@ -197,6 +208,22 @@ def perceptual_quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
     """(luma, chroma) uint16 (8, 8) tables of the perceptual tunes for IJG quality 1..100
     (:func:`perceptual_tables_at` at libjpeg's percentage for ``quality``)."""
     return perceptual_tables_at(float(quality_scale(quality)))
+
+
+def family_tables_at(tables: str, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (luma, chroma) uint16 (8, 8) tables, natural order, of the best mode's table set
+    ``tables`` (a :data:`FAMILY_CHROMA` name) at the continuous libjpeg scale factor
+    ``factor`` (percent), as rate control refines a size.
+
+    Raises:
+        KeyError: ``tables`` is not a set of the family.
+    """
+    return robidoux_family_at(factor, FAMILY_CHROMA[tables])
+
+
+def family_quant_tables(tables: str, quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`family_tables_at` at libjpeg's percentage for IJG ``quality`` 1..100."""
+    return family_tables_at(tables, float(quality_scale(quality)))
 
 
 def robidoux_family_at(factor: float, chroma: float) -> tuple[np.ndarray, np.ndarray]:

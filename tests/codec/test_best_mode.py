@@ -93,12 +93,20 @@ def test_best_options() -> None:
 
 def test_best_options_for_the_enhanced_decode(photo: np.ndarray) -> None:
     """The psnr tune's trellis for a file a network decodes: 0.6 of the multiplier, no
-    texture adaptation (ENHANCED_TUNES); the other tunes keep theirs."""
+    texture adaptation; the perceptual tune's: coarser chroma, 0.7 of the multiplier and
+    more texture adaptation (ENHANCED_TUNES); the ssim tune keeps its settings."""
     enhanced = EncodeOptions.best(60, decoder="enhanced")
     assert (enhanced.rdo_activity, enhanced.rdo_lambda, enhanced.tables) == (0.0, 0.6, "psnr")
     assert EncodeOptions.best(60).rdo_lambda == 1.0
-    assert EncodeOptions.best(60, tune="perceptual", decoder="enhanced") == EncodeOptions.best(
-        60, tune="perceptual"
+    perceptual = EncodeOptions.best(60, tune="perceptual", decoder="enhanced")
+    assert (perceptual.tables, perceptual.rdo_activity, perceptual.rdo_lambda) == (
+        "perceptual-enhanced",
+        1.25,
+        0.7,
+    )
+    assert EncodeOptions.best(60, tune="perceptual").tables == "perceptual"
+    assert EncodeOptions.best(60, tune="ssim", decoder="enhanced") == EncodeOptions.best(
+        60, tune="ssim"
     )
     with pytest.raises(InputError, match="decoder"):
         EncodeOptions.best(60, decoder="screen")  # type: ignore[arg-type]

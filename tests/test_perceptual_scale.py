@@ -13,12 +13,16 @@ from skimage import data
 import hybrid
 from hybrid.cli import cli
 from hybrid.codec.metadata import find_metadata
+from hybrid.enhance.registry import default_model_for
 from hybrid.errors import InputError
 from hybrid.metrics import ms_ssim
 from hybrid.pipeline.requests import TUNE_MODELS, EncodeRequest
 from hybrid.ratecontrol import PERCEPTUAL_DOWNSCALE_MAX_BPP
 
 FACE = data.astronaut()[:192, 160:352]  # 192x192: q5 is about 0.2 bpp
+#: The models a full-size file of the perceptual tune may record: the tune's, or the default
+#: photo model when the tune's does not clearly win (PERCEPTUAL_MODEL_MARGIN_DB).
+PHOTO_MODELS = (TUNE_MODELS["perceptual"], default_model_for("photo"))
 
 
 @pytest.mark.parametrize(
@@ -38,6 +42,9 @@ FACE = data.astronaut()[:192, 160:352]  # 192x192: q5 is about 0.2 bpp
 )
 def test_which_encodes_choose_their_scale(kwargs, chooses):
     assert EncodeRequest(**kwargs).chooses_scale is chooses
+    # the model is chosen by the same encodes, and with allow_downscale=False too
+    no_downscale = kwargs.get("allow_downscale") is False
+    assert EncodeRequest(**kwargs).chooses_model is (chooses or no_downscale)
 
 
 @pytest.mark.parametrize("kwargs", [{"tune": "perceptual"}, {"tune": "psnr", "mode": "enhance"}])
@@ -54,7 +61,7 @@ def test_a_low_rate_file_comes_out_downscaled_when_that_decodes_better():
     chosen = hybrid.encode(FACE, quality=5, tune="perceptual", mode="enhance")
     full = hybrid.encode(FACE, quality=5, tune="perceptual", mode="enhance", allow_downscale=False)
     meta, full_meta = find_metadata(chosen), find_metadata(full)
-    assert full_meta.mode == "enhance" and full_meta.model_id == TUNE_MODELS["perceptual"]
+    assert full_meta.mode == "enhance" and full_meta.model_id in PHOTO_MODELS
     assert full_meta.strength is not None
     assert meta.mode == "downscaled" and meta.model_id == "sr-fast-v1"
     assert (meta.original_width, meta.original_height) == (192, 192)
@@ -68,8 +75,8 @@ def test_a_high_rate_file_stays_at_full_size():
     jpeg = hybrid.encode(FACE, quality=80, tune="perceptual", mode="enhance")
     assert 8 * len(jpeg) / FACE[..., 0].size > PERCEPTUAL_DOWNSCALE_MAX_BPP
     meta = find_metadata(jpeg)
-    assert (meta.mode, meta.model_id) == ("enhance", TUNE_MODELS["perceptual"])
-    # as the full-size encode alone gives it
+    assert meta.mode == "enhance" and meta.model_id in PHOTO_MODELS
+    # as the full-size encode alone gives it: the same model choice, no x2 candidate
     alone = hybrid.encode(
         FACE, quality=80, tune="perceptual", mode="enhance", allow_downscale=False
     )
@@ -108,3 +115,20 @@ def test_cli_no_downscale_keeps_full_size(tmp_path):
     result = CliRunner().invoke(cli, plain)
     assert result.exit_code == 2 and "--no-downscale" in result.stderr
     assert not (tmp_path / "c.jpg").exists()
+
+
+@pytest.mark.parametrize(("margin", "model"), [(-100.0, "tune"), (100.0, "default")])
+def test_the_full_size_file_records_the_tune_model_only_when_it_clearly_wins(
+    monkeypatch, margin, model
+):
+    """The full-size file records the default photo model unless the tune's model decodes it
+    with the higher MS-SSIM by PERCEPTUAL_MODEL_MARGIN_DB; the strength is fitted for the
+    model recorded."""
+    from hybrid.pipeline.encode import fit_file
+
+    monkeypatch.setattr("hybrid.ratecontrol.PERCEPTUAL_MODEL_MARGIN_DB", margin)
+    jpeg = hybrid.encode(FACE, quality=60, tune="perceptual", mode="enhance")
+    meta = find_metadata(jpeg)
+    expected = TUNE_MODELS["perceptual"] if model == "tune" else default_model_for("photo")
+    assert meta.mode == "enhance" and meta.model_id == expected
+    assert meta.strength == pytest.approx(fit_file(jpeg, FACE, expected).fit.strength, abs=1e-9)

@@ -272,12 +272,19 @@ class EncodeRequest:
 
     @property
     def chooses_scale(self) -> bool:
-        """Whether this fixed-quality encode may come out downscaled: a perceptual tune
-        (:data:`SCALE_CHOOSING_TUNES`) of a file for the enhanced decode (``mode="enhance"``)
-        at full size, recording the tune's model, ``allow_downscale`` not False. Rate
-        control then keeps the full-size file or the x2 file of at most its size for the
-        super-resolution decode, whichever scores the higher MS-SSIM
-        (:func:`hybrid.ratecontrol.plan_encode`)."""
+        """Whether this fixed-quality encode may come out downscaled: :attr:`chooses_model`
+        and ``allow_downscale`` not False. Rate control then keeps the full-size file or the
+        x2 file of at most its size for the super-resolution decode, whichever scores the
+        higher MS-SSIM (:func:`hybrid.ratecontrol.plan_encode`)."""
+        return self.chooses_model and self.allow_downscale is not False
+
+    @property
+    def chooses_model(self) -> bool:
+        """Whether this fixed-quality encode chooses the model its full-size file records: a
+        perceptual tune (:data:`SCALE_CHOOSING_TUNES`) of a file for the enhanced decode
+        (``mode="enhance"``) at full size, recording the tune's model. Rate control records
+        the tune's model or the default photo model, whichever decode scores the clearly
+        higher MS-SSIM (:data:`hybrid.ratecontrol.PERCEPTUAL_MODEL_MARGIN_DB`)."""
         targets = (
             self.target_size,
             self.target_bpp,
@@ -290,7 +297,6 @@ class EncodeRequest:
         return (
             self.scale is None
             and all(t is None for t in targets)
-            and self.allow_downscale is not False
             and self.model_id == TUNE_MODELS[self.tune]
         )
 

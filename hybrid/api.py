@@ -124,9 +124,13 @@ def encode(
             record the perceptual enhancement model (``model_id``) for enhancing decoders in
             full-size files of a fixed quality (not with a target or ``scale``, nor when
             ``model_id`` or ``content="screen"`` is given). With ``mode="enhance"`` (a file
-            for an enhancing decoder) a perceptual tune's file may come out downscaled x2
-            for the super-resolution decode, at most the full-size file's size, when that
-            decode scores clearly higher in MS-SSIM (tried below 0.6 bpp; issue 17,
+            for an enhancing decoder) ``perceptual`` codes chroma coarser still and keeps
+            more luma coefficients, the full-size file records the default photo model
+            unless the perceptual one decodes it clearly better in MS-SSIM
+            (:attr:`~hybrid.pipeline.requests.EncodeRequest.chooses_model`), and a
+            perceptual tune's file may come out downscaled x2 for the super-resolution
+            decode, at most the full-size file's size, when that decode scores clearly
+            higher in MS-SSIM (tried below 0.6 bpp; issue 17,
             :attr:`~hybrid.pipeline.requests.EncodeRequest.chooses_scale`).
 
     Raises:

@@ -710,14 +710,14 @@ def _perceptual_choice(
     start: float,
 ) -> tuple[bytes, RateControlResult]:
     """A perceptual tune's file for the enhanced decode (:attr:`EncodeRequest.chooses_model`):
-    the full-size file ``data`` with its fitted strength, or (:attr:`EncodeRequest.chooses_scale`)
-    the downscaled file (x
-    :data:`PERCEPTUAL_DOWNSCALE`, for the super-resolution decode) of at most its size,
-    whichever decode has the clearly higher MS-SSIM against the original (docs/decisions.md,
-    "The perceptual tunes choose the scale"). The full-size file records the tune's model,
-    or the default photo model when that decode's MS-SSIM is within
-    :data:`PERCEPTUAL_MODEL_MARGIN_DB` of the tune's. The downscale is tried only where it can win:
-    a super-resolution model installed and the full-size file at most
+    the full-size file ``data`` with its fitted strength, or (where
+    :attr:`EncodeRequest.chooses_scale`) the downscaled file (x :data:`PERCEPTUAL_DOWNSCALE`,
+    for the super-resolution decode) of at most its size, whichever decode has the clearly
+    higher MS-SSIM against the original (docs/decisions.md, "The perceptual tunes choose the
+    scale"). The full-size file records the tune's model, or the default photo model when
+    that decode's MS-SSIM is within :data:`PERCEPTUAL_MODEL_MARGIN_DB` of the tune's. The
+    downscale is tried only where it can win: a super-resolution model installed and the
+    full-size file at most
     :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP`, and kept only when it wins by
     :data:`PERCEPTUAL_DOWNSCALE_MARGIN_DB`. The full-size file is coded with ``options``
     (the tune's settings for the enhanced decode); the x2 file with the tune's own

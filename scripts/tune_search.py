@@ -73,10 +73,10 @@ def encode_variant(
     tables = robidoux_family_at(float(ijg_scale_factor(quality)), chroma)
     options = EncodeOptions.best(
         quality,
-        sub,
+        sub,  # type: ignore[arg-type]
         quant_tables=tables,
         rdo_activity=activity,
-        rdo_lambda=lam,  # type: ignore[arg-type]
+        rdo_lambda=lam,
     )
     frame = image_to_frame(rgb, options)
     return write_jpeg(frame, progressive=True, optimize_huffman=True, optimize_scans=True)

@@ -7,13 +7,15 @@ from typing import Literal
 
 import numpy as np
 
+from hybrid.codec.quant import FAMILY_CHROMA
 from hybrid.errors import InputError
 
 Subsampling = Literal["4:4:4", "4:2:2", "4:2:0", "auto"]
 TableSet = Literal["ijg", "psnr", "perceptual", "perceptual-enhanced"]
 Tune = Literal["psnr", "ssim", "perceptual"]
-#: The names :class:`EncodeOptions` accepts for ``tables``.
-TABLE_SETS: tuple[str, ...] = ("ijg", "psnr", "perceptual", "perceptual-enhanced")
+#: The names :class:`EncodeOptions` accepts for ``tables``: libjpeg's, and the best mode's
+#: family (:data:`hybrid.codec.quant.FAMILY_CHROMA`).
+TABLE_SETS: tuple[str, ...] = ("ijg", *FAMILY_CHROMA)
 
 #: What each tune of the best mode changes: (tables, rdo_activity). ``psnr`` is the best
 #: mode as it was; ``ssim`` and ``perceptual`` give chroma more of the error

@@ -261,6 +261,8 @@ def remove_stale_temps(target: Path) -> list[Path]:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and can still write: a zombie (killed, not yet reaped
+    by its parent; a SIGKILLed Ray worker whose parent went with it) writes nothing more."""
     if pid <= 0:
         return True  # not a pid we wrote: leave the file alone
     try:
@@ -269,7 +271,20 @@ def _process_alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError):
         return True  # exists (another user's process), or not a real pid: leave it
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether ``/proc`` (Linux) reports ``pid`` as a zombie or dead (states ``Z``, ``X``);
+    False where there is no ``/proc`` to ask."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces and parentheses; the state follows the
+    # last ")".
+    state = text[text.rfind(")") + 1 :].split(maxsplit=1)[:1]
+    return state in (["Z"], ["X"])
 
 
 def _rename_no_replace(tmp_name: str, target: Path) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
+import sys
 import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +22,7 @@ from hybrid.errors import (
     OutputExistsError,
     UnsupportedImageError,
 )
-from hybrid.io import atomic_write, load_image, read_bytes
+from hybrid.io import atomic_write, load_image, read_bytes, remove_stale_temps
 
 
 def listing(path) -> list[str]:
@@ -97,6 +101,27 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
         atomic_write(target, b"new", force=True)
     assert target.read_bytes() == b"old"
     assert listing(tmp_path) == ["out.bin"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_remove_stale_temps_treats_a_zombie_writer_as_gone(tmp_path):
+    """A writer SIGKILLed and not yet reaped (a zombie) still answers kill(pid, 0); its temp
+    is removed, a live writer's is kept."""
+    target = tmp_path / "out.bin"
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while "Z" not in Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1][:3]:
+        assert time.monotonic() < deadline, "the child never exited"
+        time.sleep(0.02)
+    try:
+        dead = tmp_path / f".out.bin.{child.pid}.abcd1234.tmp"
+        live = tmp_path / f".out.bin.{os.getpid()}.efgh5678.tmp"
+        dead.write_bytes(b"x")
+        live.write_bytes(b"x")
+        assert remove_stale_temps(target) == [dead]
+        assert listing(tmp_path) == [live.name]
+    finally:
+        child.wait()
 
 
 def test_read_bytes_sources(tmp_path):

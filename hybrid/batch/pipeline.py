@@ -79,7 +79,7 @@ class BatchReport:
             startup_seconds: Ray's start and the planning before it.
         failures: the first :data:`KEEP_FAILURES` failures, ``input: error``.
         interrupted: the run was stopped (Ctrl-C / SIGTERM) before the end.
-        temps_removed: temp files of killed writers deleted before the run.
+        temps_removed: temp files of killed writers deleted before and after the run.
         placement: the workers used (None when nothing ran).
         job: the job's kind (``encode``, ``decode``, ``transcode``).
     """
@@ -364,6 +364,9 @@ def run_batch(
     finished = time.perf_counter()
     if not interrupted:
         results.compact(output_root)
+    # Again now that this run's workers are stopped: a killed run's writer that was still
+    # alive when this run began (an orphaned Ray worker on its way out) has gone since.
+    removed = sorted({*removed, *storage.sweep_temps(output_root)})
     return BatchReport(
         found=len(plan.items) + len(plan.problems),
         skipped=split.skipped,

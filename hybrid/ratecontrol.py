@@ -104,18 +104,19 @@ __all__ = [
 #: Downscale factors the mode choice considers, in order.
 DOWNSCALE_CANDIDATES = (1.5, 2.0, 3.0, 4.0)
 #: The perceptual tunes' files for the enhanced decode (:attr:`EncodeRequest.chooses_scale`)
-#: also try this downscale, at the full-size file's size, when that file is at most
-#: :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP` bits per pixel: on the 68 val images the x2
-#: super-resolution mode beats the full-size perceptual tune in MS-SSIM and butteraugli
-#: below about 0.45-0.55 bpp and loses above (BENCHMARKS.md, issue 17's acceptance runs).
-PERCEPTUAL_DOWNSCALE = 2.0
-PERCEPTUAL_DOWNSCALE_MAX_BPP = 0.6
-#: ... and keep it only when its MS-SSIM, in dB (``-10 log10(1 - MS-SSIM)``), is higher by
-#: at least this: near the crossing MS-SSIM still favours the smooth super-resolved image
-#: where butteraugli already prefers the full-size file's detail (8 val images: at 0.45 bpp
-#: a 0.08 dB MS-SSIM win came with a 0.05 worse butteraugli distance; at 0.35 bpp 0.26 dB
-#: came with 0.14 better).
-PERCEPTUAL_DOWNSCALE_MARGIN_DB = 0.15
+#: also try these downscales, each at the full-size file's size, when that file is at most
+#: the given bits per pixel: (scale, largest bpp). The x2 file for the super-resolution decode
+#: beats the full-size file in MS-SSIM and butteraugli at the low rates, the x1.5 file at the
+#: middle ones (on 34 val images at quality 3-50 the x1.5 file won on 17 of 28 files of
+#: 0.5-0.7 bpp and on 6 of 12 of 0.7-0.9 bpp; BENCHMARKS.md, "Downscaled candidates of the
+#: perceptual tune", issue 17, thirteenth session).
+PERCEPTUAL_DOWNSCALES: tuple[tuple[float, float], ...] = ((2.0, 0.6), (1.5, 0.9))
+#: The downscaled candidates' trellis multiplier (the tune's own tables and texture
+#: adaptation): a file the super-resolution network restores loses less to keeping more of
+#: its coefficients; 0.7 instead of 1.0 raised those files' MS-SSIM and lowered their
+#: butteraugli distance at equal size (docs/decisions.md, "Downscaled candidates of the
+#: perceptual tune").
+PERCEPTUAL_DOWNSCALE_LAMBDA = 0.7
 #: The perceptual tunes' full-size files for the enhanced decode record the default photo
 #: model instead of the tune's (enhance-perceptual-v1) unless the tune's decode has the
 #: higher MS-SSIM by at least this, in dB: on 12 val images at quality 20-75 the default
@@ -711,19 +712,18 @@ def _perceptual_choice(
 ) -> tuple[bytes, RateControlResult]:
     """A perceptual tune's file for the enhanced decode (:attr:`EncodeRequest.chooses_model`):
     the full-size file ``data`` with its fitted strength, or (where
-    :attr:`EncodeRequest.chooses_scale`) the downscaled file (x :data:`PERCEPTUAL_DOWNSCALE`,
-    for the super-resolution decode) of at most its size, whichever decode has the clearly
-    higher MS-SSIM against the original (docs/decisions.md, "The perceptual tunes choose the
-    scale"). The full-size file records the tune's model, or the default photo model when
-    that decode's MS-SSIM is within :data:`PERCEPTUAL_MODEL_MARGIN_DB` of the tune's. The
-    downscale is tried only where it can win: a super-resolution model installed and the
-    full-size file at most
-    :data:`PERCEPTUAL_DOWNSCALE_MAX_BPP`, and kept only when it wins by
-    :data:`PERCEPTUAL_DOWNSCALE_MARGIN_DB`. The full-size file is coded with ``options``
-    (the tune's settings for the enhanced decode); the x2 file with the tune's own
-    (:attr:`EncodeRequest.options`), as it was measured for the super-resolution decode.
-    Cost: the full-size file's enhanced decode (which its strength needs anyway), then a size
-    search at x2 and one super-resolution decode."""
+    :attr:`EncodeRequest.chooses_scale`) a downscaled file of at most its size for the
+    super-resolution decode (:data:`PERCEPTUAL_DOWNSCALES`), whichever decode has the highest
+    MS-SSIM against the original (docs/decisions.md, "The perceptual tunes choose the
+    scale", "Downscaled candidates of the perceptual tune"). The full-size file records the
+    tune's model, or the default photo model when that decode's MS-SSIM is within
+    :data:`PERCEPTUAL_MODEL_MARGIN_DB` of the tune's. A downscale is tried only where it can
+    win: a super-resolution model installed and the full-size file at most that scale's
+    bits per pixel. The full-size file is coded with ``options`` (the tune's settings for the
+    enhanced decode); the downscaled ones with the tune's own (:attr:`EncodeRequest.options`)
+    at the trellis multiplier :data:`PERCEPTUAL_DOWNSCALE_LAMBDA`. Cost: the full-size file's
+    enhanced decodes (which its strength and model need anyway), then per downscale a size
+    search and its super-resolution decodes."""
     from hybrid.metrics import MS_SSIM_MIN_SIDE, ms_ssim, similarity_db
 
     model = strength_model(source, options, request.model_id)
@@ -749,32 +749,29 @@ def _perceptual_choice(
         decoder="enhanced",
         strength=strength,
     )
-    size = (source.width, source.height)
-    if (
-        not request.chooses_scale  # allow_downscale=False
-        or result.bpp > PERCEPTUAL_DOWNSCALE_MAX_BPP
-        or not installed_decoder().sr
-        or coded_size(*size, PERCEPTUAL_DOWNSCALE) == size  # too small to downscale
-    ):
+    if not request.chooses_scale or not installed_decoder().sr:  # allow_downscale=False
         return full, result
+    best, chosen, best_db = full, result, similarity_db(value)
+    down_options = dataclasses.replace(request.options, rdo_lambda=PERCEPTUAL_DOWNSCALE_LAMBDA)
     at_most = make_target(source.width, source.height, target_size=len(full))
     assert at_most is not None  # a size was given
-    try:
-        down, chosen = search(
-            source,
-            request.options,  # the tune's own settings: the x2 file is super-resolved
-            at_most,
-            mode="enhance",
-            scale=PERCEPTUAL_DOWNSCALE,
-            size_metric="ms-ssim",
-        )
-    except InputError:  # even quality 1 at x2 is larger than the full-size file
+    size = (source.width, source.height)
+    for scale, max_bpp in PERCEPTUAL_DOWNSCALES:
+        if result.bpp > max_bpp or coded_size(*size, scale) == size:  # too small to downscale
+            continue
+        try:
+            down, candidate = search(
+                source, down_options, at_most, mode="enhance", scale=scale,
+                size_metric="ms-ssim",
+            )  # fmt: skip
+        except InputError:  # even quality 1 at this scale is larger than the full-size file
+            continue
+        if candidate.value is not None and similarity_db(candidate.value) > best_db:
+            best, chosen, best_db = down, candidate, similarity_db(candidate.value)
+    if best is full:
         return full, result
-    margin = PERCEPTUAL_DOWNSCALE_MARGIN_DB
-    if chosen.value is None or similarity_db(chosen.value) < similarity_db(value) + margin:
-        return full, result
-    target = f"perceptual tune: x{PERCEPTUAL_DOWNSCALE:g} beats full size (MS-SSIM {value:.4f})"
-    return down, dataclasses.replace(chosen, target=target, seconds=time.perf_counter() - start)
+    target = f"perceptual tune: x{chosen.scale:g} beats full size (MS-SSIM {value:.4f})"
+    return best, dataclasses.replace(chosen, target=target, seconds=time.perf_counter() - start)
 
 
 def _photo_model_alternative(model: str) -> str | None:

@@ -17,7 +17,7 @@ from hybrid.enhance.registry import default_model_for
 from hybrid.errors import InputError
 from hybrid.metrics import ms_ssim
 from hybrid.pipeline.requests import TUNE_MODELS, EncodeRequest
-from hybrid.ratecontrol import PERCEPTUAL_DOWNSCALE_MAX_BPP
+from hybrid.ratecontrol import PERCEPTUAL_DOWNSCALES
 
 FACE = data.astronaut()[:192, 160:352]  # 192x192: q5 is about 0.2 bpp
 #: The models a full-size file of the perceptual tune may record: the tune's, or the default
@@ -68,12 +68,28 @@ def test_a_low_rate_file_comes_out_downscaled_when_that_decodes_better():
     assert meta.strength is not None  # the super-resolution strength, fitted
     assert len(chosen) <= len(full)
     assert hybrid.decode(chosen, enhance=True).size == (192, 192)
-    assert _decoded_msssim(chosen) > _decoded_msssim(full) + 0.005  # at least 0.15 dB
+    assert _decoded_msssim(chosen) > _decoded_msssim(full) + 0.005  # clearly, on this image
+
+
+def test_a_middle_rate_file_may_come_out_at_x1_5():
+    """Between the rates where x2 wins and those where full size does, the x1.5 file for
+    the x1.5 super-resolution model is the candidate with the highest MS-SSIM (this image
+    at quality 20)."""
+    chosen = hybrid.encode(FACE, quality=20, tune="perceptual", mode="enhance")
+    full = hybrid.encode(FACE, quality=20, tune="perceptual", mode="enhance", allow_downscale=False)
+    meta = find_metadata(chosen)
+    assert meta.mode == "downscaled" and meta.model_id == "sr-fast-x1.5-v1"
+    assert (meta.original_width, meta.original_height) == (192, 192)
+    assert meta.strength is not None
+    assert len(chosen) <= len(full)
+    assert _decoded_msssim(chosen) > _decoded_msssim(full)
+    _, result = hybrid.encode_to_target(FACE, quality=20, tune="perceptual", mode="enhance")
+    assert result.scale == 1.5 and "perceptual tune: x1.5 beats full size" in result.line()
 
 
 def test_a_high_rate_file_stays_at_full_size():
     jpeg = hybrid.encode(FACE, quality=80, tune="perceptual", mode="enhance")
-    assert 8 * len(jpeg) / FACE[..., 0].size > PERCEPTUAL_DOWNSCALE_MAX_BPP
+    assert 8 * len(jpeg) / FACE[..., 0].size > max(bpp for _, bpp in PERCEPTUAL_DOWNSCALES)
     meta = find_metadata(jpeg)
     assert meta.mode == "enhance" and meta.model_id in PHOTO_MODELS
     # as the full-size encode alone gives it: the same model choice, no x2 candidate

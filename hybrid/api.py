@@ -128,9 +128,9 @@ def encode(
             more luma coefficients, the full-size file records the default photo model
             unless the perceptual one decodes it clearly better in MS-SSIM
             (:attr:`~hybrid.pipeline.requests.EncodeRequest.chooses_model`), and a
-            perceptual tune's file may come out downscaled x2 for the super-resolution
-            decode, at most the full-size file's size, when that decode scores clearly
-            higher in MS-SSIM (tried below 0.6 bpp; issue 17,
+            perceptual tune's file may come out downscaled x2 or x1.5 for the
+            super-resolution decode, at most the full-size file's size, when that decode
+            scores higher in MS-SSIM (x2 tried up to 0.6 bpp, x1.5 up to 0.9; issue 17,
             :attr:`~hybrid.pipeline.requests.EncodeRequest.chooses_scale`).
 
     Raises:

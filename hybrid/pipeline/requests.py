@@ -273,9 +273,9 @@ class EncodeRequest:
     @property
     def chooses_scale(self) -> bool:
         """Whether this fixed-quality encode may come out downscaled: :attr:`chooses_model`
-        and ``allow_downscale`` not False. Rate control then keeps the full-size file or the
-        x2 file of at most its size for the super-resolution decode, whichever scores the
-        higher MS-SSIM (:func:`hybrid.ratecontrol.plan_encode`)."""
+        and ``allow_downscale`` not False. Rate control then keeps the full-size file or an
+        x2 or x1.5 file of at most its size for the super-resolution decode, whichever scores
+        the highest MS-SSIM (:func:`hybrid.ratecontrol.plan_encode`)."""
         return self.chooses_model and self.allow_downscale is not False
 
     @property

@@ -437,7 +437,7 @@ CODECS: tuple[Codec, ...] = (
         "quality", JPEG_FULL, JPEG_QUICK, "hybrid",
         "hybrid.encode(quality=q, tune='perceptual', mode='enhance'); "
         f"hybrid.decode(enhance=True) (the recorded model, {TUNE_MODELS['perceptual']}, or for "
-        "a file coded at x2 the super-resolution model)",
+        "a file coded at x2 or x1.5 the super-resolution model)",
         tuned_encode("perceptual", "enhance"), enhanced_decode(),
         model_available(PERCEPTUAL_MODEL),
         hybrid_version(PERCEPTUAL_MODEL, *SR_MODELS, default_choice=True),

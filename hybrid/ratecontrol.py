@@ -749,9 +749,9 @@ def _perceptual_choice(
         decoder="enhanced",
         strength=strength,
     )
-    if not request.chooses_scale or not installed_decoder().sr:  # allow_downscale=False
+    if not request.chooses_scale or not installed_decoder().sr:  # allow_downscale=False, no SR
         return full, result
-    best, chosen, best_db = full, result, similarity_db(value)
+    best, chosen, best_value = full, result, value  # the highest MS-SSIM so far
     down_options = dataclasses.replace(request.options, rdo_lambda=PERCEPTUAL_DOWNSCALE_LAMBDA)
     at_most = make_target(source.width, source.height, target_size=len(full))
     assert at_most is not None  # a size was given
@@ -766,8 +766,8 @@ def _perceptual_choice(
             )  # fmt: skip
         except InputError:  # even quality 1 at this scale is larger than the full-size file
             continue
-        if candidate.value is not None and similarity_db(candidate.value) > best_db:
-            best, chosen, best_db = down, candidate, similarity_db(candidate.value)
+        if candidate.value is not None and candidate.value > best_value:
+            best, chosen, best_value = down, candidate, candidate.value
     if best is full:
         return full, result
     target = f"perceptual tune: x{chosen.scale:g} beats full size (MS-SSIM {value:.4f})"

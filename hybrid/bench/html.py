@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from hybrid.bench.codecs import get_codec
-from hybrid.bench.report import cell, markdown, reference_rows, scopes, summary_rows
+from hybrid.bench.report import (
+    cell,
+    markdown,
+    never_worse_rows,
+    reference_rows,
+    scopes,
+    summary_rows,
+)
 
 __all__ = [
     "CropPanel", "CropSet", "LiveFile", "LiveSection", "make_crops", "png_bytes", "render_html",
@@ -317,6 +324,30 @@ def _table(rows: list[list[str]], summary: dict[str, Any]) -> str:
     return "<table>" + "\n".join([head, *body]) + "</table>"
 
 
+def _never_worse_tables(summary: dict[str, Any]) -> str:
+    """One table per decoder-side variant: its per-image PSNR gain over the plain decode of
+    the same files (:func:`hybrid.bench.report.never_worse`); empty when the run has none."""
+    block = summary.get("never_worse") or {}
+    labels = {e["name"]: e["label"] for e in summary["codecs"]}
+    parts = []
+    for variant, rows in (block.get("rows") or {}).items():
+        if not rows:
+            continue
+        table = never_worse_rows(summary, variant)
+        plain = labels.get(block["twins"][variant], block["twins"][variant])
+        head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in table[0]) + "</tr>"
+        body = ["<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in table[1:]]
+        parts.append(f"<h3>{_esc(labels.get(variant, variant))} over {_esc(plain)}</h3>")
+        parts.append("<table>" + "\n".join([head, *body]) + "</table>")
+    if not parts:
+        return ""
+    intro = (
+        "<h2>Never worse than plain</h2><p>Each decoder-side variant against the plain decode "
+        "of the same files, per image: PSNR-RGB gain over the plain decode.</p>"
+    )
+    return intro + "\n".join(parts)
+
+
 def _summary_tables(summary: dict[str, Any]) -> str:
     """The BD and speed table and the table against WebP/AVIF, for all images and (when the
     run holds several content classes) for each class."""
@@ -476,6 +507,7 @@ measured, as -20 log10(distance)); against WebP and AVIF, when they ran, over th
 Speeds: median megapixels per second, one thread.{_esc(classes)}</p>
 {_summary_tables(summary)}
 <ul>{note_items}</ul>
+{_never_worse_tables(summary)}
 <h2>Rate-distortion curves</h2>
 <div class="plots">{plot_tags}</div>
 <h2 id="crops">Crops</h2>

@@ -27,6 +27,13 @@ images of each class alone (``by_content``); each such set of results is a *scop
 
 Speed: the median over points of megapixels (of the original) per second, encode and decode
 separately, one thread.
+
+Never worse than plain: a decoder-side variant (a codec whose ``encoder`` is another codec of
+the run, e.g. ``hybrid + enhance`` on ``hybrid``'s files) is paired with that codec, which
+decodes the same files plain; per setting the report gives the mean PSNR-RGB gain over the
+images, the worst image's, and how many images lose more than
+:data:`NEVER_WORSE_TOLERANCE_DB` (:func:`never_worse`, issue 17's rule for every released
+model).
 """
 
 from __future__ import annotations
@@ -51,7 +58,11 @@ __all__ = [
     "cell",
     "curves",
     "markdown",
+    "NEVER_WORSE_TOLERANCE_DB",
     "measured_metrics",
+    "never_worse",
+    "never_worse_rows",
+    "plain_twins",
     "reference_rows",
     "scope",
     "scopes",
@@ -82,6 +93,9 @@ BD_REFERENCES = (REFERENCE, "webp", "avif")
 #: How reports name the content classes (:data:`hybrid.bench.runner.CONTENT_CLASSES`).
 CONTENT_LABELS = {"photo": "photographs", "screen": "screenshots, text and graphics"}
 _FIELDS = ("bpp", *METRICS, "encode_s", "decode_s")
+#: An image whose enhanced decode loses more than this (dB of PSNR-RGB) against the plain
+#: decode of the same file counts against "never worse than plain" (issue 17).
+NEVER_WORSE_TOLERANCE_DB = 0.1
 
 
 def _distance_db(value: float) -> float:
@@ -174,6 +188,57 @@ def bd_table(
     return table
 
 
+def plain_twins(names: list[str]) -> dict[str, str]:
+    """Each decoder-side variant among the codec ``names`` -> the codec of ``names`` whose
+    files it decodes (:attr:`~hybrid.bench.codecs.Codec.encoder`), in ``names``' order."""
+    present = set(names)
+    twins = {}
+    for name in names:
+        encoder = get_codec(name).encoder_name
+        if encoder != name and encoder in present:
+            twins[name] = encoder
+    return twins
+
+
+def never_worse(
+    points: list[dict[str, Any]], twins: dict[str, str], images: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Per variant of ``twins`` (variant -> plain codec): one row per setting at which both
+    codecs have a valid, finite PSNR-RGB on the same ``images`` images (settings with fewer
+    are left out, as in :func:`curves`): ``setting``, ``n``, ``mean_gain_db`` (mean over
+    images of the variant's PSNR-RGB minus the plain decode's), ``worst_gain_db``,
+    ``worst_image`` and ``losing`` (images below ``-NEVER_WORSE_TOLERANCE_DB``); sorted by
+    setting."""
+    psnr: dict[tuple[str, float, str], float] = {}
+    for p in points:
+        value = p.get("psnr")
+        if p.get("error") is None and value is not None and math.isfinite(value):
+            psnr[(p["codec"], p["setting"], p["image"])] = value
+    out: dict[str, list[dict[str, Any]]] = {}
+    for variant, plain in twins.items():
+        gains: dict[float, dict[str, float]] = defaultdict(dict)
+        for (codec, setting, image), value in psnr.items():
+            base = psnr.get((plain, setting, image))
+            if codec == variant and base is not None:
+                gains[setting][image] = value - base
+        rows = []
+        for setting in sorted(gains):
+            per_image = gains[setting]
+            if images == 0 or len(per_image) < images:
+                continue
+            worst = min(per_image, key=lambda name: (per_image[name], name))
+            rows.append({
+                "setting": setting,
+                "n": len(per_image),
+                "mean_gain_db": sum(per_image.values()) / len(per_image),
+                "worst_gain_db": per_image[worst],
+                "worst_image": worst,
+                "losing": sum(g < -NEVER_WORSE_TOLERANCE_DB for g in per_image.values()),
+            })  # fmt: skip
+        out[variant] = rows
+    return out
+
+
 def speeds(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Per codec: median encode and decode speed in megapixels per second."""
     rates: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"encode": [], "decode": []})
@@ -225,6 +290,7 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
     references = [r for r in BD_REFERENCES if r in plan.codecs]
     metrics = measured_metrics([p for p in points if p.get("error") is None])
     overall = scope(points, [i.name for i in plan.images], references, metrics)
+    twins = plain_twins(list(plan.codecs))
     by_content = {
         content: scope(
             points, [i.name for i in plan.images if i.content == content], references, metrics
@@ -264,6 +330,11 @@ def summarize(plan: Any, points: list[dict[str, Any]], command: str = "") -> dic
         "bd_against": overall["bd_against"],
         "speed": overall["speed"],
         "by_content": by_content,
+        "never_worse": {
+            "tolerance_db": NEVER_WORSE_TOLERANCE_DB,
+            "twins": twins,
+            "rows": never_worse(points, twins, len(overall["images"])),
+        },
         "failures": incomplete(points),
         "points": points,
     }
@@ -347,6 +418,24 @@ def reference_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[s
     return rows
 
 
+def never_worse_rows(summary: dict[str, Any], variant: str) -> list[list[str]]:
+    """The never-worse table of ``variant`` (a key of ``summary["never_worse"]["rows"]``): a
+    header row, then one row per setting (setting, images, mean and worst gain, the worst
+    image, the images losing more than the tolerance)."""
+    block = summary["never_worse"]
+    setting = next(e["setting"] for e in summary["codecs"] if e["name"] == variant)
+    rows = [[
+        setting, "images", "mean gain (dB)", "worst image (dB)", "worst",
+        f"images below -{block['tolerance_db']:g} dB",
+    ]]  # fmt: skip
+    for row in block["rows"][variant]:
+        rows.append([
+            f"{row['setting']:g}", str(row["n"]), f"{row['mean_gain_db']:+.3f}",
+            f"{row['worst_gain_db']:+.3f}", row["worst_image"], str(row["losing"]),
+        ])  # fmt: skip
+    return rows
+
+
 def _markdown_table(rows: list[list[str]]) -> list[str]:
     align = ["---"] + ["---:"] * (len(rows[0]) - 1)
     return ["| " + " | ".join(row) + " |" for row in (rows[0], align, *rows[1:])]
@@ -389,6 +478,20 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
         if against:
             lines += ["", f"BD-rate against {' and '.join(others)}:", ""]
             lines += _markdown_table(against)
+    block = summary.get("never_worse") or {}
+    labels_of = {e["name"]: e["label"] for e in summary["codecs"]}
+    shown = [v for v, rows in (block.get("rows") or {}).items() if rows]
+    if shown:
+        lines += [
+            "",
+            "Never worse than plain: each decoder-side variant against the plain decode of the "
+            "same files, per image (PSNR-RGB gain over the plain decode; every image that has "
+            "both points):",
+        ]
+        for variant in shown:
+            plain = labels_of.get(block["twins"][variant], block["twins"][variant])
+            lines += ["", f"{labels_of.get(variant, variant)} over {plain}:", ""]
+            lines += _markdown_table(never_worse_rows(summary, variant))
     lines.append("")
     lines.append("How each codec ran:")
     lines.append("")

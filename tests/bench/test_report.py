@@ -19,7 +19,15 @@ from click.testing import CliRunner
 from PIL import Image
 
 from hybrid.bench.codecs import CODECS, PERCEPTUAL_MODEL, REFERENCE
-from hybrid.bench.report import bd_table, curves, markdown, speeds
+from hybrid.bench.report import (
+    NEVER_WORSE_TOLERANCE_DB,
+    bd_table,
+    curves,
+    markdown,
+    never_worse,
+    plain_twins,
+    speeds,
+)
 from hybrid.bench.variants import ENHANCE_QUALITY
 from hybrid.cli import cli
 from hybrid.perceptual import butteraugli_tool
@@ -91,6 +99,58 @@ def test_speeds_are_median_megapixels_per_second():
     assert result["webp"]["decode_mp_s"] == pytest.approx(0.01 / 0.002)
 
 
+def test_plain_twins_pair_each_decoder_side_variant_with_the_codec_of_its_files():
+    names = [REFERENCE, "hybrid", "hybrid-enhance-fast", "hybrid-enhance-quality", "webp",
+             "libjpeg-turbo-420-enhance-fast", "hybrid-perceptual"]  # fmt: skip
+    assert plain_twins(names) == {
+        "hybrid-enhance-fast": "hybrid",
+        "hybrid-enhance-quality": "hybrid",
+        "libjpeg-turbo-420-enhance-fast": REFERENCE,
+    }
+    # A variant whose plain codec did not run has nothing to be compared with.
+    assert plain_twins(["hybrid-enhance-fast", REFERENCE]) == {}
+
+
+def test_never_worse_measures_per_image_gains_over_the_same_files():
+    points = []
+    gains = {"a.png": 0.5, "b.png": -0.25, "c.png": 1.0}
+    for setting in (10.0, 50.0):
+        for image, gain in gains.items():
+            points.append(_point("hybrid", setting, image, 0.5, 30.0))
+            points.append(_point("hybrid-enhance-fast", setting, image, 0.5, 30.0 + gain))
+    # A setting the variant lacks on one image is left out; a failed point does not count.
+    points.append(_point("hybrid", 90.0, "a.png", 2.0, 40.0))
+    points.append(_point("hybrid-enhance-fast", 90.0, "a.png", 2.0, 41.0))
+    failed = _point("hybrid-enhance-fast", 90.0, "b.png", 2.0, 41.0, error="decode: boom")
+    points += [_point("hybrid", 90.0, "b.png", 2.0, 40.0), failed]
+    rows = never_worse(points, {"hybrid-enhance-fast": "hybrid"}, images=3)["hybrid-enhance-fast"]
+    assert [r["setting"] for r in rows] == [10.0, 50.0]
+    row = rows[0]
+    assert row["n"] == 3 and row["mean_gain_db"] == pytest.approx(1.25 / 3)
+    assert row["worst_image"] == "b.png" and row["worst_gain_db"] == pytest.approx(-0.25)
+    assert row["losing"] == 1 and NEVER_WORSE_TOLERANCE_DB == 0.1
+    # The markdown report shows the table under the variant's and the plain codec's labels.
+    summary = {
+        "images": list(gains), "quick": False, "reference": REFERENCE,
+        "rate_range_bpp": [0.15, 1.0], "machine": "test", "skipped": [], "failures": [],
+        "codecs": [
+            {"name": n, "label": label, "setting": "quality", "sweep": [10.0, 50.0],
+             "detail": "", "note": ""}
+            for n, label in (("hybrid", "plain"), ("hybrid-enhance-fast", "enhanced"))
+        ],
+        "curves": {}, "bd": {}, "speed": {},
+        "never_worse": {"tolerance_db": 0.1, "twins": {"hybrid-enhance-fast": "hybrid"},
+                        "rows": {"hybrid-enhance-fast": rows}},
+    }  # fmt: skip
+    text = markdown(summary)
+    assert "enhanced over plain:" in text
+    assert (
+        "| quality | images | mean gain (dB) | worst image (dB) | worst | images below -0.1 dB |"
+        in text
+    )
+    assert "| 10 | 3 | +0.417 | -0.250 | b.png | 1 |" in text
+
+
 # --- the smoke test: hybrid bench on two tiny images --------------------------------------------
 
 #: Automatic mode runs rate control (two dozen encodes per point): tests/bench/test_runner.py
@@ -159,7 +219,18 @@ def test_smoke_bench_writes_every_output(smoke):
         assert "| BD-rate butteraugli 3-norm |" in report
         with Image.open(out / "rd_butteraugli.png") as image:
             assert image.format == "PNG"
+    # The enhanced decodes of hybrid's and libjpeg-turbo's files, each paired per image with
+    # the plain decode of the same files at every quality of the sweep.
+    block = summary["never_worse"]
+    twins = {"hybrid-enhance-fast": "hybrid", "libjpeg-turbo-420-enhance-fast": REFERENCE}
+    if "jpegqs" in measured:  # installed by .ci/run
+        twins["jpegqs"] = REFERENCE
+    assert block["twins"] == twins
+    for rows in block["rows"].values():
+        assert [r["n"] for r in rows] == [2] * 4
+    assert "hybrid + enhance (content auto) over hybrid (plain decode):" in report
     page = (out / "report.html").read_text()
+    assert "<h2>Never worse than plain</h2>" in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # self-contained
     assert page.count("data:image/png;base64,") >= 5 + 2 * len(measured)
 

@@ -29,7 +29,7 @@ from hybrid.bench.codecs import get_codec
 from hybrid.bench.report import (
     cell,
     markdown,
-    never_worse_rows,
+    never_worse_tables,
     reference_rows,
     scopes,
     summary_rows,
@@ -311,41 +311,36 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _html_table(rows: list[list[str]], classes: list[str] | None = None) -> str:
+    """An HTML table of ``rows`` (header first); ``classes``: one class per body row."""
+    head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in rows[0]) + "</tr>"
+    marks = [f' class="{c}"' for c in classes] if classes is not None else [""] * len(rows[1:])
+    body = [
+        f"<tr{mark}>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>"
+        for mark, cells in zip(marks, rows[1:], strict=True)
+    ]
+    return "<table>" + "\n".join([head, *body]) + "</table>"
+
+
 def _table(rows: list[list[str]], summary: dict[str, Any]) -> str:
     """An HTML table of ``rows`` (header first, then one row per codec of ``summary``, in
     order; hybrid's rows are marked)."""
-    head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in rows[0]) + "</tr>"
-    body = [
-        f'<tr class="{get_codec(entry["name"]).family}">'
-        + "".join(f"<td>{_esc(c)}</td>" for c in cells)
-        + "</tr>"
-        for entry, cells in zip(summary["codecs"], rows[1:], strict=True)
-    ]
-    return "<table>" + "\n".join([head, *body]) + "</table>"
+    return _html_table(rows, [get_codec(entry["name"]).family for entry in summary["codecs"]])
 
 
 def _never_worse_tables(summary: dict[str, Any]) -> str:
     """One table per decoder-side variant: its per-image PSNR gain over the plain decode of
     the same files (:func:`hybrid.bench.report.never_worse`); empty when the run has none."""
-    block = summary.get("never_worse") or {}
-    labels = {e["name"]: e["label"] for e in summary["codecs"]}
-    parts = []
-    for variant, rows in (block.get("rows") or {}).items():
-        if not rows:
-            continue
-        table = never_worse_rows(summary, variant)
-        plain = labels.get(block["twins"][variant], block["twins"][variant])
-        head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in table[0]) + "</tr>"
-        body = ["<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in table[1:]]
-        parts.append(f"<h3>{_esc(labels.get(variant, variant))} over {_esc(plain)}</h3>")
-        parts.append("<table>" + "\n".join([head, *body]) + "</table>")
-    if not parts:
+    tables = never_worse_tables(summary)
+    if not tables:
         return ""
-    intro = (
+    parts = [
         "<h2>Never worse than plain</h2><p>Each decoder-side variant against the plain decode "
         "of the same files, per image: PSNR-RGB gain over the plain decode.</p>"
-    )
-    return intro + "\n".join(parts)
+    ]
+    for title, rows in tables:
+        parts += [f"<h3>{_esc(title)}</h3>", _html_table(rows)]
+    return "\n".join(parts)
 
 
 def _summary_tables(summary: dict[str, Any]) -> str:

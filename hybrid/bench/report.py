@@ -53,15 +53,15 @@ __all__ = [
     "CONTENT_LABELS",
     "DISTANCE_METRICS",
     "METRICS",
+    "NEVER_WORSE_TOLERANCE_DB",
     "RATE_RANGE",
     "bd_table",
     "cell",
     "curves",
     "markdown",
-    "NEVER_WORSE_TOLERANCE_DB",
     "measured_metrics",
     "never_worse",
-    "never_worse_rows",
+    "never_worse_tables",
     "plain_twins",
     "reference_rows",
     "scope",
@@ -418,22 +418,30 @@ def reference_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[s
     return rows
 
 
-def never_worse_rows(summary: dict[str, Any], variant: str) -> list[list[str]]:
-    """The never-worse table of ``variant`` (a key of ``summary["never_worse"]["rows"]``): a
-    header row, then one row per setting (setting, images, mean and worst gain, the worst
-    image, the images losing more than the tolerance)."""
-    block = summary["never_worse"]
-    setting = next(e["setting"] for e in summary["codecs"] if e["name"] == variant)
-    rows = [[
-        setting, "images", "mean gain (dB)", "worst image (dB)", "worst",
-        f"images below -{block['tolerance_db']:g} dB",
-    ]]  # fmt: skip
-    for row in block["rows"][variant]:
-        rows.append([
-            f"{row['setting']:g}", str(row["n"]), f"{row['mean_gain_db']:+.3f}",
-            f"{row['worst_gain_db']:+.3f}", row["worst_image"], str(row["losing"]),
-        ])  # fmt: skip
-    return rows
+def never_worse_tables(summary: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
+    """(title, rows) of each decoder-side variant's never-worse table (``summary
+    ["never_worse"]``; variants without rows are left out): the title names the variant and
+    its plain codec; the rows are a header, then one row per setting (setting, images, mean
+    and worst gain, the worst image, the images losing more than the tolerance)."""
+    block = summary.get("never_worse") or {}
+    entries = {e["name"]: e for e in summary["codecs"]}
+    tables = []
+    for variant, measured in (block.get("rows") or {}).items():
+        if not measured:
+            continue
+        plain = block["twins"][variant]
+        rows = [[
+            entries[variant]["setting"], "images", "mean gain (dB)", "worst image (dB)",
+            "worst", f"images below -{block['tolerance_db']:g} dB",
+        ]]  # fmt: skip
+        for row in measured:
+            rows.append([
+                f"{row['setting']:g}", str(row["n"]), f"{row['mean_gain_db']:+.3f}",
+                f"{row['worst_gain_db']:+.3f}", row["worst_image"], str(row["losing"]),
+            ])  # fmt: skip
+        plain_label = entries[plain]["label"] if plain in entries else plain
+        tables.append((f"{entries[variant]['label']} over {plain_label}", rows))
+    return tables
 
 
 def _markdown_table(rows: list[list[str]]) -> list[str]:
@@ -478,20 +486,17 @@ def markdown(summary: dict[str, Any], *, details: bool = True) -> str:
         if against:
             lines += ["", f"BD-rate against {' and '.join(others)}:", ""]
             lines += _markdown_table(against)
-    block = summary.get("never_worse") or {}
-    labels_of = {e["name"]: e["label"] for e in summary["codecs"]}
-    shown = [v for v, rows in (block.get("rows") or {}).items() if rows]
-    if shown:
+    never = never_worse_tables(summary)
+    if never:
         lines += [
             "",
             "Never worse than plain: each decoder-side variant against the plain decode of the "
             "same files, per image (PSNR-RGB gain over the plain decode; every image that has "
             "both points):",
         ]
-        for variant in shown:
-            plain = labels_of.get(block["twins"][variant], block["twins"][variant])
-            lines += ["", f"{labels_of.get(variant, variant)} over {plain}:", ""]
-            lines += _markdown_table(never_worse_rows(summary, variant))
+        for title, rows in never:
+            lines += ["", f"{title}:", ""]
+            lines += _markdown_table(rows)
     lines.append("")
     lines.append("How each codec ran:")
     lines.append("")

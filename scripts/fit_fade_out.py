@@ -24,6 +24,10 @@ Example (the commands recorded in BENCHMARKS.md):
     python scripts/fit_fade_out.py --model enhance-perceptual-v1 --images 68 \
         --json runs/fade/enhance-perceptual-v1.json
     python scripts/fit_fade_out.py --from-json runs/fade/enhance-perceptual-v1.json
+
+A slow model's measurement can be split over processes (cores, or sessions): ``--shard 0/2``
+and ``--shard 1/2`` each measure every second image and write their rows to ``--json``; the
+choice then merges them, ``--from-json a.json b.json`` (the same rows as one run's).
 """
 
 from __future__ import annotations
@@ -235,6 +239,38 @@ def worst_file(
     }
 
 
+def shard_files(files: list[Path], shard: str) -> list[Path]:
+    """The files of shard ``"i/n"`` (0 <= i < n): every n-th file from the i-th."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard wants i/n, got {shard!r}") from None
+    if not 0 <= index < count:
+        raise ValueError(f"--shard {shard}: want 0 <= i < n")
+    return files[index::count]
+
+
+def merge_saved(saved: list[dict]) -> dict:
+    """One measurement from the JSON bodies of several shards of it: the rows of all, in
+    order, under the first's network, model, weights and data. Raises ValueError if the
+    shards measured different networks or data, or one (image, mode, quality) twice."""
+    first = saved[0]
+    for body in saved[1:]:
+        for key in ("network", "model", "weights", "data"):
+            if body.get(key) != first.get(key):
+                raise ValueError(
+                    f"shards differ in {key}: {first.get(key)!r} vs {body.get(key)!r}"
+                )
+    rows = [row for body in saved for row in body["rows"]]
+    seen = set()
+    for row in rows:
+        key = (row["image"], row["mode"], row["quality"])
+        if key in seen:
+            raise ValueError(f"{key} measured twice")
+        seen.add(key)
+    return {**first, "rows": rows}
+
+
 def _qualities_flag(rows: list[dict]) -> str:
     """`` --qualities ...`` when the rows were measured at other qualities than the default."""
     qualities = sorted({r["quality"] for r in rows})
@@ -285,7 +321,17 @@ def main() -> None:
         help="Least mean gain (dB) of a cell with files between grid strengths.",
     )
     parser.add_argument("--json", type=Path, help="Write the measured rows here.")
-    parser.add_argument("--from-json", type=Path, help="Choose from rows measured before.")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="Choose from rows measured before (several files: shards, merged).",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        help="i/n: measure every n-th image from the i-th, write --json and stop.",
+    )
     parser.add_argument(
         "--write",
         action="store_true",
@@ -295,7 +341,10 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.from_json:
-        saved = json.loads(args.from_json.read_text())
+        try:
+            saved = merge_saved([json.loads(path.read_text()) for path in args.from_json])
+        except ValueError as err:
+            parser.error(str(err))
         rows, label, folder = saved["rows"], saved["network"], saved["data"]
         args.model = args.model or saved.get("model")
         args.weights = args.weights or saved.get("weights")
@@ -306,6 +355,13 @@ def main() -> None:
         ]
         if not files:
             parser.error(f"no images in {folder}")
+        if args.shard:
+            if not args.json:
+                parser.error("--shard needs --json (the shard's rows are merged later)")
+            try:
+                files = shard_files(files, args.shard)
+            except ValueError as err:
+                parser.error(str(err))
         modes = [m for m in args.modes.split(",") if m]
         qualities = [int(q) for q in args.qualities.split(",")]
         t0 = time.perf_counter()
@@ -327,6 +383,9 @@ def main() -> None:
                 )
             )
             os.replace(tmp, args.json)
+        if args.shard:
+            print(f"shard {args.shard}: {len(rows)} rows in {args.json}", file=sys.stderr)
+            return
     floor = -(args.tolerance - args.margin)
     current = TAPER_STEPS if args.weights else fade_out_steps(args.model)
     now = f"{label}, its knots now (interpolated between grid strengths)"

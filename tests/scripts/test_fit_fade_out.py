@@ -93,3 +93,42 @@ def test_the_worst_file_is_the_one_the_knots_spare():
     assert worst["gain_db_at_default_knots"] == pytest.approx(-0.3, abs=1e-3)
     assert -0.3 < worst["gain_db"] < 0
     assert fit.worst_file(rows, fit.TAPER_STEPS, {}) is None  # nothing spared
+
+
+def test_shards_measure_every_nth_image_and_merge_to_one_run(photos, tmp_path, monkeypatch):
+    base = ["fit", "--data", str(photos), "--images", "2", "--qualities", "50"]
+    whole, parts = tmp_path / "whole.json", [tmp_path / f"part{i}.json" for i in range(2)]
+    monkeypatch.setattr(sys, "argv", base + ["--json", str(whole)])
+    fit.main()
+    for i, part in enumerate(parts):
+        monkeypatch.setattr(sys, "argv", base + ["--shard", f"{i}/2", "--json", str(part)])
+        fit.main()
+    bodies = [json.loads(p.read_text()) for p in parts]
+    assert [len({r["image"] for r in b["rows"]}) for b in bodies] == [1, 1]
+    merged = fit.merge_saved(bodies)
+
+    def key(row):
+        return (row["image"], row["mode"], row["quality"])
+
+    expected = json.loads(whole.read_text())["rows"]
+    assert sorted(map(key, merged["rows"])) == sorted(map(key, expected))
+    by_key = {key(r): r for r in expected}
+    for row in merged["rows"]:  # the same numbers, whichever process measured them
+        assert row["mse"] == pytest.approx(by_key[key(row)]["mse"], rel=1e-9)
+    with pytest.raises(ValueError, match="twice"):
+        fit.merge_saved([bodies[0], bodies[0]])
+    with pytest.raises(ValueError, match="differ in model"):
+        fit.merge_saved([bodies[0], {**bodies[1], "model": "enhance-fast-v3"}])
+
+
+@pytest.mark.parametrize("shard", ["2/2", "-1/2", "a/b", "1"])
+def test_a_bad_shard_is_refused(shard):
+    with pytest.raises(ValueError, match="--shard"):
+        fit.shard_files([], shard)
+
+
+def test_a_shard_needs_a_json_file(photos, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["fit", "--data", str(photos), "--shard", "0/2"])
+    with pytest.raises(SystemExit) as exc:
+        fit.main()
+    assert exc.value.code == 2 and "--shard needs --json" in capsys.readouterr().err

@@ -7,7 +7,7 @@ tables + trellis + progressive; ``best-enhance``: the same coded image as ``best
 model (issue 17); ``baseline``: the default encoder; ``rdo``; ``progressive``;
 ``downscaled``: ``best`` at half size, ``scale=2``, whose enhanced decode is the
 super-resolution model's and whose plain decode is upscaled to the original size as
-``upscale=True`` gives it, bicubic) and, for
+``upscale=True`` gives it, bicubic; ``downscaled-x1.5``: the same at ``scale=1.5``) and, for
 reference, by libjpeg-turbo (Pillow, 4:2:0, optimize=True), at each quality; then
 decoded plain and enhanced (``hybrid.decode``: the enhanced output rounded to 8 bits as it
 is written). For each mode a markdown table gives, per quality, the mean
@@ -15,7 +15,8 @@ bits per pixel, the mean plain-decode PSNR-RGB, the mean gain (enhanced - plain,
 worst single image's gain, the mean encode time (and, for files that record a strength,
 its mean and how many files recorded 0, the plain decode); the network should never make a
 file worse (issue 17). A ``--model`` other than the recorded one decodes with the
-near-lossless fade-out instead of the recorded strength, as any decoder does.
+near-lossless fade-out instead of the recorded strength, as any decoder does; so does an
+``--sr-model`` other than the one a downscaled file records.
 
 Example:
     python scripts/bench_own_files.py --model enhance-fast-v3 --images 8 --out runs/bench.md
@@ -23,6 +24,8 @@ Example:
     python scripts/bench_own_files.py --modes best,best-enhance --no-reference --images 24
     python scripts/bench_own_files.py --modes downscaled --no-reference --images 68 \
         --qualities 8,20,45,75,92,96
+    python scripts/bench_own_files.py --modes downscaled-x1.5 --sr-model sr-quality-x1.5-v1 \
+        --no-reference --images 68
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ HYBRID_MODES = {
     "rdo": {"rdo": True},
     "progressive": {"progressive": True},
     "downscaled": {"best": True, "scale": 2},
+    "downscaled-x1.5": {"best": True, "scale": 1.5},
 }
 
 
@@ -64,7 +68,7 @@ def encode(img: np.ndarray, mode: str, quality: int) -> bytes:
     return hybrid.encode(img, quality=quality, subsampling="4:2:0", **HYBRID_MODES[mode])
 
 
-def measure(files, modes, qualities, model, weights, threads, precision) -> dict:
+def measure(files, modes, qualities, model, weights, threads, precision, sr_model=None) -> dict:
     """{mode: {quality: {"bpp", "plain", "gains": [(gain, image name), ...], "strengths",
     "encode_s"}}}"""
     results: dict = {}
@@ -79,7 +83,8 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
                 encode_s = time.perf_counter() - start
                 # a downscaled file's plain decode is its small coded image: compare at full
                 # size, upscaled as hybrid.decode(upscale=True) does
-                plain = np.asarray(hybrid.decode(data, upscale=mode == "downscaled" or None))
+                small = mode.startswith("downscaled")
+                plain = np.asarray(hybrid.decode(data, upscale=small or None))
                 enhanced = np.asarray(
                     hybrid.decode(
                         data,
@@ -88,6 +93,7 @@ def measure(files, modes, qualities, model, weights, threads, precision) -> dict
                         weights=weights,
                         threads=threads,
                         precision=precision,
+                        sr_model=sr_model if small else None,
                     )
                 )
                 base = psnr(plain, clean)
@@ -148,6 +154,11 @@ def main() -> None:
         f"{REFERENCE} is added for reference.",
     )
     parser.add_argument("--qualities", default=",".join(map(str, QUALITIES)))
+    parser.add_argument(
+        "--sr-model",
+        default=None,
+        help="Super-resolution model for the downscaled modes [default: the file's].",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="auto", help="auto, fp32 or bf16.")
     parser.add_argument("--out", default=None, help="Also write the tables to this markdown file.")
@@ -176,8 +187,12 @@ def main() -> None:
         args.weights,
         args.threads,
         args.precision,
+        args.sr_model,
     )
     network = f"weights `{args.weights}`" if args.weights else f"model `{args.model or 'default'}`"
+    if any(m.startswith("downscaled") for m in modes):
+        sr_label = f"`{args.sr_model}`" if args.sr_model else "the file's"
+        network += f", super-resolution {sr_label}"
     header = (
         f"## Enhanced - plain decode, PSNR-RGB (dB): {network}, {len(files)} images of "
         f"`{args.data}`, 4:2:0, precision {args.precision}, {args.threads} threads "

@@ -258,9 +258,7 @@ def merge_saved(saved: list[dict]) -> dict:
     for body in saved[1:]:
         for key in ("network", "model", "weights", "data"):
             if body.get(key) != first.get(key):
-                raise ValueError(
-                    f"shards differ in {key}: {first.get(key)!r} vs {body.get(key)!r}"
-                )
+                raise ValueError(f"shards differ in {key}: {first.get(key)!r} vs {body.get(key)!r}")
     rows = [row for body in saved for row in body["rows"]]
     seen = set()
     for row in rows:

@@ -283,7 +283,8 @@ def decode(
     class decided, ``hybrid_content``, and the share of the network's change kept:
     ``hybrid_strength`` (0..1) and ``hybrid_strength_source`` (``recorded``: the strength the
     file's record carries for that model, fitted by its encoder; ``taper``: the near-lossless
-    fade-out). A plain decode never runs the classifier.
+    fade-out; ``model default``: a super-resolution model's share for files that record
+    none for it). A plain decode never runs the classifier.
     """
     request = DecodeRequest(
         enhance=enhance, model=model, weights=weights, device=device, threads=threads,

@@ -275,13 +275,17 @@ def _qualities_flag(rows: list[dict]) -> str:
     return "" if tuple(qualities) == QUALITIES else f" --qualities {','.join(map(str, qualities))}"
 
 
-def write_knots(
-    model: str, knots: tuple[float, float], metrics: dict, directory: Path = ROOT / "weights"
+def write_entry(
+    model: str,
+    inference: dict,
+    metrics_key: str,
+    metrics: dict,
+    directory: Path = ROOT / "weights",
 ) -> list[Path]:
-    """Record ``knots`` as ``model``'s ``inference.fade_out`` in ``directory``'s
-    manifest.json and, where the model has an ONNX export, onnx.json (which repeats the
-    inference settings), and ``metrics`` as its ``metrics.fade_out``. Returns the files
-    written."""
+    """Merge ``inference`` into ``model``'s inference settings in ``directory``'s
+    manifest.json and, where the model has an ONNX export, onnx.json (which repeats them),
+    and record ``metrics`` as its ``metrics[metrics_key]`` in manifest.json. Returns the
+    files written."""
     written = []
     for name in ("manifest.json", "onnx.json"):
         path = directory / name
@@ -290,15 +294,23 @@ def write_knots(
         body = json.loads(path.read_text())
         entries = [e for e in body["models"] if e["id"] == model]
         for entry in entries:
-            entry["inference"] = {**entry.get("inference", {}), "fade_out": list(knots)}
+            entry["inference"] = {**entry.get("inference", {}), **inference}
             if name == "manifest.json":
-                entry["metrics"] = {**entry.get("metrics", {}), "fade_out": metrics}
+                entry["metrics"] = {**entry.get("metrics", {}), metrics_key: metrics}
         if entries:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(body, indent=2) + "\n")
             os.replace(tmp, path)
             written.append(path)
     return written
+
+
+def write_knots(
+    model: str, knots: tuple[float, float], metrics: dict, directory: Path = ROOT / "weights"
+) -> list[Path]:
+    """Record ``knots`` as ``model``'s ``inference.fade_out`` (:func:`write_entry`) and
+    ``metrics`` as its ``metrics.fade_out``. Returns the files written."""
+    return write_entry(model, {"fade_out": list(knots)}, "fade_out", metrics, directory)
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ class ModelChoice:
             ONNX export), so that the steps after the record chose; else None.
         strength, strength_source: the share (0..1) of the network's change the decode
             kept and why (:class:`hybrid.enhance.taper.KeptShare`: ``recorded``, ``taper``
-            or ``given``); None until the backend has decided.
+            or ``given``; for a super-resolution model, ``recorded`` or ``model default``,
+            its manifest's share for files that record none for it); None until the
+            backend has decided.
     """
 
     model: str

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hybrid.enhance.registry import inference_knots, weights_dir
+from hybrid.enhance.registry import inference_knots, inference_sr_strength, weights_dir
 from hybrid.errors import WeightsError
 
 ONNX_MANIFEST_NAME = "onnx.json"
@@ -75,12 +75,20 @@ class OnnxEntry:
 
     def __post_init__(self) -> None:
         inference_knots(self.inference, f"onnx manifest entry {self.id!r}")  # checked at load
+        inference_sr_strength(self.inference, f"onnx manifest entry {self.id!r}")
 
     @property
     def fade_out(self) -> tuple[float, float]:
         """The model's near-lossless fade-out knots (as
         :func:`hybrid.enhance.registry.fade_out_steps` reads them from the registry entry)."""
         return inference_knots(self.inference, f"onnx manifest entry {self.id!r}")
+
+    @property
+    def sr_strength(self) -> float | None:
+        """A super-resolution model's share kept for files that record none for it (as
+        :func:`hybrid.enhance.registry.sr_default_strength` reads it from the registry
+        entry), or None: the full output."""
+        return inference_sr_strength(self.inference, f"onnx manifest entry {self.id!r}")
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

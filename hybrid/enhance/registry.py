@@ -80,6 +80,7 @@ class ModelEntry:
         if flips not in (1, 2, 4):
             raise WeightsError(f"manifest entry {self.id!r}: inference.flips must be 1, 2 or 4")
         inference_knots(self.inference, f"manifest entry {self.id!r}")  # checked here
+        inference_sr_strength(self.inference, f"manifest entry {self.id!r}")
         path = PurePosixPath(self.file)
         if path.is_absolute() or len(path.parts) != 1 or self.file in ("", ".", ".."):
             raise WeightsError(
@@ -110,6 +111,24 @@ def inference_knots(inference: dict[str, Any], where: str) -> tuple[float, float
             "steps [lo, hi]"
         )
     return float(knots[0]), float(knots[1])
+
+
+def inference_sr_strength(inference: dict[str, Any], where: str) -> float | None:
+    """The share (0..1) of a super-resolution network's change over the bicubic upscale that
+    a decode keeps when the file records no strength for this model
+    (``inference["strength"]``, measured per model by ``scripts/fit_sr_strength.py``), or
+    None (the full output); the manifest and onnx.json entries both read it here.
+    WeightsError naming ``where`` when it is malformed."""
+    if "strength" not in inference:
+        return None
+    value = inference["strength"]
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0.0 <= float(value) <= 1.0
+    ):
+        raise WeightsError(f"{where}: inference.strength must be a number from 0 to 1")
+    return float(value)
 
 
 def load_manifest(directory: Path | None = None) -> dict[str, ModelEntry]:
@@ -236,6 +255,16 @@ def fade_out_steps(model_id: str | None, directory: Path | None = None) -> tuple
     if entry is None:
         return TAPER_STEPS
     return inference_knots(entry.inference, f"manifest entry {entry.id!r}")
+
+
+def sr_default_strength(model_id: str, directory: Path | None = None) -> float | None:
+    """The share of super-resolution model ``model_id``'s change kept for a file whose record
+    carries no strength for it (:func:`inference_sr_strength` of its manifest entry), or None
+    (the full output; also for an id the manifest lacks)."""
+    entry = load_manifest(directory).get(model_id)
+    if entry is None:
+        return None
+    return inference_sr_strength(entry.inference, f"manifest entry {entry.id!r}")
 
 
 def load_model(model_id: str, directory: Path | None = None):

@@ -57,7 +57,8 @@ def decode_source(source: Source, request: DecodeRequest, *, as_array: bool = Fa
         A ``PIL.Image.Image`` carrying ``exif``, ``icc_profile``, ``hybrid_damage``, the
         model chosen (``hybrid_model``, ``hybrid_model_reason``, ``hybrid_content``) and the
         share of its change kept (``hybrid_strength``, 0..1, and ``hybrid_strength_source``:
-        ``recorded`` or ``taper``) in ``info``, or the array.
+        ``recorded``, ``taper``, or for a super-resolution model ``model default``) in
+        ``info``, or the array.
 
     Raises:
         InputError: its subclasses, as :func:`hybrid.decode` documents them.

@@ -30,7 +30,11 @@ decodes it (fitted by the encoder, :func:`sr_strength`) gets
 ``bicubic + strength * (sr - bicubic)``, where ``bicubic`` is the plain decode upscaled
 (:func:`hybrid.resample.upscale_array`) and ``sr`` the network's full output at the same
 size: strength 0 is the classical upscale, without running the network. Another model (the
-caller's ``sr_model``) keeps its full output.
+caller's ``sr_model``, or a stand-in for a model that is not installed), and any file that
+records no strength, keep the share the model's manifest entry gives such files
+(``inference.strength``, fitted per model by ``scripts/fit_sr_strength.py`` so that no
+validation image ends worse than the bicubic upscale; :func:`sr_model_strength`), else the
+network's full output.
 
 A super-resolution model that is named explicitly (``sr_model``) or is installed but broken
 (missing file, failed hash, unknown architecture) raises :class:`WeightsError`: only an
@@ -211,18 +215,20 @@ def decode_resized(
         reason = header.unsupported_reason
         if reason is not None:
             raise UnsupportedImageError(reason)
-        strength = sr_strength(header, sr_id)
+        strength, source = sr_strength(header, sr_id), "recorded"
+        if strength is None:
+            strength, source = sr_model_strength(sr_id, backend), "model default"
         array = super_resolved(data, header, request, size, sr_id, strength)
         from hybrid.enhance.choice import ModelChoice
         from hybrid.enhance.choice import logger as choice_logger
 
-        kept = "" if strength is None else f", strength {strength:.3f} recorded"
+        kept = "" if strength is None else f", strength {strength:.3f} {source}"
         choice_logger.info(
             "super-resolved with %s (%s to %s%s)",
             sr_id, _size_text(coded), _size_text(size), kept,
         )  # fmt: skip
         if report is not None:
-            source = None if strength is None else "recorded"
+            source = None if strength is None else source
             report(ModelChoice(sr_id, "super-resolution", None, strength=strength,
                                strength_source=source))  # fmt: skip
         return array if as_array else array_to_image(array)
@@ -267,6 +273,20 @@ def sr_strength(header: JpegInfo, model: str) -> float | None:
     if meta is None or meta.mode != "downscaled" or meta.strength is None:
         return None
     return meta.strength if meta.model_id == model else None
+
+
+def sr_model_strength(model: str, backend: str = "torch") -> float | None:
+    """The share (0..1) of super-resolution model ``model``'s change kept for a file whose
+    record carries no strength for it: its manifest entry's ``inference.strength`` (for an
+    onnx ``backend``, its onnx.json entry's, which repeats it), or None: the full output."""
+    if backend == "torch":
+        from hybrid.enhance.registry import sr_default_strength
+
+        return sr_default_strength(model)
+    from hybrid.enhance.onnx_registry import load_onnx_manifest
+
+    entry = load_onnx_manifest().get(model)
+    return None if entry is None else entry.sr_strength
 
 
 def bicubic_base(data: bytes, header: JpegInfo, size: tuple[int, int]) -> np.ndarray:

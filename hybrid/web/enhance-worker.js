@@ -4,7 +4,7 @@
 import { chooseModel, contentFeatures, screenProbability } from "./content.js";
 import { enhancePlanes, fadeOutSteps, preparePlanes, residualStrength } from "./enhance-core.js";
 import { orientPixels, parseJpeg, withoutExif } from "./jpeg-headers.js";
-import { blendUpscale, chooseSrModel, resizeBicubic, upscalePlanes } from "./superres.js";
+import { blendUpscale, chooseSrModel, resizeBicubic, srDefaultStrength, upscalePlanes } from "./superres.js";
 import { executionProviders, loadRuntime } from "./runtime.js";
 
 const sessions = new Map();
@@ -131,11 +131,14 @@ async function superResolved(ctx) {
     const pixels = resizeBicubic(coded.pixels, width, height, 3, size[0], size[1]);
     return { pixels, width: size[0], height: size[1], choice: coded.choice };
   }
-  // pipeline.upscale.sr_strength: the record's strength when it names the model run
+  // pipeline.upscale.sr_strength: the record's strength when it names the model run, else
+  // sr_model_strength: the model's own share for such files (inference.strength), else null
   const recorded = record.strength != null && record.modelId === srId;
-  const strength = recorded ? record.strength : null;
+  const ownShare = srDefaultStrength(manifest.models.find((m) => m.id === srId));
+  const strength = recorded ? record.strength : ownShare;
+  const source = recorded ? "recorded" : ownShare !== null ? "model default" : null;
   const why = `super-resolution, ${width}x${height} to ${size[0]}x${size[1]}`;
-  const choice = { model: srId, reason: "super-resolution", content: null, why, strength, strengthSource: recorded ? "recorded" : null };
+  const choice = { model: srId, reason: "super-resolution", content: null, why, strength, strengthSource: source };
   if (strength === 0) {
     return { pixels: blendUpscale(rgba, width, height, null, size[0], size[1], 0), width: size[0], height: size[1], choice };
   }

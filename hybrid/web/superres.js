@@ -149,6 +149,14 @@ export function resizeBicubic(pixels, w, h, c, outW, outH) {
   return src;
 }
 
+/** registry.inference_sr_strength: the share of a super-resolution model's change an onnx.json
+ * entry keeps for files that record no strength for it (inference.strength, 0..1), else null
+ * (the network's full output). */
+export function srDefaultStrength(entry) {
+  const share = entry && entry.inference && entry.inference.strength;
+  return typeof share === "number" && share >= 0 && share <= 1 ? share : null;
+}
+
 /** pipeline.upscale.bicubic_base + sr_blend: ``base + strength * (sr - base)`` in float32,
  * clipped to [0, 1], where ``base`` is the plain decode ``rgba`` (width x height) upscaled
  * by resizeBicubic to (outW, outH) and ``sr`` the network's output at that size (Float32Array

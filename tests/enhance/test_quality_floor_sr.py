@@ -103,3 +103,47 @@ def test_every_released_sr_model_keeps_half_its_recorded_gain(model):
     measured = sr_gains(model, trained_scale(entry))
     assert min(measured) > 0.0, measured
     assert np.mean(measured) >= 0.5 * recorded, (measured, recorded)
+
+
+#: The super-resolution models with a share of their own for files that record none for
+#: them (scripts/fit_sr_strength.py, issue 17).
+SHARING = sorted(
+    entry.id
+    for entry in load_manifest().values()
+    if entry.task == "sr" and "strength" in entry.inference
+)
+
+
+@pytest.mark.parametrize("model", SHARING)
+def test_a_sr_models_own_share_spares_the_file_that_set_it(model):
+    """The val file that the model's full output hurts most (recorded in its manifest's
+    ``metrics.sr_strength``), coded as scripts/fit_sr_strength.py codes it: at the share the
+    decoder keeps for files that record none for the model, its gain over the bicubic
+    upscale is the recorded one and no worse than -0.1 dB."""
+    from hybrid.codec.headers import parse_info
+    from hybrid.pipeline.requests import DecodeRequest
+    from hybrid.pipeline.upscale import bicubic_base, sr_blend, sr_model_strength, super_resolved
+    from scripts.bench_own_files import encode
+    from scripts.fit_sr_strength import MODE_BY_SCALE
+    from scripts.fit_sr_strength import trained_scale as fit_scale
+
+    fitted = load_manifest()[model].metrics["sr_strength"]
+    worst = fitted["worst"]
+    if not VAL.is_dir():
+        crops(2.0)  # fails in CI, skips elsewhere
+    with Image.open(VAL / worst["image"]) as image:
+        clean = np.asarray(image.convert("RGB"))
+    jpeg = encode(clean, MODE_BY_SCALE[fit_scale(model)], worst["quality"])
+    header = parse_info(jpeg)
+    size = (clean.shape[1], clean.shape[0])
+    share = sr_model_strength(model)
+    assert share == fitted["share"]
+    base = bicubic_base(jpeg, header, size)
+    full = super_resolved(jpeg, header, DecodeRequest(enhance=True, threads=2), size, model)
+
+    def gain(pixels: np.ndarray) -> float:
+        return psnr(np.round(pixels * 255), clean) - psnr(np.round(base * 255), clean)
+
+    kept = gain(sr_blend(base, full, share))
+    assert kept == pytest.approx(worst["gain_db"], abs=0.01) and kept >= -0.1
+    assert gain(np.clip(full, 0, 1)) == pytest.approx(worst["gain_db_at_full_strength"], abs=0.01)

@@ -221,3 +221,65 @@ def test_the_decode_fades_out_at_the_models_own_knots_torch_and_onnx_alike(
         request = DecodeRequest(enhance=True, backend=backend, precision="fp32", threads=1)
         full = enhanced_array(jpeg, info, request, strength=1.0)
         np.testing.assert_allclose(kept, plain + 0.25 * (full - plain), atol=2e-6)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, "x", True, float("nan"), [0.5]])
+def test_a_malformed_super_resolution_share_is_refused(share):
+    from hybrid.enhance.onnx_registry import OnnxEntry
+    from hybrid.enhance.registry import ModelEntry
+    from hybrid.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="inference.strength"):
+        ModelEntry(id="x", file="x.safetensors", sha256="0" * 64, architecture="SRNet",
+                   kwargs={}, parameters=1, task="sr", inference={"strength": share})  # fmt: skip
+    with pytest.raises(WeightsError, match="inference.strength"):
+        OnnxEntry(id="x", source_sha256="0" * 64, architecture="SRNet", receptive_radius=1,
+                  size_multiple=8, variants={}, inference={"strength": share})  # fmt: skip
+
+
+def _sr_registry(directory, share) -> None:
+    """The released x2 super-resolution model (files linked) with ``inference.strength``
+    ``share`` in both manifests, in ``directory``."""
+    import json
+    import os
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "weights"  # the released ones
+    for name in ("manifest.json", "onnx.json"):
+        body = json.loads((source / name).read_text())
+        body["models"] = [m for m in body["models"] if m["id"] == "sr-fast-v1"]
+        for entry in body["models"]:
+            entry["inference"] = {**entry["inference"], "strength": share}
+            files = [v["file"] for v in entry["variants"].values()] if "variants" in entry else []
+            for file in files + ([entry["file"]] if "file" in entry else []):
+                os.symlink(source / file, directory / file)
+        (directory / name).write_text(json.dumps(body))
+
+
+def test_a_super_resolution_models_own_share_torch_and_onnx_alike(empty_registry):
+    """A file that records no strength for the super-resolution model that decodes it (here
+    an ordinary JPEG upscaled x2) keeps the share of the network's change over the bicubic
+    upscale that the model's manifest entry gives (``inference.strength``), in both
+    backends (the ONNX one reads onnx.json's copy)."""
+    pytest.importorskip("onnxruntime")
+    from hybrid.enhance.registry import sr_default_strength
+    from hybrid.pipeline.upscale import bicubic_base, sr_model_strength, super_resolved
+
+    _sr_registry(empty_registry, 0.25)
+    assert sr_default_strength("sr-fast-v1") == 0.25
+    assert sr_model_strength("sr-fast-v1", "onnx") == 0.25
+    assert sr_default_strength("no-such-model") is None
+    jpeg = hybrid.encode(data.astronaut()[96:208, 160:304], quality=40)
+    info = parse_info(jpeg)
+    size = (2 * info.width, 2 * info.height)
+    base = bicubic_base(jpeg, info, size)
+    for backend in ("torch", "onnx"):
+        image = hybrid.decode(jpeg, enhance=True, scale=2, backend=backend, precision="fp32")
+        assert image.info["hybrid_model"] == "sr-fast-v1"
+        assert image.info["hybrid_strength"] == 0.25
+        assert image.info["hybrid_strength_source"] == "model default"
+        kept = hybrid.decode_array(jpeg, enhance=True, scale=2, backend=backend, precision="fp32")
+        request = DecodeRequest(enhance=True, backend=backend, precision="fp32", threads=1)
+        full = super_resolved(jpeg, info, request, size, "sr-fast-v1")
+        np.testing.assert_allclose(kept, np.clip(base + 0.25 * (full - base), 0, 1), atol=2e-6)
+        assert np.abs(kept - full).mean() > 1e-3

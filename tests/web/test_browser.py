@@ -411,3 +411,62 @@ def test_javascript_constants_are_pythons():
     assert f"export const DEFAULT_CONTENT_MODELS = {{ {models} }};" in choice
     classes = ", ".join(f'"{c}"' for c in content.CONTENT_CLASSES)
     assert f"export const CONTENT_CLASSES = [{classes}];" in choice
+
+
+def test_a_super_resolution_models_own_share_for_files_that_record_none(
+    site, tmp_path, monkeypatch
+):
+    """A site without the x1.5 models, whose onnx.json gives sr-fast-v1 a share of its own
+    for files that record no strength for it (``inference.strength``): an x1.5 file, whose
+    record names sr-fast-x1.5-v1, is super-resolved by sr-fast-v1 at that share, as the
+    Python ONNX decoder does with the same manifests."""
+    images, page, errors = site
+    weights = images.parent / "weights"
+    own = images.parent / "weights-sr-share"
+    own.mkdir(exist_ok=True)
+    manifest = json.loads((weights / "onnx.json").read_text())
+    manifest["models"] = [m for m in manifest["models"] if "x1.5" not in m["id"]]
+    for entry in manifest["models"]:
+        if entry["id"] == "sr-fast-v1":
+            entry["inference"]["strength"] = 0.5
+        for variant in entry["variants"].values():
+            shutil.copy(weights / variant["file"], own)
+    (own / "onnx.json").write_text(json.dumps(manifest))
+    released = Path(hybrid.__file__).resolve().parents[1] / "weights"
+    registry = tmp_path / "weights"
+    registry.mkdir()
+    body = json.loads((released / "manifest.json").read_text())
+    (registry / "manifest.json").write_text(json.dumps(body))
+    (registry / "onnx.json").write_text(json.dumps(manifest))
+    for file in {e["file"] for e in body["models"]} | {
+        v["file"] for e in manifest["models"] for v in e["variants"].values()
+    }:
+        (registry / file).symlink_to(released / file)
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(registry))
+
+    result = page.evaluate(
+        "() => window.enhance('images/downscaled-x1.5.jpg', {weightsBase: './weights-sr-share/'})"
+    )
+    assert result["enhanced"], result
+    assert result["model"]["model"] == "sr-fast-v1"
+    assert result["model"]["strength"] == pytest.approx(0.5)
+    assert result["model"]["strengthSource"] == "model default"
+    ours = pixels_of(result["pixels"], result["width"], result["height"])
+    jpeg = (images / "downscaled-x1.5.jpg").read_bytes()
+    shown = hybrid.decode(jpeg, enhance=True, backend="onnx")
+    assert shown.info["hybrid_model"] == "sr-fast-v1"
+    assert shown.info["hybrid_strength"] == pytest.approx(0.5)
+    assert shown.info["hybrid_strength_source"] == "model default"
+    ref = np.asarray(shown, dtype=np.float32) / 255.0
+    # Python's picture is half way from the bicubic upscale to the network's full output
+    from hybrid.enhance.onnx_superres import upscale_jpeg_onnx
+    from hybrid.pipeline.upscale import bicubic_base
+
+    size = (result["width"], result["height"])
+    full = upscale_jpeg_onnx(jpeg, size, model="sr-fast-v1", info=parse_info(jpeg))
+    base = bicubic_base(jpeg, parse_info(jpeg), size)
+    half = np.clip(base + 0.5 * (full - base), 0.0, 1.0)
+    assert np.abs(ref - half).max() <= 1.01 / 255 and np.abs(ref - full).mean() > 1e-3
+    steps = np.abs(ours * 255 - ref * 255)
+    assert (steps <= 1.0).mean() >= 0.99 and steps.mean() < 0.3
+    assert errors == []

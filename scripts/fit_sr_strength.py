@@ -153,6 +153,11 @@ def worst_file(rows: list[dict], share: float) -> dict:
     }
 
 
+def qualities_flag(qualities: list[int]) -> str:
+    """`` --qualities ...`` when the rows were measured at other qualities than the default."""
+    return "" if tuple(qualities) == QUALITIES else f" --qualities {','.join(map(str, qualities))}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="A super-resolution registry id.")
@@ -221,7 +226,7 @@ def main() -> None:
             "mean_gain_db": round(score, 3),
             "worst": worst_file(rows, share),
             "command": f"python scripts/fit_sr_strength.py --model {args.model} "
-            f"--images {len(images)} --write",
+            f"--images {len(images)}{qualities_flag(qualities)} --write",
         }
         for path in write_entry(args.model, {"strength": share}, "sr_strength", metrics):
             print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)

@@ -177,9 +177,9 @@ def test_malformed_fade_out_knots_are_refused(knots):
                   size_multiple=8, variants={}, inference={"fade_out": knots})  # fmt: skip
 
 
-def _fading_registry(directory, knots) -> None:
-    """The released default model (safetensors and ONNX files linked) with fade-out
-    ``knots`` in both manifests, in ``directory``."""
+def _one_model_registry(directory, model: str, inference: dict) -> None:
+    """The released ``model`` alone (safetensors and ONNX files linked), its inference
+    settings updated with ``inference`` in both manifests, in ``directory``."""
     import json
     import os
     from pathlib import Path
@@ -187,9 +187,9 @@ def _fading_registry(directory, knots) -> None:
     source = Path(__file__).resolve().parents[2] / "weights"  # the released ones
     for name in ("manifest.json", "onnx.json"):
         body = json.loads((source / name).read_text())
-        body["models"] = [m for m in body["models"] if m["id"] == DEFAULT_ENHANCE_MODEL]
+        body["models"] = [m for m in body["models"] if m["id"] == model]
         for entry in body["models"]:
-            entry["inference"] = {**entry["inference"], "fade_out": knots}
+            entry["inference"] = {**entry["inference"], **inference}
             files = [v["file"] for v in entry["variants"].values()] if "variants" in entry else []
             for file in files + ([entry["file"]] if "file" in entry else []):
                 os.symlink(source / file, directory / file)
@@ -209,7 +209,7 @@ def test_the_decode_fades_out_at_the_models_own_knots_torch_and_onnx_alike(
     info = parse_info(jpeg)
     step = float(np.mean(info.quant_tables[info.components[0].quant_index]))
     knots = [step - 10.0, step + 30.0]  # a quarter of the change kept
-    _fading_registry(empty_registry, knots)
+    _one_model_registry(empty_registry, DEFAULT_ENHANCE_MODEL, {"fade_out": knots})
     assert fade_out_steps(DEFAULT_ENHANCE_MODEL) == tuple(knots)
     assert fade_out_steps(None) == fade_out_steps("no-such-model") == TAPER_STEPS
     plain = hybrid.decode_array(jpeg, enhance=False)
@@ -237,25 +237,6 @@ def test_a_malformed_super_resolution_share_is_refused(share):
                   size_multiple=8, variants={}, inference={"strength": share})  # fmt: skip
 
 
-def _sr_registry(directory, share) -> None:
-    """The released x2 super-resolution model (files linked) with ``inference.strength``
-    ``share`` in both manifests, in ``directory``."""
-    import json
-    import os
-    from pathlib import Path
-
-    source = Path(__file__).resolve().parents[2] / "weights"  # the released ones
-    for name in ("manifest.json", "onnx.json"):
-        body = json.loads((source / name).read_text())
-        body["models"] = [m for m in body["models"] if m["id"] == "sr-fast-v1"]
-        for entry in body["models"]:
-            entry["inference"] = {**entry["inference"], "strength": share}
-            files = [v["file"] for v in entry["variants"].values()] if "variants" in entry else []
-            for file in files + ([entry["file"]] if "file" in entry else []):
-                os.symlink(source / file, directory / file)
-        (directory / name).write_text(json.dumps(body))
-
-
 def test_a_super_resolution_models_own_share_torch_and_onnx_alike(empty_registry):
     """A file that records no strength for the super-resolution model that decodes it (here
     an ordinary JPEG upscaled x2) keeps the share of the network's change over the bicubic
@@ -265,7 +246,7 @@ def test_a_super_resolution_models_own_share_torch_and_onnx_alike(empty_registry
     from hybrid.enhance.registry import sr_default_strength
     from hybrid.pipeline.upscale import bicubic_base, sr_model_strength, super_resolved
 
-    _sr_registry(empty_registry, 0.25)
+    _one_model_registry(empty_registry, "sr-fast-v1", {"strength": 0.25})
     assert sr_default_strength("sr-fast-v1") == 0.25
     assert sr_model_strength("sr-fast-v1", "onnx") == 0.25
     assert sr_default_strength("no-such-model") is None

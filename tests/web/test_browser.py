@@ -316,6 +316,34 @@ def test_downscaled_file_without_super_resolution_model(site):
     assert errors == []
 
 
+def _edited_weights(root: Path, tmp_path: Path, monkeypatch, name: str, edit) -> None:
+    """The site's ONNX weights copied to ``root / name`` and a Python registry over the
+    released files (``HYBRID_WEIGHTS_DIR``), both with their manifests' model lists changed
+    by ``edit(models) -> models`` (onnx.json and manifest.json alike), so that the page and
+    Python's decoder read the same settings."""
+    weights = root / "weights"
+    site = root / name
+    site.mkdir(exist_ok=True)
+    manifest = json.loads((weights / "onnx.json").read_text())
+    manifest["models"] = edit(manifest["models"])
+    for entry in manifest["models"]:
+        for variant in entry["variants"].values():
+            shutil.copy(weights / variant["file"], site)
+    (site / "onnx.json").write_text(json.dumps(manifest))
+    released = Path(hybrid.__file__).resolve().parents[1] / "weights"
+    registry = tmp_path / "weights"
+    registry.mkdir()
+    body = json.loads((released / "manifest.json").read_text())
+    body["models"] = edit(body["models"])
+    (registry / "manifest.json").write_text(json.dumps(body))
+    (registry / "onnx.json").write_text(json.dumps(manifest))
+    for file in {e["file"] for e in body["models"]} | {
+        v["file"] for e in manifest["models"] for v in e["variants"].values()
+    }:
+        (registry / file).symlink_to(released / file)
+    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(registry))
+
+
 def test_a_models_own_fade_out_knots(site, tmp_path, monkeypatch):
     """A site whose onnx.json gives the photo model its own fade-out knots: the page keeps
     the share those knots give (not the default's), as the Python ONNX decoder does with the
@@ -325,31 +353,14 @@ def test_a_models_own_fade_out_knots(site, tmp_path, monkeypatch):
     info = parse_info(jpeg)
     step = float(np.mean(info.quant_tables[info.components[0].quant_index]))
     knots = [step - 10.0, step + 30.0]  # a quarter of the change kept; the default keeps all
-    weights = images.parent / "weights"
-    fading = images.parent / "weights-fade"
-    fading.mkdir(exist_ok=True)
-    manifest = json.loads((weights / "onnx.json").read_text())
-    for entry in manifest["models"]:
-        if entry["id"] == "enhance-fast-v4":
-            entry["inference"]["fade_out"] = knots
-        for variant in entry["variants"].values():
-            shutil.copy(weights / variant["file"], fading)
-    (fading / "onnx.json").write_text(json.dumps(manifest))
-    # the same manifests for Python's decoder, over the released files
-    released = Path(hybrid.__file__).resolve().parents[1] / "weights"
-    registry = tmp_path / "weights"
-    registry.mkdir()
-    body = json.loads((released / "manifest.json").read_text())
-    for entry in body["models"]:
-        if entry["id"] == "enhance-fast-v4":
-            entry["inference"]["fade_out"] = knots
-    (registry / "manifest.json").write_text(json.dumps(body))
-    (registry / "onnx.json").write_text(json.dumps(manifest))
-    for file in {e["file"] for e in body["models"]} | {
-        v["file"] for e in manifest["models"] for v in e["variants"].values()
-    }:
-        (registry / file).symlink_to(released / file)
-    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(registry))
+
+    def fade(models: list[dict]) -> list[dict]:
+        for entry in models:
+            if entry["id"] == "enhance-fast-v4":
+                entry["inference"]["fade_out"] = knots
+        return models
+
+    _edited_weights(images.parent, tmp_path, monkeypatch, "weights-fade", fade)
 
     result = page.evaluate(
         "() => window.enhance('images/q50.jpg', {weightsBase: './weights-fade/'})"
@@ -421,28 +432,14 @@ def test_a_super_resolution_models_own_share_for_files_that_record_none(
     record names sr-fast-x1.5-v1, is super-resolved by sr-fast-v1 at that share, as the
     Python ONNX decoder does with the same manifests."""
     images, page, errors = site
-    weights = images.parent / "weights"
-    own = images.parent / "weights-sr-share"
-    own.mkdir(exist_ok=True)
-    manifest = json.loads((weights / "onnx.json").read_text())
-    manifest["models"] = [m for m in manifest["models"] if "x1.5" not in m["id"]]
-    for entry in manifest["models"]:
-        if entry["id"] == "sr-fast-v1":
-            entry["inference"]["strength"] = 0.5
-        for variant in entry["variants"].values():
-            shutil.copy(weights / variant["file"], own)
-    (own / "onnx.json").write_text(json.dumps(manifest))
-    released = Path(hybrid.__file__).resolve().parents[1] / "weights"
-    registry = tmp_path / "weights"
-    registry.mkdir()
-    body = json.loads((released / "manifest.json").read_text())
-    (registry / "manifest.json").write_text(json.dumps(body))
-    (registry / "onnx.json").write_text(json.dumps(manifest))
-    for file in {e["file"] for e in body["models"]} | {
-        v["file"] for e in manifest["models"] for v in e["variants"].values()
-    }:
-        (registry / file).symlink_to(released / file)
-    monkeypatch.setenv("HYBRID_WEIGHTS_DIR", str(registry))
+
+    def share(models: list[dict]) -> list[dict]:
+        for entry in models:
+            if entry["id"] == "sr-fast-v1":
+                entry["inference"]["strength"] = 0.5
+        return [m for m in models if "x1.5" not in m["id"]]
+
+    _edited_weights(images.parent, tmp_path, monkeypatch, "weights-sr-share", share)
 
     result = page.evaluate(
         "() => window.enhance('images/downscaled-x1.5.jpg', {weightsBase: './weights-sr-share/'})"

@@ -269,10 +269,10 @@ def merge_saved(saved: list[dict]) -> dict:
     return {**first, "rows": rows}
 
 
-def _qualities_flag(rows: list[dict]) -> str:
-    """`` --qualities ...`` when the rows were measured at other qualities than the default."""
-    qualities = sorted({r["quality"] for r in rows})
-    return "" if tuple(qualities) == QUALITIES else f" --qualities {','.join(map(str, qualities))}"
+def qualities_flag(qualities: list[int], default: tuple[int, ...] = QUALITIES) -> str:
+    """`` --qualities ...`` for a recorded command when ``qualities`` (sorted) are not the
+    script's ``default``, else ``""``."""
+    return "" if tuple(qualities) == default else f" --qualities {','.join(map(str, qualities))}"
 
 
 def write_entry(
@@ -418,15 +418,16 @@ def main() -> None:
         if not args.model or args.weights:
             parser.error("--write needs a registry --model")
         images = sorted({r["image"] for r in rows})
+        qualities = sorted({r["quality"] for r in rows})
         metrics = {
             "knots": list(knots),
             "data": f"{folder}: {len(images)} images",
             "modes": sorted({r["mode"] for r in rows}),
-            "qualities": sorted({r["quality"] for r in rows}),
+            "qualities": qualities,
             "floor_db": floor,
             "worst": worst_file(rows, knots, exact),
             "command": "python scripts/fit_fade_out.py --model "
-            f"{args.model} --images {len(images)}{_qualities_flag(rows)} --write",
+            f"{args.model} --images {len(images)}{qualities_flag(qualities)} --write",
         }
         for path in write_knots(args.model, knots, metrics):
             print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)

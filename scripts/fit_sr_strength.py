@@ -45,8 +45,14 @@ from hybrid.codec.headers import parse_info  # noqa: E402
 from hybrid.enhance.registry import inference_settings, sr_default_strength  # noqa: E402
 from hybrid.pipeline.requests import DecodeRequest  # noqa: E402
 from hybrid.pipeline.upscale import bicubic_base, super_resolved  # noqa: E402
-from scripts.bench_own_files import HYBRID_MODES, encode  # noqa: E402
-from scripts.fit_fade_out import GRID, SUFFIXES, squared_errors, write_entry  # noqa: E402
+from scripts.bench_own_files import encode  # noqa: E402
+from scripts.fit_fade_out import (  # noqa: E402
+    GRID,
+    SUFFIXES,
+    qualities_flag,
+    squared_errors,
+    write_entry,
+)
 
 QUALITIES = (5, 10, 20, 30, 45, 60, 75, 85, 92, 95)
 #: The downscaled mode of scripts/bench_own_files.py for each downscale.
@@ -153,11 +159,6 @@ def worst_file(rows: list[dict], share: float) -> dict:
     }
 
 
-def qualities_flag(qualities: list[int]) -> str:
-    """`` --qualities ...`` when the rows were measured at other qualities than the default."""
-    return "" if tuple(qualities) == QUALITIES else f" --qualities {','.join(map(str, qualities))}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="A super-resolution registry id.")
@@ -190,7 +191,6 @@ def main() -> None:
         scale = args.scale or trained_scale(args.model)
         if scale not in MODE_BY_SCALE:
             parser.error(f"--scale must be one of {', '.join(map(str, MODE_BY_SCALE))}")
-        assert MODE_BY_SCALE[scale] in HYBRID_MODES
         folder = args.data
         files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in SUFFIXES)[
             : args.images
@@ -226,7 +226,7 @@ def main() -> None:
             "mean_gain_db": round(score, 3),
             "worst": worst_file(rows, share),
             "command": f"python scripts/fit_sr_strength.py --model {args.model} "
-            f"--images {len(images)}{qualities_flag(qualities)} --write",
+            f"--images {len(images)}{qualities_flag(qualities, QUALITIES)} --write",
         }
         for path in write_entry(args.model, {"strength": share}, "sr_strength", metrics):
             print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)

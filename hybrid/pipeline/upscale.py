@@ -218,7 +218,6 @@ def decode_resized(
         strength, source = sr_strength(header, sr_id), "recorded"
         if strength is None:
             strength, source = sr_model_strength(sr_id, backend), "model default"
-        kept_source = None if strength is None else source
         array = super_resolved(data, header, request, size, sr_id, strength)
         from hybrid.enhance.choice import ModelChoice
         from hybrid.enhance.choice import logger as choice_logger
@@ -230,7 +229,7 @@ def decode_resized(
         )  # fmt: skip
         if report is not None:
             report(ModelChoice(sr_id, "super-resolution", None, strength=strength,
-                               strength_source=kept_source))  # fmt: skip
+                               strength_source=None if strength is None else source))  # fmt: skip
         return array if as_array else array_to_image(array)
 
     missing = repr(request.sr_model or _file_sr_model(header, ratio))

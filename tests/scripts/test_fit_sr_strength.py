@@ -67,3 +67,10 @@ def test_an_enhancement_model_is_refused(photos, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         fit.main()
     assert exc.value.code == 2 and "not a super-resolution model" in capsys.readouterr().err
+
+
+def test_each_downscale_has_a_mode_of_bench_own_files():
+    from scripts.bench_own_files import HYBRID_MODES
+
+    for scale, mode in fit.MODE_BY_SCALE.items():
+        assert HYBRID_MODES[mode] == {"best": True, "scale": scale}

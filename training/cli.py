@@ -104,6 +104,14 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 )
 @click.option("--msssim-weight", type=click.FloatRange(0), default=0.0, show_default=True)
 @click.option(
+    "--butteraugli-weight",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Weight of the butteraugli-like distance (training.losses.butteraugli_proxy) "
+    "added to the pixel loss.",
+)
+@click.option(
     "--no-consistency", is_flag=True, help="Train without the quantization-consistency step."
 )
 @click.option(
@@ -178,12 +186,12 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 @click.option(
     "--hybrid-modes",
     "hybrid_mode_weights",
-    type=(click.FloatRange(0),) * 4,
-    metavar="BEST RDO PROG BASE",
+    type=(click.FloatRange(0),) * 5,
+    metavar="BEST RDO PROG BASE PERC",
     default=DegradationConfig.hybrid_mode_weights,
     show_default=True,
     help="Relative weights of hybrid's encoder modes for those crops: best, rdo, "
-    "progressive, baseline.",
+    "progressive, baseline, --tune perceptual.",
 )
 def train_command(
     task,

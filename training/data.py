@@ -26,12 +26,15 @@ IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".p
 _PIL_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 
 #: hybrid's own encoder modes a training crop can be coded with, and their ``hybrid.encode``
-#: options: ``best`` (PSNR-tuned tables, trellis, progressive), trellis, progressive, baseline.
-HYBRID_MODES: dict[str, dict[str, bool]] = {
+#: options: ``best`` (PSNR-tuned tables, trellis, progressive), trellis, progressive, baseline,
+#: and the best mode's perceptual tune (``--tune perceptual``: its tables and trellis, for any
+#: decoder; the file records the tune's model).
+HYBRID_MODES: dict[str, dict[str, bool | str]] = {
     "best": {"best": True},
     "rdo": {"rdo": True},
     "progressive": {"progressive": True},
     "baseline": {},
+    "perceptual": {"tune": "perceptual"},
 }
 
 
@@ -78,7 +81,8 @@ class DegradationConfig:
         p_hybrid: probability that a crop is coded by hybrid's own encoder instead of Pillow
             (libjpeg-turbo); 0 draws nothing, so batches are those of a run without it.
         hybrid_mode_weights: relative weights of the :data:`HYBRID_MODES` (best, rdo,
-            progressive, baseline) for those crops.
+            progressive, baseline, perceptual) for those crops; the perceptual tune's weight
+            is 0 by default, so runs recorded before it draw the same crops.
         hybrid_quality_low, hybrid_quality_high: quality range of those crops.
         hybrid_focus_low, p_hybrid_focus: with probability ``p_hybrid_focus`` their quality
             is drawn from ``hybrid_focus_low..hybrid_quality_high`` instead (where a network
@@ -93,7 +97,7 @@ class DegradationConfig:
     subsampling_weights: tuple[float, float, float] = (0.65, 0.2, 0.15)
     p_grey: float = 0.05
     p_hybrid: float = 0.0
-    hybrid_mode_weights: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)
+    hybrid_mode_weights: tuple[float, float, float, float, float] = (0.4, 0.2, 0.2, 0.2, 0.0)
     hybrid_quality_low: int = 5
     hybrid_quality_high: int = 95
     hybrid_focus_low: int = 60

@@ -76,6 +76,7 @@ class TrainConfig:
     warmup: int = 200
     loss: str = "charbonnier"
     msssim_weight: float = 0.0
+    butteraugli_weight: float = 0.0
     consistency: bool = True
     seed: int = 0
     val_every: int = 500
@@ -100,6 +101,9 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        for name in ("msssim_weight", "butteraugli_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError("iterations and batch_size must be positive")
         if self.minutes is not None and self.minutes <= 0:
@@ -227,6 +231,14 @@ def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if min(x.shape[-2:]) >= 176:
         return 1.0 - ms_ssim_torch(x, y).mean()
     return 2.0 * kornia.losses.ssim_loss(x, y, window_size=11)
+
+
+def perceptual_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The butteraugli-like distance (:func:`training.losses.butteraugli_proxy`) of 0..255
+    images, averaged over the batch."""
+    from .losses import butteraugli_proxy
+
+    return butteraugli_proxy(pred.clamp(0, 255) / 255.0, target / 255.0).mean()
 
 
 def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
@@ -518,6 +530,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
             loss = pixel_loss(pred, clean, cfg.loss)
             if cfg.msssim_weight > 0:
                 loss = loss + cfg.msssim_weight * structural_loss(pred, clean)
+            if cfg.butteraugli_weight > 0:
+                loss = loss + cfg.butteraugli_weight * perceptual_loss(pred, clean)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)

@@ -1,4 +1,7 @@
-"""MS-SSIM as a differentiable torch function, for training's structural loss.
+"""Differentiable image-quality terms for training: MS-SSIM (the structural loss) and a
+butteraugli-like distance (the perceptual loss).
+
+MS-SSIM:
 
 The definition is :mod:`hybrid.metrics`'s (Wang, Simoncelli & Bovik 2003: 11x11 Gaussian
 window, sigma 1.5, K1=0.01, K2=0.03, five scales with weights ``MS_SSIM_WEIGHTS``, 2x2
@@ -6,6 +9,15 @@ average pooling, contrast-structure at every scale and luminance at the last, th
 border the "valid" reference never sees dropped); tests/training/test_losses.py holds the
 two equal to 1e-12. Measuring uses :mod:`hybrid.metrics` (numpy, ~70x faster on CPU); this
 twin exists only because a loss needs gradients.
+
+The butteraugli-like distance (:func:`butteraugli_proxy`) is not butteraugli: libjxl's
+``butteraugli_main`` (:mod:`hybrid.perceptual`) measures, and has no gradients. The proxy
+keeps the parts of it that decide how an enhancement network is judged: an opsin (XYB)
+colour space, frequency bands, masking by the reference's local detail, an asymmetric
+penalty on high-frequency detail that is lost or overshot (butteraugli's ``hf_asymmetry``:
+a smoothed texture costs more than its squared error), and a 3-norm over the image. Its
+constants were chosen on decodes of val images against the tool (docs/decisions.md, "A
+butteraugli-like training loss").
 """
 
 from __future__ import annotations
@@ -14,6 +26,17 @@ import torch
 import torch.nn.functional as F
 
 from hybrid.metrics import MS_SSIM_WEIGHTS
+
+#: Linear sRGB -> LMS-like opsin mixing and bias of JPEG XL's XYB (libjxl ``opsin_params``).
+OPSIN_MIX = (
+    (0.3, 0.622, 0.078),
+    (0.23, 0.692, 0.078),
+    (0.24342268924547819, 0.20476744424496821, 0.55180986650955360),
+)
+OPSIN_BIAS = 0.0037930732552754493
+#: Gaussian sigmas (pixels) that split an image into butteraugli's bands: ultra-high, high,
+#: medium and low frequencies (libjxl's ``kSigmaHf``, ``kSigmaLf``-like separations).
+BAND_SIGMAS = (1.56, 3.22, 7.15)
 
 
 def _ssim_terms(
@@ -51,3 +74,76 @@ def ms_ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> 
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     stack = torch.stack(values, 0)  # (5, B, C)
     return torch.prod(stack ** w[:, None, None], 0).mean(-1)
+
+
+def _blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
+    import kornia
+
+    k = 2 * round(3 * sigma) + 1
+    return kornia.filters.gaussian_blur2d(t, (k, k), (sigma, sigma), border_type="reflect")
+
+
+def xyb(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """JPEG XL's XYB of (B, 3, H, W) sRGB in 0..1 -> X, Y, B each (B, 1, H, W): linear light,
+    opsin mixing, cube root; X is the red-green opponent, Y the luminance-like channel."""
+    low = rgb <= 0.04045
+    linear = torch.where(low, rgb / 12.92, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    mix = torch.tensor(OPSIN_MIX, dtype=rgb.dtype, device=rgb.device)
+    lms = torch.einsum("ij,bjhw->bihw", mix, linear) + OPSIN_BIAS
+    cone = lms.clamp(min=1e-6) ** (1.0 / 3.0) - OPSIN_BIAS ** (1.0 / 3.0)
+    l_, m_ = cone[:, 0:1], cone[:, 1:2]
+    return (l_ - m_) / 2, (l_ + m_) / 2, cone[:, 2:3]
+
+
+def _bands(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    b1, b2, b3 = (_blur(t, s) for s in BAND_SIGMAS)
+    return t - b1, b1 - b2, b2 - b3, b3
+
+
+def _asymmetric(ref: torch.Tensor, pred: torch.Tensor, weight: float) -> torch.Tensor:
+    """Squared error plus ``weight`` x the squared distance of ``pred`` (along ``ref``'s sign)
+    from [0.4 |ref|, |ref|]: detail kept at under 40 % of the reference's, or overshot."""
+    size = ref.abs()
+    along = pred * torch.sign(ref)
+    outside = F.relu(0.4 * size - along) + F.relu(along - size)
+    return (ref - pred) ** 2 + weight * outside**2
+
+
+def butteraugli_proxy(
+    pred: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    asymmetry: float = 4.0,
+    masking: float = 250.0,
+    chroma: float = 10.0,
+    norm: float = 3.0,
+) -> torch.Tensor:
+    """A differentiable butteraugli-like distance of (B, 3, H, W) sRGB images in 0..1 -> (B,).
+
+    Per pixel, the luma (Y) ultra-high and high bands' errors with the asymmetric penalty
+    (``asymmetry``), the medium band's squared error and the X channel's (x ``chroma``) are
+    divided by ``(1 + masking x local detail of both images)^2`` and blurred; the low band
+    of Y, X and B adds unmasked. The distance is the ``norm``-norm of the square root over
+    the pixels. 0 for equal images; not butteraugli's scale (module docstring).
+    """
+    xp, yp, bp = xyb(pred)
+    xr, yr, br = xyb(ref)
+    yr_u, yr_h, yr_m, yr_l = _bands(yr)
+    yp_u, yp_h, yp_m, yp_l = _bands(yp)
+    xr_u, xr_h, xr_m, xr_l = _bands(xr)
+    xp_u, xp_h, xp_m, xp_l = _bands(xp)
+    detail = (
+        _asymmetric(yr_u, yp_u, asymmetry)
+        + _asymmetric(yr_h, yp_h, asymmetry)
+        + 0.6 * (yr_m - yp_m) ** 2
+        + chroma * ((xr_h - xp_h) ** 2 + (xr_m - xp_m) ** 2 + 0.5 * (xr_u - xp_u) ** 2)
+    )
+    activity = _blur(yr_u.abs() + yr_h.abs() + yp_u.abs() + yp_h.abs(), 2.7)
+    mask = (1.0 + masking * activity) ** -2
+    low = 0.3 * (
+        (yr_l - yp_l) ** 2
+        + chroma * (xr_l - xp_l) ** 2
+        + 0.1 * (_blur(br, BAND_SIGMAS[1]) - _blur(bp, BAND_SIGMAS[1])) ** 2
+    )
+    distance = torch.sqrt(_blur(detail * mask, 1.0) + low + 1e-12)
+    return distance.flatten(1).pow(norm).mean(1).pow(1.0 / norm)

@@ -36,7 +36,7 @@ def test_hybrid_crops_are_hybrid_files_in_the_requested_mode(crop, encoder_mode,
     assert used == encoder_mode
     assert header.hybrid_metadata is not None
     assert header.process == (
-        "progressive" if encoder_mode in ("best", "progressive") else "baseline"
+        "progressive" if encoder_mode in ("best", "progressive", "perceptual") else "baseline"
     )
     assert (header.components[0].h_samp, header.components[0].v_samp) == LUMA_SAMPLING[chroma]
     assert 5 <= quality <= 95
@@ -57,7 +57,8 @@ def test_grey_hybrid_crops_are_single_component(crop):
 
 def test_hybrid_qualities_and_modes_cover_the_ranges():
     """Qualities span 5..95 with extra weight on 60..95 (about 0.5 + 0.5 * 36/91 = 0.70 of
-    the crops); every mode is drawn, best most often (weights 0.4/0.2/0.2/0.2)."""
+    the crops); every mode of the default weights (0.4/0.2/0.2/0.2/0) is drawn, best most
+    often, and the perceptual tune, weighted 0 by default, never."""
     cfg = DegradationConfig(crop=16, p_hybrid=1.0)
     flat = np.full((16, 16, 3), 128, np.uint8)
     rng = np.random.default_rng(11)
@@ -68,7 +69,26 @@ def test_hybrid_qualities_and_modes_cover_the_ranges():
     assert 5 <= qualities.min() and qualities.max() <= 95
     assert 0.62 < np.mean(qualities >= 60) < 0.78
     counts = {m: modes.count(m) for m in HYBRID_MODES}
+    assert counts.pop("perceptual") == 0
     assert min(counts.values()) > 30 and counts["best"] == max(counts.values())
+
+
+def test_a_zero_weighted_mode_leaves_the_draws_of_the_others_unchanged():
+    """Runs recorded before the perceptual tune joined :data:`HYBRID_MODES` (four weights)
+    draw the same modes and qualities with its weight at 0."""
+    flat = np.full((16, 16, 3), 128, np.uint8)
+    four = np.array([0.4, 0.2, 0.2, 0.2])
+    draws = []
+    rng = np.random.default_rng(5)
+    cfg = DegradationConfig(crop=16, p_hybrid=1.0)
+    for _ in range(40):
+        draws.append(degrade_hybrid(flat, rng, cfg, "4:2:0", False)[1:3])
+    rng = np.random.default_rng(5)
+    names = list(HYBRID_MODES)[:4]
+    for quality, mode in draws:
+        assert mode == names[int(rng.choice(4, p=four / four.sum()))]
+        low = cfg.hybrid_focus_low if rng.random() < cfg.p_hybrid_focus else cfg.hybrid_quality_low
+        assert quality == int(rng.integers(low, cfg.hybrid_quality_high + 1))
 
 
 def test_batches_with_hybrid_crops_are_pure_functions_of_seed_and_iteration(monkeypatch):
@@ -109,7 +129,7 @@ def test_no_hybrid_share_leaves_batches_unchanged():
         2,
         3,
         3,
-        DegradationConfig(crop=32, hybrid_mode_weights=(0, 0, 0, 1), p_hybrid_focus=1.0),
+        DegradationConfig(crop=32, hybrid_mode_weights=(0, 0, 0, 1, 0), p_hybrid_focus=1.0),
     )
     assert torch.equal(plain["rgb"], other["rgb"]) and torch.equal(plain["cond"], other["cond"])
     mixed = make_batch(imgs, 2, 3, 3, DegradationConfig(crop=32, p_hybrid=0.5))
@@ -121,7 +141,8 @@ def test_no_hybrid_share_leaves_batches_unchanged():
     [
         ({"p_hybrid": 1.5}, "p_hybrid"),
         ({"hybrid_mode_weights": (1.0, 0.0, 0.0)}, "hybrid_mode_weights"),
-        ({"hybrid_mode_weights": (0.0, 0.0, 0.0, 0.0)}, "hybrid_mode_weights"),
+        ({"hybrid_mode_weights": (1.0, 0.0, 0.0, 0.0)}, "hybrid_mode_weights"),
+        ({"hybrid_mode_weights": (0.0,) * 5}, "hybrid_mode_weights"),
         ({"hybrid_focus_low": 99}, "hybrid qualities"),
     ],
 )

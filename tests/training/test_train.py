@@ -23,7 +23,7 @@ from tests.helpers.training import (
 )
 from training.data import DegradationConfig, make_batch
 from training.export import export_checkpoint
-from training.loop import TrainConfig, pixel_loss, train
+from training.loop import TrainConfig, perceptual_loss, pixel_loss, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,6 +95,23 @@ def test_pixel_losses_on_the_unit_scale():
         TrainConfig(loss="l2")
 
 
+def test_the_butteraugli_weight_adds_the_perceptual_loss(tiny_data, tmp_path):
+    """butteraugli_weight > 0 trains on the pixel loss plus the weighted butteraugli-like
+    distance (other weights than without it, still finite); a negative weight is refused."""
+
+    def run(name: str, weight: float) -> dict:
+        cfg = replace(_cfg(tiny_data, tmp_path / name, 3), val_every=0, butteraugli_weight=weight)
+        return torch.load(train(cfg, progress=False), weights_only=True)["model"]
+
+    plain, weighted = run("plain", 0.0), run("weighted", 10.0)
+    assert all(torch.isfinite(v).all() for v in weighted.values())
+    assert not all(torch.equal(plain[k], weighted[k]) for k in plain)
+    pred, target = torch.full((1, 3, 32, 32), 51.0), torch.zeros(1, 3, 32, 32)
+    assert float(perceptual_loss(target, target)) < 1e-5 < float(perceptual_loss(pred, target))
+    with pytest.raises(ValueError, match="butteraugli_weight"):
+        TrainConfig(butteraugli_weight=-1.0)
+
+
 def test_train_smoke_resume_and_export(tiny_data, tmp_path):
     full = train(_cfg(tiny_data, tmp_path / "full", 4), progress=False)
     first = train(_cfg(tiny_data, tmp_path / "split", 2), progress=False)
@@ -131,11 +148,16 @@ def test_train_smoke_resume_and_export(tiny_data, tmp_path):
 
 def test_train_cli_entry_point(tiny_data, tmp_path):
     out = tmp_path / "cli"
-    cmd = [*TRAINING, *tiny_train_args(tiny_data, out), "--p-hybrid", "0.5"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    modes = ["--hybrid-modes", "1", "0", "0", "0", "1"]  # best and the perceptual tune
+    cmd = [*TRAINING, *tiny_train_args(tiny_data, out), "--p-hybrid", "0.5", *modes]
+    res = subprocess.run(
+        [*cmd, "--butteraugli-weight", "2"], capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert (out / "last.pt").exists()
-    assert json.loads((out / "config.json").read_text())["degradation"]["p_hybrid"] == 0.5
+    config = json.loads((out / "config.json").read_text())
+    assert config["degradation"]["p_hybrid"] == 0.5 and config["butteraugli_weight"] == 2.0
+    assert config["degradation"]["hybrid_mode_weights"] == [1.0, 0.0, 0.0, 0.0, 1.0]
     bad = subprocess.run(
         [*TRAINING, *tiny_train_args(tiny_data, out, crop=33), "--p-hybrid", "0.5"],
         capture_output=True,

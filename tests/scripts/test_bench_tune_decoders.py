@@ -1,0 +1,55 @@
+"""scripts/bench_tune_decoders.py: `--tune perceptual` files decoded by each network, with
+BD-rates against `--tune psnr` + the default model, and the training proxy's agreement."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+
+from scripts import bench_tune_decoders as bench
+from tests.helpers.butteraugli import need_butteraugli
+
+
+def test_every_decoder_has_a_row_and_the_reference_is_zero(photos, tmp_path, monkeypatch):
+    need_butteraugli()
+    out = tmp_path / "table.md"
+    argv = ["bench", "--data", str(photos), "--images", "2", "--every", "1", "--start", "0"]
+    argv += ["--qualities", "15,40,75", "--models", "enhance-fast-v4", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    text = out.read_text()
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]]
+        for line in text.splitlines()
+        if line.startswith("| ") and "%" in line
+    }
+    assert set(rows) == {f"{bench.REFERENCE} (reference)", "plain", "`enhance-fast-v4`"}
+    assert rows[f"{bench.REFERENCE} (reference)"] == ["+0.00 %"] * 3
+    assert "correlation" in text and "2 images" in text
+
+
+def test_agreement_counts_pairs_of_networks():
+    """Two networks on one image and quality: the tool and the proxy both find ``a`` better
+    (lower distance) than ``b``; with one image the correlation is of two changes."""
+
+    def cell(ba: float, proxy: float) -> dict[str, float]:
+        return {"bpp": 0.5, "butteraugli": ba, "proxy": proxy}
+
+    rows = {
+        bench.REFERENCE: {30: [cell(2.0, 0.0)]},
+        bench.PLAIN: {30: [cell(2.0, 0.010)], 60: [cell(1.5, 0.008)]},
+        "a": {30: [cell(1.8, 0.009)], 60: [cell(1.4, 0.0075)]},
+        "b": {30: [cell(1.9, 0.0095)], 60: [cell(1.45, 0.0070)]},
+    }
+    agree = bench.agreement(rows)
+    assert agree["pairs_agree"] == pytest.approx(0.5)
+    assert -1.0 <= agree["correlation"] <= 1.0 and not math.isnan(agree["correlation"])
+
+
+def test_bad_arguments_exit_2(photos, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["bench", "--data", str(photos), "--images", "0"])
+    with pytest.raises(SystemExit) as exc:
+        bench.main()
+    assert exc.value.code == 2 and "bench_tune_decoders: error" in capsys.readouterr().err

@@ -110,7 +110,8 @@ def by_quality(rows: list[dict]) -> dict[int, np.ndarray]:
 def choose(rows: list[dict], floor: float) -> tuple[float, float]:
     """The :data:`GRID` strength with the largest mean gain (the mean over qualities of each
     quality's mean) whose every quality has a mean gain >= 0 and a worst image >= ``floor``
-    dB, and that mean. Strength 0 (the bicubic upscale) always qualifies."""
+    dB, and that mean, the strength rounded to 6 decimals as the manifest records it (the
+    grid's 0.6000000000000001 is 0.6). Strength 0 (the bicubic upscale) always qualifies."""
     gains = grid_gains(rows)
     groups = list(by_quality(rows).values())
     best = (0.0, 0.0)
@@ -120,7 +121,7 @@ def choose(rows: list[dict], floor: float) -> tuple[float, float]:
             continue
         score = float(np.mean([g[idx].mean() for idx in groups]))
         if score > best[1] + 1e-9:
-            best = (float(share), score)
+            best = (round(float(share), 6), score)
     return best
 
 

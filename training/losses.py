@@ -13,11 +13,11 @@ twin exists only because a loss needs gradients.
 The butteraugli-like distance (:func:`butteraugli_proxy`) is not butteraugli: libjxl's
 ``butteraugli_main`` (:mod:`hybrid.perceptual`) measures, and has no gradients. The proxy
 keeps the parts of it that decide how an enhancement network is judged: an opsin (XYB)
-colour space, frequency bands, masking by the reference's local detail, an asymmetric
-penalty on high-frequency detail that is lost or overshot (butteraugli's ``hf_asymmetry``:
-a smoothed texture costs more than its squared error), and a 3-norm over the image. Its
-constants were chosen on decodes of val images against the tool (docs/decisions.md, "A
-butteraugli-like training loss").
+colour space, frequency bands, masking by the local detail of both images, an asymmetric
+penalty on high-frequency detail kept at under 40 % of the reference's or overshot
+(butteraugli's ``hf_asymmetry``: such detail costs more than its squared error), and a
+3-norm over the image. Its constants were chosen on decodes of val images against the tool
+(docs/decisions.md, "A butteraugli-like training loss").
 """
 
 from __future__ import annotations

@@ -36,11 +36,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import hybrid
-from hybrid.bench.bd import bd_rate
-from hybrid.errors import HybridError
-from hybrid.metrics import ms_ssim, psnr, similarity_db
-from hybrid.perceptual import butteraugli, require_butteraugli
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repository root, for training.losses
+
+import hybrid  # noqa: E402
+from hybrid.bench.bd import bd_rate  # noqa: E402
+from hybrid.errors import HybridError  # noqa: E402
+from hybrid.metrics import ms_ssim, psnr, similarity_db  # noqa: E402
+from hybrid.perceptual import butteraugli, require_butteraugli  # noqa: E402
 
 QUALITIES = (5, 10, 18, 30, 45, 65, 80)
 MODELS = ("enhance-fast-v4", "enhance-perceptual-v1")

@@ -79,7 +79,7 @@ def decoders(models: list[str], weights: list[str]) -> dict[str, dict[str, str |
     """Decoder label -> ``hybrid.decode`` keywords (model or weights) of the perceptual files."""
     out: dict[str, dict[str, str | None]] = {PLAIN: {}}
     out.update({m: {"model": m} for m in models})
-    out.update({Path(w).name if Path(w).name not in out else w: {"weights": w} for w in weights})
+    out.update({w: {"weights": w} for w in weights})  # labelled by the path given
     return out
 
 

@@ -53,3 +53,9 @@ def test_bad_arguments_exit_2(photos, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main()
     assert exc.value.code == 2 and "bench_tune_decoders: error" in capsys.readouterr().err
+
+
+def test_weights_files_of_one_name_get_a_row_each():
+    labels = bench.decoders(["enhance-fast-v4"], ["runs/a/last.pt", "runs/b/last.pt"])
+    assert list(labels) == [bench.PLAIN, "enhance-fast-v4", "runs/a/last.pt", "runs/b/last.pt"]
+    assert labels["runs/b/last.pt"] == {"weights": "runs/b/last.pt"}

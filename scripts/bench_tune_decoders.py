@@ -8,9 +8,11 @@ are decoded plainly and by every model and weights file asked for (each at the s
 decoder gives it: the file records none, so each model's near-lossless fade-out). For each
 decode the table gives the BD-rate (negative = fewer bits at equal quality) against the
 reference in butteraugli 3-norm (libjxl's ``butteraugli_main``, as ``-20 log10(distance)``),
-MS-SSIM (dB) and PSNR-RGB, over the reference's 0.15-1 bpp, from the mean curves over the
-images, as ``hybrid bench`` computes them. The issue's target for the tune: 5 points better
-than ``--tune psnr`` in MS-SSIM and butteraugli each.
+MS-SSIM (as dB) and PSNR-RGB, over the reference's 0.15-1 bpp, from the mean curves over the
+images, by ``hybrid bench``'s own code (:func:`hybrid.bench.report.curves` and
+:func:`~hybrid.bench.report.bd_table`: metrics averaged per quality, then converted). The
+issue's target for the tune: 5 points better than ``--tune psnr`` in MS-SSIM and butteraugli
+each.
 
 It also reports how :func:`training.losses.butteraugli_proxy` (the butteraugli-like training
 loss) agrees with the tool on these decodes: the correlation of the change each network
@@ -32,6 +34,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -40,24 +43,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository root, for training.losses
 
 import hybrid  # noqa: E402
-from hybrid.bench.bd import bd_rate  # noqa: E402
+from hybrid.bench.report import RATE_RANGE, bd_table, curves  # noqa: E402
 from hybrid.errors import HybridError  # noqa: E402
-from hybrid.metrics import ms_ssim, psnr, similarity_db  # noqa: E402
+from hybrid.metrics import ms_ssim, psnr  # noqa: E402
 from hybrid.perceptual import butteraugli, require_butteraugli  # noqa: E402
 
 QUALITIES = (5, 10, 18, 30, 45, 65, 80)
 MODELS = ("enhance-fast-v4", "enhance-perceptual-v1")
 REFERENCE = "--tune psnr + default model"
 PLAIN = "plain"
-METRICS = ("butteraugli", "ms-ssim", "psnr")
-RATE_RANGE = (0.15, 1.0)
+#: The metrics of the table, as :mod:`hybrid.bench.report` names them.
+METRICS = ("butteraugli", "ms_ssim", "psnr")
 
 
 def scores(clean: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    """Butteraugli 3-norm distance, MS-SSIM (dB) and PSNR-RGB of a uint8 (H, W, 3) decode."""
+    """Butteraugli 3-norm distance, MS-SSIM and PSNR-RGB of a uint8 (H, W, 3) decode, named
+    as :mod:`hybrid.bench.report` names a point's metrics."""
     return {
         "butteraugli": butteraugli(clean, decoded).pnorm3,
-        "ms-ssim": similarity_db(ms_ssim(clean, decoded)),
+        "ms_ssim": ms_ssim(clean, decoded),
         "psnr": psnr(clean, decoded),
     }
 
@@ -85,19 +89,22 @@ def decoders(models: list[str], weights: list[str]) -> dict[str, dict[str, str |
 
 def measure(
     files: list[Path], qualities: list[int], labels: dict[str, dict[str, str | None]], threads: int
-) -> dict[str, dict[int, list[dict[str, float]]]]:
-    """{curve label: {quality: [{"bpp", metric..., "proxy"}, ... one per image]}}"""
-    rows: dict[str, dict[int, list[dict[str, float]]]] = {}
+) -> list[dict[str, Any]]:
+    """Points as ``hybrid bench`` keeps them (``codec``: the curve's label, ``setting``: the
+    quality, ``image``, ``bpp`` and the metrics of :func:`scores`), the decodes of the
+    perceptual files with their ``proxy`` distance too."""
+    points: list[dict[str, Any]] = []
     for f in files:
         with Image.open(f) as im:
             clean = np.asarray(im.convert("RGB"))
         pixels = clean.shape[0] * clean.shape[1]
         t0 = time.perf_counter()
         for q in qualities:
+            at = {"setting": q, "image": f.name}
             best = hybrid.encode(clean, quality=q, best=True)
             ref = np.asarray(hybrid.decode(best, enhance=True, threads=threads))
-            cell = {"bpp": 8 * len(best) / pixels, **scores(clean, ref)}
-            rows.setdefault(REFERENCE, {}).setdefault(q, []).append(cell)
+            bpp = 8 * len(best) / pixels
+            points.append({"codec": REFERENCE, **at, "bpp": bpp, **scores(clean, ref)})
             tuned = hybrid.encode(clean, quality=q, tune="perceptual")
             for label, keywords in labels.items():
                 if label == PLAIN:
@@ -106,60 +113,43 @@ def measure(
                     decoded = np.asarray(
                         hybrid.decode(tuned, enhance=True, threads=threads, **keywords)
                     )
-                cell = {"bpp": 8 * len(tuned) / pixels, **scores(clean, decoded)}
-                cell["proxy"] = proxy_distance(clean, decoded)
-                rows.setdefault(label, {}).setdefault(q, []).append(cell)
+                point = {"codec": label, **at, "bpp": 8 * len(tuned) / pixels}
+                point.update(scores(clean, decoded), proxy=proxy_distance(clean, decoded))
+                points.append(point)
         print(f"{f.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return rows
+    return points
 
 
-def curve(by_quality: dict[int, list[dict[str, float]]], metric: str) -> tuple[list, list]:
-    """Mean bpp and mean quality (butteraugli as ``-20 log10(distance)``) per quality."""
-    rates, values = [], []
-    for cells in by_quality.values():
-        rates.append(float(np.mean([c["bpp"] for c in cells])))
-        if metric == "butteraugli":
-            values.append(float(np.mean([-20 * math.log10(c[metric]) for c in cells])))
-        else:
-            values.append(float(np.mean([c[metric] for c in cells])))
-    return rates, values
+def bd_rates(points: list[dict[str, Any]], images: int) -> dict[str, dict[str, Any]]:
+    """{label: {metric: BD-rate % against the reference, or ``"n/a (why)"``}}, from the mean
+    curves over the ``images`` images, as ``hybrid bench`` reports them
+    (:func:`hybrid.bench.report.curves`, :func:`~hybrid.bench.report.bd_table`)."""
+    table = bd_table(curves(points, images), reference=REFERENCE, metrics=list(METRICS))
+    return {label: {m: row[f"bd_rate_{m}"] for m in METRICS} for label, row in table.items()}
 
 
-def bd_rates(rows: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, dict[str, float]]:
-    """{label: {metric: BD-rate % against the reference, NaN where the curves do not
-    overlap in the rate range}}"""
-    out: dict[str, dict[str, float]] = {}
-    for label, by_quality in rows.items():
-        out[label] = {}
-        for metric in METRICS:
-            ref = curve(rows[REFERENCE], metric)
-            try:
-                out[label][metric] = bd_rate(*ref, *curve(by_quality, metric), RATE_RANGE)
-            except ValueError:
-                out[label][metric] = float("nan")
-    return out
-
-
-def agreement(rows: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, float]:
+def agreement(points: list[dict[str, Any]]) -> dict[str, float]:
     """How the proxy agrees with butteraugli: ``correlation`` of each network's change of the
     log distance against the plain decode (every image, quality and network), and
     ``pairs_agree``, the share of (image, quality, two networks) where both name the same
     network as the better; NaN where there is too little to tell."""
-    nets = [label for label in rows if label not in (REFERENCE, PLAIN)]
+    by_key = {(p["codec"], p["setting"], p["image"]): p for p in points}
+    nets = list(dict.fromkeys(p["codec"] for p in points if p["codec"] not in (REFERENCE, PLAIN)))
     tool, ours, same = [], [], []
-    for q, plain_cells in rows[PLAIN].items():
-        for i, plain in enumerate(plain_cells):
-            change = {}
-            for label in nets:
-                cell = rows[label][q][i]
-                change[label] = (
-                    math.log(cell["butteraugli"] / plain["butteraugli"]),
-                    math.log(cell["proxy"] / plain["proxy"]),
-                )
-                tool.append(change[label][0])
-                ours.append(change[label][1])
-            for a, b in itertools.combinations(nets, 2):
-                same.append((change[a][0] < change[b][0]) == (change[a][1] < change[b][1]))
+    for (codec, setting, image), plain in by_key.items():
+        if codec != PLAIN:
+            continue
+        change = {}
+        for label in nets:
+            cell = by_key[(label, setting, image)]
+            change[label] = (
+                math.log(cell["butteraugli"] / plain["butteraugli"]),
+                math.log(cell["proxy"] / plain["proxy"]),
+            )
+            tool.append(change[label][0])
+            ours.append(change[label][1])
+        for a, b in itertools.combinations(nets, 2):
+            same.append((change[a][0] < change[b][0]) == (change[a][1] < change[b][1]))
     correlation = float(np.corrcoef(tool, ours)[0, 1]) if len(tool) > 2 else float("nan")
     return {
         "correlation": correlation,
@@ -167,20 +157,22 @@ def agreement(rows: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, f
     }
 
 
-def markdown(rows: dict, header: str) -> str:
-    table = bd_rates(rows)
+def _percent(value: Any) -> str:
+    return f"{value:+.2f} %" if isinstance(value, float) else str(value)
+
+
+def markdown(points: list[dict[str, Any]], images: int, header: str) -> str:
     lines = [
         header,
         "",
         "| decoder of the `--tune perceptual` files | butteraugli 3-norm | MS-SSIM | PSNR-RGB |",
         "|:---|---:|---:|---:|",
     ]
-    for label, values in table.items():
-        name = f"`{label}`" if label not in (REFERENCE, PLAIN) else label
-        if label == REFERENCE:
-            name = f"{REFERENCE} (reference)"
-        lines.append(f"| {name} | " + " | ".join(f"{values[m]:+.2f} %" for m in METRICS) + " |")
-    agree = agreement(rows)
+    names = {REFERENCE: f"{REFERENCE} (reference)", PLAIN: PLAIN}
+    for label, values in bd_rates(points, images).items():
+        name = names.get(label, f"`{label}`")
+        lines.append(f"| {name} | " + " | ".join(_percent(values[m]) for m in METRICS) + " |")
+    agree = agreement(points)
     lines += [
         "",
         f"Butteraugli-like training loss against the tool: correlation of the networks' "
@@ -214,7 +206,7 @@ def main() -> None:
         if not files:
             raise ValueError(f"no images in {args.data}")
         models = [m for m in args.models.split(",") if m]
-        rows = measure(files, qualities, decoders(models, args.weights), args.threads)
+        points = measure(files, qualities, decoders(models, args.weights), args.threads)
     except (HybridError, ValueError, OSError) as exc:
         print(f"bench_tune_decoders: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -224,7 +216,7 @@ def main() -> None:
         f"{', '.join(map(str, qualities))}; BD-rate against {REFERENCE} over "
         f"{RATE_RANGE[0]}-{RATE_RANGE[1]} bpp (negative = fewer bits)"
     )
-    text = markdown(rows, header)
+    text = markdown(points, len(files), header)
     print(text)
     if args.out:
         tmp = f"{args.out}.tmp"

@@ -34,15 +34,21 @@ def test_agreement_counts_pairs_of_networks():
     """Two networks on one image and quality: the tool and the proxy both find ``a`` better
     (lower distance) than ``b``; with one image the correlation is of two changes."""
 
-    def cell(ba: float, proxy: float) -> dict[str, float]:
-        return {"bpp": 0.5, "butteraugli": ba, "proxy": proxy}
+    def point(codec: str, setting: int, ba: float, proxy: float) -> dict:
+        return {"codec": codec, "setting": setting, "image": "x.png", "bpp": 0.5} | {
+            "butteraugli": ba,
+            "proxy": proxy,
+        }
 
-    rows = {
-        bench.REFERENCE: {30: [cell(2.0, 0.0)]},
-        bench.PLAIN: {30: [cell(2.0, 0.010)], 60: [cell(1.5, 0.008)]},
-        "a": {30: [cell(1.8, 0.009)], 60: [cell(1.4, 0.0075)]},
-        "b": {30: [cell(1.9, 0.0095)], 60: [cell(1.45, 0.0070)]},
-    }
+    rows = [
+        point(bench.REFERENCE, 30, 2.0, 0.0),
+        point(bench.PLAIN, 30, 2.0, 0.010),
+        point(bench.PLAIN, 60, 1.5, 0.008),
+        point("a", 30, 1.8, 0.009),
+        point("a", 60, 1.4, 0.0075),
+        point("b", 30, 1.9, 0.0095),
+        point("b", 60, 1.45, 0.0070),
+    ]
     agree = bench.agreement(rows)
     assert agree["pairs_agree"] == pytest.approx(0.5)
     assert -1.0 <= agree["correlation"] <= 1.0 and not math.isnan(agree["correlation"])

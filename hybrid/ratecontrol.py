@@ -118,12 +118,12 @@ PERCEPTUAL_DOWNSCALES: tuple[tuple[float, float], ...] = ((2.0, 0.6), (1.5, 0.9)
 #: perceptual tune").
 PERCEPTUAL_DOWNSCALE_LAMBDA = 0.7
 #: The perceptual tunes' full-size files for the enhanced decode record the default photo
-#: model instead of the tune's (enhance-perceptual-v1) unless the tune's decode has the
-#: higher MS-SSIM by at least this, in dB: on 12 val images at quality 20-75 the default
-#: model's decode had 3-4 % lower butteraugli distances and 0.03-0.17 dB lower MS-SSIM, and
-#: this margin gave -1.9 % butteraugli and -0.2 % MS-SSIM BD-rate against always recording
-#: the tune's model (docs/decisions.md, "The perceptual tune's settings for the enhanced
-#: decode").
+#: model instead of the tune's (``TUNE_MODELS`` of :mod:`hybrid.pipeline.requests`) unless
+#: the tune's decode has the higher MS-SSIM by at least this, in dB: on 12 val images at
+#: quality 20-75 the default model's decode had 3-4 % lower butteraugli distances than
+#: enhance-perceptual-v1's and 0.03-0.17 dB lower MS-SSIM, and this margin gave -1.9 %
+#: butteraugli and -0.2 % MS-SSIM BD-rate against always recording the tune's model
+#: (docs/decisions.md, "The perceptual tune's settings for the enhanced decode").
 PERCEPTUAL_MODEL_MARGIN_DB = 0.05
 #: Refinement stops once a size target is met this closely (fraction of the target).
 SIZE_TOLERANCE = 0.01

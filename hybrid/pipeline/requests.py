@@ -36,13 +36,15 @@ __all__ = [
 ]
 
 #: The enhancement model a tune's files record for their decoder (None: none recorded, the
-#: decoder chooses by content as for any file). The perceptual tunes' encoder settings and
-#: this model (trained with an MS-SSIM term) were chosen together (docs/decisions.md,
-#: "Tunes").
+#: decoder chooses by content as for any file). The perceptual tunes' encoder settings were
+#: chosen with enhance-perceptual-v1 (trained with an MS-SSIM term; docs/decisions.md,
+#: "Tunes"); enhance-perceptual-v2, its fine-tune with a butteraugli-like term, decodes
+#: their files with lower butteraugli distances and higher MS-SSIM (docs/decisions.md, "A
+#: butteraugli-like training loss").
 TUNE_MODELS: dict[str, str | None] = {
     "psnr": None,
-    "ssim": "enhance-perceptual-v1",
-    "perceptual": "enhance-perceptual-v1",
+    "ssim": "enhance-perceptual-v2",
+    "perceptual": "enhance-perceptual-v2",
 }
 
 #: The tunes whose files for the enhanced decode may be coded downscaled, for the

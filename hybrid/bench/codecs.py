@@ -70,8 +70,10 @@ from hybrid.pipeline.requests import TUNE_MODELS
 
 __all__ = ["CODECS", "REFERENCE", "Codec", "codec_names", "get_codec"]
 
-#: The model the perceptual tunes' files record (and an enhanced decode of them uses).
+#: The models the perceptual and ssim tunes' files record (and an enhanced decode of them
+#: uses).
 PERCEPTUAL_MODEL = TUNE_MODELS["perceptual"] or ""
+SSIM_MODEL = TUNE_MODELS["ssim"] or ""
 
 #: The anchor of every BD-rate: libjpeg-turbo at 4:2:0.
 REFERENCE = "libjpeg-turbo-420"
@@ -419,8 +421,8 @@ CODECS: tuple[Codec, ...] = (
         "hybrid",
         f"hybrid.encode(quality=q, tune='ssim'); hybrid.decode(enhance=True) (the recorded "
         f"model, {TUNE_MODELS['ssim']})",
-        tuned_encode("ssim"), enhanced_decode(), model_available(PERCEPTUAL_MODEL),
-        hybrid_version(PERCEPTUAL_MODEL, default_choice=True),
+        tuned_encode("ssim"), enhanced_decode(), model_available(SSIM_MODEL),
+        hybrid_version(SSIM_MODEL, default_choice=True),
     ),
     # Files for the enhanced decode (mode "enhance": the fitted strength recorded; the
     # perceptual tune's may be coded at x2 for the super-resolution decode): the tunes'

@@ -32,15 +32,23 @@ def test_psnr_tune_is_the_best_mode_byte_for_byte(image):
 
 def test_perceptual_tunes_change_chroma_tables_and_trellis_only():
     psnr = EncodeOptions.best(50)
+    luma_p, chroma_p = psnr_quant_tables(50)
     for tune in ("ssim", "perceptual"):
         options = EncodeOptions.best(50, tune=tune)
-        assert options.tables == "perceptual" and options.rdo_activity == TUNES[tune][1]
+        assert (options.tables, options.rdo_activity, options.rdo_lambda) == TUNES[tune]
         assert (options.rdo, options.progressive, options.optimize_scans) == (True,) * 3
         assert options.rdo_activity > psnr.rdo_activity
-    luma_p, chroma_p = psnr_quant_tables(50)
-    luma_t, chroma_t = perceptual_quant_tables(50)
-    np.testing.assert_array_equal(luma_p, luma_t)  # same luma steps
-    assert (chroma_t >= chroma_p).all() and (chroma_t > chroma_p).sum() > 32  # coarser chroma
+        luma_t, chroma_t = family_quant_tables(options.tables, 50)
+        np.testing.assert_array_equal(luma_p, luma_t)  # same luma steps
+        assert (chroma_t >= chroma_p).all() and (chroma_t > chroma_p).sum() > 32  # coarser
+    # the perceptual tune's files for any decoder: coarser chroma and a smaller trellis
+    # multiplier than the ssim tune's, chosen with the tune's decoder in the loop
+    perceptual, ssim = (
+        EncodeOptions.best(50, tune="perceptual"),
+        EncodeOptions.best(50, tune="ssim"),
+    )
+    assert (perceptual.tables, perceptual.rdo_lambda) == ("perceptual-enhanced", 0.8)
+    assert (ssim.tables, ssim.rdo_lambda) == ("perceptual", 1.0)
 
 
 @pytest.mark.parametrize("tune", ["ssim", "perceptual"])
@@ -48,7 +56,7 @@ def test_perceptual_tunes_record_the_perceptual_model(image, tune):
     data = hybrid.encode(image, quality=40, tune=tune)
     meta = parse_info(data).hybrid_metadata
     assert meta is not None and meta.model_id == TUNE_MODELS[tune] == "enhance-perceptual-v2"
-    luma, chroma = perceptual_quant_tables(40)
+    luma, chroma = family_quant_tables(TUNES[tune][0], 40)
     tables = parse_info(data).quant_tables
     np.testing.assert_array_equal(tables[0], luma)
     np.testing.assert_array_equal(tables[1], chroma)
@@ -67,8 +75,8 @@ def test_perceptual_tune_for_the_enhanced_decode_codes_chroma_coarser(image):
     luma_t, chroma_t = perceptual_quant_tables(40)
     np.testing.assert_array_equal(luma, luma_t)
     assert (chroma >= chroma_t).all() and (chroma > chroma_t).sum() > 32
-    plain_mode = hybrid.encode(image, quality=40, tune="perceptual")
-    assert parse_info(plain_mode).quant_tables[1].tolist() == chroma_t.tolist()
+    ssim_mode = hybrid.encode(image, quality=40, tune="ssim")
+    assert parse_info(ssim_mode).quant_tables[1].tolist() == chroma_t.tolist()
 
 
 def test_given_model_or_screen_class_is_not_overridden(image):

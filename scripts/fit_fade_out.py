@@ -8,7 +8,8 @@ file's luma quantization table (:mod:`hybrid.enhance.taper`). Networks differ in
 stop helping: one trained on libjpeg-turbo's output alone harms hybrid's trellis files from
 mid quality, so each manifest entry may carry its own ``inference.fade_out`` knots.
 
-For every clean image (the first ``--images`` of ``--data``), encoder mode (hybrid's
+For every clean image (the first ``--images`` of every ``--every``-th image of ``--data``
+and its subfolders, sorted by path), encoder mode (hybrid's
 ``best`` and baseline, and libjpeg-turbo through Pillow) and quality, the file is decoded
 plain and with the model's full change (strength 1), and the 8-bit blend's PSNR gain over the
 plain decode is measured at :data:`GRID` strengths, exactly as the decoder blends and rounds
@@ -55,6 +56,7 @@ QUALITIES = (5, 10, 20, 30, 40, 50, 65, 75, 80, 85, 88, 90, 91, 92, 93, 94, 95, 
 MODES = ("best", "baseline", REFERENCE)
 #: Strengths at which each file's blend is measured.
 GRID = np.linspace(0.0, 1.0, 21)
+DEFAULT_DATA = "../shared/data/val"
 SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
 
 
@@ -72,9 +74,10 @@ def squared_errors(clean: np.ndarray, plain: np.ndarray, full: np.ndarray) -> li
     return [blend_error(clean, plain, full, float(s)) for s in GRID]
 
 
-def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
-    """One row per (image, mode, quality): ``step`` (mean luma quantizer step) and ``mse``,
-    the squared error at each :data:`GRID` strength (``mse[0]``: the plain decode)."""
+def measure(files, folder, modes, qualities, model, weights, threads) -> list[dict]:
+    """One row per (image, mode, quality): ``image`` (its path under ``folder``), ``step``
+    (mean luma quantizer step) and ``mse``, the squared error at each :data:`GRID` strength
+    (``mse[0]``: the plain decode)."""
     rows = []
     for path in files:
         t0 = time.perf_counter()
@@ -86,7 +89,7 @@ def measure(files, modes, qualities, model, weights, threads) -> list[dict]:
                 luma, plain, full = plain_and_full(data, model, threads, weights)
                 rows.append(
                     {
-                        "image": path.name,
+                        "image": path.relative_to(folder).as_posix(),
                         "mode": mode,
                         "quality": quality,
                         "step": float(np.mean(luma)),
@@ -256,7 +259,7 @@ def merge_saved(saved: list[dict]) -> dict:
     shards measured different networks or data, or one (image, mode, quality) twice."""
     first = saved[0]
     for body in saved[1:]:
-        for key in ("network", "model", "weights", "data"):
+        for key in ("network", "model", "weights", "data", "every"):
             if body.get(key) != first.get(key):
                 raise ValueError(f"shards differ in {key}: {first.get(key)!r} vs {body.get(key)!r}")
     rows = [row for body in saved for row in body["rows"]]
@@ -273,6 +276,12 @@ def qualities_flag(qualities: list[int], default: tuple[int, ...] = QUALITIES) -
     """`` --qualities ...`` for a recorded command when ``qualities`` (sorted) are not the
     script's ``default``, else ``""``."""
     return "" if tuple(qualities) == default else f" --qualities {','.join(map(str, qualities))}"
+
+
+def data_flags(folder: str, every: int, default: str = DEFAULT_DATA) -> str:
+    """`` --data ... --every ...`` for a recorded command where they are not the defaults."""
+    flags = "" if folder == default else f" --data {folder}"
+    return flags + ("" if every == 1 else f" --every {every}")
 
 
 def write_entry(
@@ -317,8 +326,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="Registry id [default: the default model].")
     parser.add_argument("--weights", default=None, help="A weights file or training checkpoint.")
-    parser.add_argument("--data", default="../shared/data/val", help="Folder of clean images.")
+    parser.add_argument(
+        "--data", default=DEFAULT_DATA, help="Folder of clean images (subfolders too)."
+    )
     parser.add_argument("--images", type=int, default=68, help="The first N images (sorted).")
+    parser.add_argument(
+        "--every", type=int, default=1, help="Every N-th image of the folder and its subfolders."
+    )
     parser.add_argument("--qualities", default=",".join(map(str, QUALITIES)))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--threads", type=int, default=1)
@@ -356,13 +370,14 @@ def main() -> None:
         except ValueError as err:
             parser.error(str(err))
         rows, label, folder = saved["rows"], saved["network"], saved["data"]
+        args.every = saved.get("every", 1)
         args.model = args.model or saved.get("model")
         args.weights = args.weights or saved.get("weights")
     else:
         folder = args.data
-        files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in SUFFIXES)[
-            : args.images
-        ]
+        files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in SUFFIXES)[
+            :: args.every
+        ][: args.images]
         if not files:
             parser.error(f"no images in {folder}")
         if args.shard:
@@ -375,7 +390,9 @@ def main() -> None:
         modes = [m for m in args.modes.split(",") if m]
         qualities = [int(q) for q in args.qualities.split(",")]
         t0 = time.perf_counter()
-        rows = measure(files, modes, qualities, args.model, args.weights, args.threads)
+        rows = measure(
+            files, Path(folder), modes, qualities, args.model, args.weights, args.threads
+        )
         label = args.weights or args.model or "default model"
         print(f"measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if args.json:
@@ -388,6 +405,7 @@ def main() -> None:
                         "model": args.model,
                         "weights": args.weights,
                         "data": folder,
+                        "every": args.every,
                         "rows": rows,
                     }
                 )
@@ -427,7 +445,8 @@ def main() -> None:
             "floor_db": floor,
             "worst": worst_file(rows, knots, exact),
             "command": "python scripts/fit_fade_out.py --model "
-            f"{args.model} --images {len(images)}{qualities_flag(qualities)} --write",
+            f"{args.model}{data_flags(folder, args.every)} --images {len(images)}"
+            f"{qualities_flag(qualities)} --write",
         }
         for path in write_knots(args.model, knots, metrics):
             print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)

@@ -132,3 +132,31 @@ def test_a_shard_needs_a_json_file(photos, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         fit.main()
     assert exc.value.code == 2 and "--shard needs --json" in capsys.readouterr().err
+
+
+def test_a_folder_of_subfolders_is_read_every_nth_image(photos, tmp_path, monkeypatch):
+    """Screenshots live in one subfolder per kind: ``--data`` takes subfolders too, rows name
+    each image by its path under the folder, ``--every`` thins the sorted list, and the
+    recorded command repeats the folder and the step."""
+    from PIL import Image
+
+    sources = sorted(p for p in photos.iterdir() if p.suffix == ".png")[:2]
+    for i, kind in enumerate(("charts", "docs", "pages")):
+        (tmp_path / "set" / kind).mkdir(parents=True)
+        with Image.open(sources[i % len(sources)]) as im:
+            im.save(tmp_path / "set" / kind / "a.png")
+    out = tmp_path / "rows.json"
+    argv = ["fit", "--data", str(tmp_path / "set"), "--every", "2", "--qualities", "50"]
+    monkeypatch.setattr(sys, "argv", argv + ["--modes", "best", "--json", str(out)])
+    fit.main()
+    saved = json.loads(out.read_text())
+    assert sorted({r["image"] for r in saved["rows"]}) == ["charts/a.png", "pages/a.png"]
+    assert saved["every"] == 2
+    assert fit.data_flags(str(tmp_path / "set"), 2) == f" --data {tmp_path / 'set'} --every 2"
+    assert fit.data_flags(fit.DEFAULT_DATA, 1) == ""
+    # the recheck of a file between grid strengths opens it by that path
+    row = saved["rows"][0]
+    errors = fit.exact_errors(
+        [row], np.array([0.5 + 0.5 / (len(fit.GRID) - 1)]), tmp_path / "set", None, None, 1
+    )
+    assert list(errors) == [0] and errors[0] > 0

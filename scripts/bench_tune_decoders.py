@@ -173,11 +173,15 @@ def markdown(points: list[dict[str, Any]], images: int, header: str) -> str:
         name = names.get(label, f"`{label}`")
         lines.append(f"| {name} | " + " | ".join(_percent(values[m]) for m in METRICS) + " |")
     agree = agreement(points)
+    pairs = (
+        f"the better of two networks agreed on {100 * agree['pairs_agree']:.0f} % of the pairs"
+        if not math.isnan(agree["pairs_agree"])
+        else "one network only, so no pairs to rank"
+    )
     lines += [
         "",
         f"Butteraugli-like training loss against the tool: correlation of the networks' "
-        f"changes {agree['correlation']:.3f}; the better of two networks agreed on "
-        f"{100 * agree['pairs_agree']:.0f} % of the pairs.",
+        f"changes {agree['correlation']:.3f}; {pairs}.",
         "",
     ]
     return "\n".join(lines)

@@ -28,6 +28,7 @@ def test_every_decoder_has_a_row_and_the_reference_is_zero(photos, tmp_path, mon
     assert set(rows) == {f"{bench.REFERENCE} (reference)", "plain", "`enhance-fast-v4`"}
     assert rows[f"{bench.REFERENCE} (reference)"] == ["+0.00 %"] * 3
     assert "correlation" in text and "2 images" in text
+    assert "one network only, so no pairs to rank" in text and "nan" not in text
 
 
 def test_agreement_counts_pairs_of_networks():

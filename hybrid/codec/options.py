@@ -71,8 +71,8 @@ class EncodeOptions:
             the same DQT as ``cjpeg -quality``), ``"psnr"``
             (:func:`hybrid.codec.quant.psnr_quant_tables`, tuned with the trellis for
             PSNR-RGB), ``"perceptual"`` (:func:`hybrid.codec.quant.perceptual_quant_tables`,
-            the perceptual tunes') or ``"perceptual-enhanced"`` (the perceptual tune's for a
-            file an enhancement network decodes, :data:`ENHANCED_TUNES`); the last three are
+            the ssim tune's) or ``"perceptual-enhanced"`` (the perceptual tune's, coarser
+            chroma: :data:`TUNES`, :data:`ENHANCED_TUNES`); the last three are
             :func:`hybrid.codec.quant.family_quant_tables`. Ignored when ``quant_tables`` is
             given.
         optimize_scans: with ``progressive``, code the frame with each of a few scan scripts

@@ -130,9 +130,10 @@ PSNR_SCALE_EXPONENT = 0.72
 #: weigh chroma error less than PSNR-RGB does; 0.9 gave -2.8 % butteraugli BD-rate on the
 #: plain decode and -2.7 points with enhance-fast-v4 (docs/decisions.md, "Tunes").
 PERCEPTUAL_TABLE_CHROMA = 0.9
-#: ... and in the perceptual tune's files for the enhanced decode, whose network restores
-#: chroma from the luma it is given (docs/decisions.md, "The perceptual tune's settings for
-#: the enhanced decode").
+#: ... and in the perceptual tune's files (``--tune perceptual``, for any decoder and for the
+#: enhanced decode), whose network restores chroma from the luma it is given
+#: (docs/decisions.md, "The perceptual tune's settings for the enhanced decode" and "The
+#: default-mode perceptual tune re-searched with its decoder"); ``--tune ssim`` keeps 0.9.
 PERCEPTUAL_ENHANCED_TABLE_CHROMA = 1.2
 #: Chroma share of each table set of the best mode's family (:func:`robidoux_family_at`),
 #: by :attr:`hybrid.codec.options.EncodeOptions.tables` name.

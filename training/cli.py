@@ -112,6 +112,21 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
     "added to the pixel loss.",
 )
 @click.option(
+    "--butteraugli-masking",
+    type=click.FloatRange(0),
+    default=250.0,
+    show_default=True,
+    help="The proxy's masking by local detail (100 agrees better with libjxl's tool on "
+    "the perceptual tune's decodes: BENCHMARKS.md).",
+)
+@click.option(
+    "--butteraugli-asymmetry",
+    type=click.FloatRange(0),
+    default=4.0,
+    show_default=True,
+    help="The proxy's penalty on lost or overshot luma detail (16 agrees better).",
+)
+@click.option(
     "--no-consistency", is_flag=True, help="Train without the quantization-consistency step."
 )
 @click.option(

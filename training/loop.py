@@ -77,6 +77,8 @@ class TrainConfig:
     loss: str = "charbonnier"
     msssim_weight: float = 0.0
     butteraugli_weight: float = 0.0
+    butteraugli_masking: float = 250.0
+    butteraugli_asymmetry: float = 4.0
     consistency: bool = True
     seed: int = 0
     val_every: int = 500
@@ -101,7 +103,12 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        for name in ("msssim_weight", "butteraugli_weight"):
+        for name in (
+            "msssim_weight",
+            "butteraugli_weight",
+            "butteraugli_masking",
+            "butteraugli_asymmetry",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.iterations < 1 or self.batch_size < 1:
@@ -233,12 +240,16 @@ def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 2.0 * kornia.losses.ssim_loss(x, y, window_size=11)
 
 
-def perceptual_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The butteraugli-like distance (:func:`training.losses.butteraugli_proxy`) of 0..255
-    images, averaged over the batch."""
+def perceptual_loss(
+    pred: torch.Tensor, target: torch.Tensor, *, masking: float = 250.0, asymmetry: float = 4.0
+) -> torch.Tensor:
+    """The butteraugli-like distance (:func:`training.losses.butteraugli_proxy`, with its
+    ``masking`` and ``asymmetry``) of 0..255 images, averaged over the batch."""
     from .losses import butteraugli_proxy
 
-    return butteraugli_proxy(pred.clamp(0, 255) / 255.0, target / 255.0).mean()
+    return butteraugli_proxy(
+        pred.clamp(0, 255) / 255.0, target / 255.0, masking=masking, asymmetry=asymmetry
+    ).mean()
 
 
 def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:
@@ -531,7 +542,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
             if cfg.msssim_weight > 0:
                 loss = loss + cfg.msssim_weight * structural_loss(pred, clean)
             if cfg.butteraugli_weight > 0:
-                loss = loss + cfg.butteraugli_weight * perceptual_loss(pred, clean)
+                loss = loss + cfg.butteraugli_weight * perceptual_loss(
+                    pred,
+                    clean,
+                    masking=cfg.butteraugli_masking,
+                    asymmetry=cfg.butteraugli_asymmetry,
+                )
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)

@@ -110,6 +110,16 @@ def test_the_butteraugli_weight_adds_the_perceptual_loss(tiny_data, tmp_path):
     assert float(perceptual_loss(target, target)) < 1e-5 < float(perceptual_loss(pred, target))
     with pytest.raises(ValueError, match="butteraugli_weight"):
         TrainConfig(butteraugli_weight=-1.0)
+    # the proxy's masking and asymmetry reach the loss: a textured target with a blurred
+    # prediction is penalised more with less masking and more asymmetry
+    gen = torch.Generator().manual_seed(0)
+    texture = torch.rand((1, 3, 32, 32), generator=gen) * 255
+    blurred = torch.nn.functional.avg_pool2d(texture, 3, stride=1, padding=1)
+    default = float(perceptual_loss(blurred, texture))
+    tuned = float(perceptual_loss(blurred, texture, masking=100.0, asymmetry=16.0))
+    assert tuned > default > 0
+    with pytest.raises(ValueError, match="butteraugli_masking"):
+        TrainConfig(butteraugli_masking=-1.0)
 
 
 def test_train_smoke_resume_and_export(tiny_data, tmp_path):
@@ -151,12 +161,16 @@ def test_train_cli_entry_point(tiny_data, tmp_path):
     modes = ["--hybrid-modes", "1", "0", "0", "0", "1"]  # best and the perceptual tune
     cmd = [*TRAINING, *tiny_train_args(tiny_data, out), "--p-hybrid", "0.5", *modes]
     res = subprocess.run(
-        [*cmd, "--butteraugli-weight", "2"], capture_output=True, text=True, timeout=300
+        [*cmd, "--butteraugli-weight", "2", "--butteraugli-masking", "100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert (out / "last.pt").exists()
     config = json.loads((out / "config.json").read_text())
     assert config["degradation"]["p_hybrid"] == 0.5 and config["butteraugli_weight"] == 2.0
+    assert (config["butteraugli_masking"], config["butteraugli_asymmetry"]) == (100.0, 4.0)
     assert config["degradation"]["hybrid_mode_weights"] == [1.0, 0.0, 0.0, 0.0, 1.0]
     bad = subprocess.run(
         [*TRAINING, *tiny_train_args(tiny_data, out, crop=33), "--p-hybrid", "0.5"],

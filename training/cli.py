@@ -12,6 +12,7 @@ import click
 
 from .data import DegradationConfig
 from .loop import TrainConfig, init_shape, train
+from .losses import PROXY_ASYMMETRY, PROXY_MASKING
 
 #: (channels, blocks) of the ``--size`` presets, per task.
 PRESETS: dict[str, dict[str, tuple[int, int]]] = {
@@ -114,7 +115,7 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 @click.option(
     "--butteraugli-masking",
     type=click.FloatRange(0),
-    default=250.0,
+    default=PROXY_MASKING,
     show_default=True,
     help="The proxy's masking by local detail (100 agrees better with libjxl's tool on "
     "the perceptual tune's decodes: BENCHMARKS.md).",
@@ -122,7 +123,7 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 @click.option(
     "--butteraugli-asymmetry",
     type=click.FloatRange(0),
-    default=4.0,
+    default=PROXY_ASYMMETRY,
     show_default=True,
     help="The proxy's penalty on lost or overshot luma detail (16 agrees better).",
 )

@@ -39,6 +39,7 @@ from hybrid.metrics import psnr
 from hybrid.resample import downscale, upscale_array, upscale_image
 
 from .data import DegradationConfig, list_images, load_images, make_batch, make_sr_batch
+from .losses import PROXY_ASYMMETRY, PROXY_MASKING
 
 #: Training tasks: artifact removal at the coded size, or super-resolution.
 TASKS = ("enhance", "sr")
@@ -77,8 +78,8 @@ class TrainConfig:
     loss: str = "charbonnier"
     msssim_weight: float = 0.0
     butteraugli_weight: float = 0.0
-    butteraugli_masking: float = 250.0
-    butteraugli_asymmetry: float = 4.0
+    butteraugli_masking: float = PROXY_MASKING
+    butteraugli_asymmetry: float = PROXY_ASYMMETRY
     consistency: bool = True
     seed: int = 0
     val_every: int = 500
@@ -241,7 +242,11 @@ def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def perceptual_loss(
-    pred: torch.Tensor, target: torch.Tensor, *, masking: float = 250.0, asymmetry: float = 4.0
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    masking: float = PROXY_MASKING,
+    asymmetry: float = PROXY_ASYMMETRY,
 ) -> torch.Tensor:
     """The butteraugli-like distance (:func:`training.losses.butteraugli_proxy`, with its
     ``masking`` and ``asymmetry``) of 0..255 images, averaged over the batch."""

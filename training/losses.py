@@ -37,6 +37,10 @@ OPSIN_BIAS = 0.0037930732552754493
 #: Gaussian sigmas (pixels) that split an image into butteraugli's bands: ultra-high, high,
 #: medium and low frequencies (libjxl's ``kSigmaHf``, ``kSigmaLf``-like separations).
 BAND_SIGMAS = (1.56, 3.22, 7.15)
+#: :func:`butteraugli_proxy`'s default masking by local detail and asymmetric penalty on
+#: lost or overshot luma detail (the constants every recorded run trained with).
+PROXY_MASKING = 250.0
+PROXY_ASYMMETRY = 4.0
 
 
 def _ssim_terms(
@@ -113,8 +117,8 @@ def butteraugli_proxy(
     pred: torch.Tensor,
     ref: torch.Tensor,
     *,
-    asymmetry: float = 4.0,
-    masking: float = 250.0,
+    asymmetry: float = PROXY_ASYMMETRY,
+    masking: float = PROXY_MASKING,
     chroma: float = 10.0,
     norm: float = 3.0,
 ) -> torch.Tensor:

@@ -37,14 +37,16 @@ __all__ = [
 
 #: The enhancement model a tune's files record for their decoder (None: none recorded, the
 #: decoder chooses by content as for any file). The perceptual tunes' encoder settings were
-#: chosen with enhance-perceptual-v1 (trained with an MS-SSIM term; docs/decisions.md,
-#: "Tunes"); enhance-perceptual-v2, its fine-tune with a butteraugli-like term, decodes
-#: their files with lower butteraugli distances and higher MS-SSIM (docs/decisions.md, "A
-#: butteraugli-like training loss").
+#: chosen with enhance-perceptual-v1 and -v2 (fast-tier networks trained with an MS-SSIM and
+#: a butteraugli-like term; docs/decisions.md, "Tunes"); enhance-perceptual-v3, the quality
+#: tier's network fine-tuned with both terms, decodes their files with lower butteraugli
+#: distances and higher MS-SSIM at about a quarter of the speed (docs/decisions.md, "The
+#: perceptual tunes' decoder moves to the quality tier"); ``--model enhance-perceptual-v2``
+#: is the fast choice.
 TUNE_MODELS: dict[str, str | None] = {
     "psnr": None,
-    "ssim": "enhance-perceptual-v2",
-    "perceptual": "enhance-perceptual-v2",
+    "ssim": "enhance-perceptual-v3",
+    "perceptual": "enhance-perceptual-v3",
 }
 
 #: The tunes whose files for the enhanced decode may be coded downscaled, for the

@@ -75,8 +75,9 @@ def test_every_released_enhancer_keeps_half_its_recorded_gain(model):
     assert np.mean(measured) >= 0.5 * recorded, (measured, recorded)
 
 
-#: The models trained on hybrid's own files too (issue 17): the default and the quality tier.
-OWN_FILE_MODELS = (DEFAULT_ENHANCE_MODEL, "enhance-quality-v5")
+#: The models trained on hybrid's own files too (issue 17): the default, the quality tier and
+#: the perceptual tunes' decoder.
+OWN_FILE_MODELS = (DEFAULT_ENHANCE_MODEL, "enhance-quality-v5", "enhance-perceptual-v3")
 
 
 @pytest.mark.parametrize("model", OWN_FILE_MODELS)

@@ -55,7 +55,7 @@ def test_perceptual_tunes_change_chroma_tables_and_trellis_only():
 def test_perceptual_tunes_record_the_perceptual_model(image, tune):
     data = hybrid.encode(image, quality=40, tune=tune)
     meta = parse_info(data).hybrid_metadata
-    assert meta is not None and meta.model_id == TUNE_MODELS[tune] == "enhance-perceptual-v2"
+    assert meta is not None and meta.model_id == TUNE_MODELS[tune] == "enhance-perceptual-v3"
     luma, chroma = family_quant_tables(TUNES[tune][0], 40)
     tables = parse_info(data).quant_tables
     np.testing.assert_array_equal(tables[0], luma)
@@ -109,7 +109,7 @@ def test_rate_control_scales_the_perceptual_tables(image):
     info = parse_info(data)
     # a target may pick a downscaled file, whose record names its SR model: no tune model
     assert info.hybrid_metadata is not None
-    assert info.hybrid_metadata.model_id != "enhance-perceptual-v2"
+    assert info.hybrid_metadata.model_id != "enhance-perceptual-v3"
     luma, chroma = info.quant_tables[0], info.quant_tables[1]
     # with the enhanced decode in the loop, the perceptual tune's tables for that decoder at
     # some scale: chroma / luma as family_tables_at("perceptual-enhanced", ...) makes it
@@ -122,7 +122,7 @@ def test_cli_tune(tmp_path):
     result = run("encode", src, "-o", tmp_path / "a.jpg", "--tune", "perceptual", "-q", "40")
     assert result.exit_code == 0, result.output
     meta = parse_info((tmp_path / "a.jpg").read_bytes()).hybrid_metadata
-    assert meta is not None and meta.model_id == "enhance-perceptual-v2"
+    assert meta is not None and meta.model_id == "enhance-perceptual-v3"
     bad = run("encode", src, "-o", tmp_path / "b.jpg", "--tune", "vmaf")
     assert "--tune" in assert_one_line_error(bad)
     assert not (tmp_path / "b.jpg").exists()

@@ -38,7 +38,9 @@ OPSIN_BIAS = 0.0037930732552754493
 #: medium and low frequencies (libjxl's ``kSigmaHf``, ``kSigmaLf``-like separations).
 BAND_SIGMAS = (1.56, 3.22, 7.15)
 #: :func:`butteraugli_proxy`'s default masking by local detail and asymmetric penalty on
-#: lost or overshot luma detail (the constants every recorded run trained with).
+#: lost or overshot luma detail (the constants of the recorded runs up to
+#: enhance-perceptual-v2; enhance-perceptual-v3 trained with 100 and 16, which agree better
+#: with libjxl's tool: BENCHMARKS.md, "The proxy's constants against the tool").
 PROXY_MASKING = 250.0
 PROXY_ASYMMETRY = 4.0
 

@@ -109,7 +109,7 @@ def test_rate_control_scales_the_perceptual_tables(image):
     info = parse_info(data)
     # a target may pick a downscaled file, whose record names its SR model: no tune model
     assert info.hybrid_metadata is not None
-    assert info.hybrid_metadata.model_id != "enhance-perceptual-v3"
+    assert info.hybrid_metadata.model_id != TUNE_MODELS["perceptual"]
     luma, chroma = info.quant_tables[0], info.quant_tables[1]
     # with the enhanced decode in the loop, the perceptual tune's tables for that decoder at
     # some scale: chroma / luma as family_tables_at("perceptual-enhanced", ...) makes it
@@ -122,7 +122,7 @@ def test_cli_tune(tmp_path):
     result = run("encode", src, "-o", tmp_path / "a.jpg", "--tune", "perceptual", "-q", "40")
     assert result.exit_code == 0, result.output
     meta = parse_info((tmp_path / "a.jpg").read_bytes()).hybrid_metadata
-    assert meta is not None and meta.model_id == "enhance-perceptual-v3"
+    assert meta is not None and meta.model_id == TUNE_MODELS["perceptual"]
     bad = run("encode", src, "-o", tmp_path / "b.jpg", "--tune", "vmaf")
     assert "--tune" in assert_one_line_error(bad)
     assert not (tmp_path / "b.jpg").exists()

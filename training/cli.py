@@ -128,6 +128,14 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
     help="The proxy's penalty on lost or overshot luma detail (16 agrees better).",
 )
 @click.option(
+    "--butteraugli-loss",
+    type=click.Choice(["proxy", "libjxl"]),
+    default="proxy",
+    show_default=True,
+    help="The perceptual term: the butteraugli-like proxy (training.losses) or the port "
+    "of libjxl's butteraugli (training.butteraugli), whose distances follow the tool's.",
+)
+@click.option(
     "--no-consistency", is_flag=True, help="Train without the quantization-consistency step."
 )
 @click.option(

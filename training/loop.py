@@ -47,6 +47,10 @@ TASKS = ("enhance", "sr")
 SR_SCALES = (1.5, 2, 3, 4)
 #: Pixel losses (:func:`pixel_loss`).
 LOSSES = ("charbonnier", "l1", "mse")
+#: The perceptual term's implementations: ``proxy`` (:func:`training.losses.butteraugli_proxy`,
+#: butteraugli-like) and ``libjxl`` (:func:`training.butteraugli.butteraugli_distance`, a
+#: port of libjxl's butteraugli checked against its tool).
+PERCEPTUAL_LOSSES = ("proxy", "libjxl")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class TrainConfig:
     butteraugli_weight: float = 0.0
     butteraugli_masking: float = PROXY_MASKING
     butteraugli_asymmetry: float = PROXY_ASYMMETRY
+    butteraugli_loss: str = "proxy"
     consistency: bool = True
     seed: int = 0
     val_every: int = 500
@@ -104,6 +109,11 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.butteraugli_loss not in PERCEPTUAL_LOSSES:
+            raise ValueError(
+                f"butteraugli_loss must be one of {', '.join(PERCEPTUAL_LOSSES)}, "
+                f"got {self.butteraugli_loss!r}"
+            )
         for name in (
             "msssim_weight",
             "butteraugli_weight",
@@ -247,9 +257,17 @@ def perceptual_loss(
     *,
     masking: float = PROXY_MASKING,
     asymmetry: float = PROXY_ASYMMETRY,
+    kind: str = "proxy",
 ) -> torch.Tensor:
-    """The butteraugli-like distance (:func:`training.losses.butteraugli_proxy`, with its
-    ``masking`` and ``asymmetry``) of 0..255 images, averaged over the batch."""
+    """The perceptual distance of 0..255 images, averaged over the batch: ``proxy``, the
+    butteraugli-like distance (:func:`training.losses.butteraugli_proxy`, with its
+    ``masking`` and ``asymmetry``), or ``libjxl``, the port of libjxl's butteraugli 3-norm
+    (:func:`training.butteraugli.butteraugli_distance`; ``masking`` and ``asymmetry`` are
+    the proxy's and do not apply)."""
+    if kind == "libjxl":
+        from .butteraugli import butteraugli_distance
+
+        return butteraugli_distance(pred.clamp(0, 255) / 255.0, target / 255.0).mean()
     from .losses import butteraugli_proxy
 
     return butteraugli_proxy(
@@ -552,6 +570,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Pa
                     clean,
                     masking=cfg.butteraugli_masking,
                     asymmetry=cfg.butteraugli_asymmetry,
+                    kind=cfg.butteraugli_loss,
                 )
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -122,6 +122,35 @@ def test_the_butteraugli_weight_adds_the_perceptual_loss(tiny_data, tmp_path):
         TrainConfig(butteraugli_masking=-1.0)
 
 
+def test_the_libjxl_perceptual_loss_is_the_port_of_butteraugli(tiny_data, tmp_path):
+    """butteraugli_loss="libjxl" trains on training.butteraugli's 3-norm (the port of
+    libjxl's tool) instead of the proxy: other weights than with the proxy, finite; the
+    loss of 0..255 images is the port's distance of the same images in 0..1."""
+    from training.butteraugli import butteraugli_distance
+
+    def run(name: str, kind: str) -> dict:
+        cfg = replace(
+            _cfg(tiny_data, tmp_path / name, 3),
+            val_every=0,
+            butteraugli_weight=0.5,
+            butteraugli_loss=kind,
+        )
+        return torch.load(train(cfg, progress=False), weights_only=True)["model"]
+
+    proxy, port = run("proxy", "proxy"), run("port", "libjxl")
+    assert all(torch.isfinite(v).all() for v in port.values())
+    assert not all(torch.equal(proxy[k], port[k]) for k in proxy)
+    gen = torch.Generator().manual_seed(1)
+    target = torch.rand((2, 3, 40, 48), generator=gen) * 255
+    pred = (target + 20 * torch.randn((2, 3, 40, 48), generator=gen)).clamp(0, 255)
+    expected = butteraugli_distance(pred / 255, target / 255).mean()
+    got = perceptual_loss(pred, target, kind="libjxl")
+    assert float(got) == pytest.approx(float(expected), rel=1e-6) and float(got) > 0
+    assert float(perceptual_loss(target, target, kind="libjxl")) == 0.0
+    with pytest.raises(ValueError, match="butteraugli_loss"):
+        TrainConfig(butteraugli_loss="ssimulacra2")
+
+
 def test_train_smoke_resume_and_export(tiny_data, tmp_path):
     full = train(_cfg(tiny_data, tmp_path / "full", 4), progress=False)
     first = train(_cfg(tiny_data, tmp_path / "split", 2), progress=False)
@@ -161,7 +190,8 @@ def test_train_cli_entry_point(tiny_data, tmp_path):
     modes = ["--hybrid-modes", "1", "0", "0", "0", "1"]  # best and the perceptual tune
     cmd = [*TRAINING, *tiny_train_args(tiny_data, out), "--p-hybrid", "0.5", *modes]
     res = subprocess.run(
-        [*cmd, "--butteraugli-weight", "2", "--butteraugli-masking", "100"],
+        [*cmd, "--butteraugli-weight", "2", "--butteraugli-masking", "100"]
+        + ["--butteraugli-loss", "libjxl"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -171,6 +201,7 @@ def test_train_cli_entry_point(tiny_data, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["degradation"]["p_hybrid"] == 0.5 and config["butteraugli_weight"] == 2.0
     assert (config["butteraugli_masking"], config["butteraugli_asymmetry"]) == (100.0, 4.0)
+    assert config["butteraugli_loss"] == "libjxl"
     assert config["degradation"]["hybrid_mode_weights"] == [1.0, 0.0, 0.0, 0.0, 1.0]
     bad = subprocess.run(
         [*TRAINING, *tiny_train_args(tiny_data, out, crop=33), "--p-hybrid", "0.5"],

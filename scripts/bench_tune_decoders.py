@@ -49,7 +49,12 @@ from hybrid.metrics import ms_ssim, psnr  # noqa: E402
 from hybrid.perceptual import butteraugli, require_butteraugli  # noqa: E402
 
 QUALITIES = (5, 10, 18, 30, 45, 65, 80)
-MODELS = ("enhance-fast-v4", "enhance-perceptual-v2", "enhance-perceptual-v3")
+MODELS = (
+    "enhance-fast-v4",
+    "enhance-perceptual-v2",
+    "enhance-perceptual-v3",
+    "enhance-perceptual-v4",
+)
 REFERENCE = "--tune psnr + default model"
 PLAIN = "plain"
 #: The metrics of the table, as :mod:`hybrid.bench.report` names them.

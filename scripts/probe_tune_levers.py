@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Levers around the default-mode ``--tune perceptual`` decode, measured (issue 17).
 
-The tune's files record enhance-perceptual-v3 and no strength; their butteraugli distance is
-the target furthest off. Three probes of what the encoder (which has the original) or the
-decoder could still change without retraining:
+The tune's files recorded enhance-perceptual-v3 (the model probed here) and no strength;
+their butteraugli distance was the target furthest off. Three probes of what the encoder
+(which has the original) or the decoder could still change without retraining:
 
 ``strength``: the share of the network's change kept, per file. Each file is decoded plainly
 and with the network's full change (:func:`hybrid.pipeline.encode.fit_file`); blends at fixed

@@ -75,9 +75,9 @@ def test_a_low_rate_file_comes_out_downscaled_when_that_decodes_better():
 def test_a_middle_rate_file_may_come_out_at_x1_5():
     """Between the rates where x2 wins and those where full size does, the x1.5 file for
     the x1.5 super-resolution model is the candidate with the highest MS-SSIM (this image
-    at quality 28 and 30; x2 wins at 14-26). The astronaut's face no longer shows it: the
-    perceptual tunes' decoder enhance-perceptual-v3 keeps its full-size file ahead from q21
-    on (x2 up to 20; at q24 with enhance-perceptual-v2 it was x1.5)."""
+    at quality 28 and 30; x2 wins at 14-26; measured with enhance-perceptual-v3 and -v4). The
+    astronaut's face no longer shows it: with enhance-perceptual-v3 its full-size file was
+    ahead from q21 on (x2 up to 20; at q24 with enhance-perceptual-v2 it was x1.5)."""
     chosen = hybrid.encode(CAT, quality=28, tune="perceptual", mode="enhance")
     full = hybrid.encode(CAT, quality=28, tune="perceptual", mode="enhance", allow_downscale=False)
     meta = find_metadata(chosen)

@@ -41,12 +41,15 @@ __all__ = [
 #: a butteraugli-like term; docs/decisions.md, "Tunes"); enhance-perceptual-v3, the quality
 #: tier's network fine-tuned with both terms, decodes their files with lower butteraugli
 #: distances and higher MS-SSIM at about a quarter of the speed (docs/decisions.md, "The
-#: perceptual tunes' decoder moves to the quality tier"); ``--model enhance-perceptual-v2``
-#: is the fast choice.
+#: perceptual tunes' decoder moves to the quality tier"); enhance-perceptual-v4, v3
+#: fine-tuned on a port of libjxl's butteraugli instead of the butteraugli-like proxy, lowers
+#: their butteraugli distances further at equal MS-SSIM (docs/decisions.md, "A port of
+#: libjxl's butteraugli as the training loss"); ``--model enhance-perceptual-v2`` is the fast
+#: choice.
 TUNE_MODELS: dict[str, str | None] = {
     "psnr": None,
-    "ssim": "enhance-perceptual-v3",
-    "perceptual": "enhance-perceptual-v3",
+    "ssim": "enhance-perceptual-v4",
+    "perceptual": "enhance-perceptual-v4",
 }
 
 #: The tunes whose files for the enhanced decode may be coded downscaled, for the

@@ -76,8 +76,13 @@ def test_every_released_enhancer_keeps_half_its_recorded_gain(model):
 
 
 #: The models trained on hybrid's own files too (issue 17): the default, the quality tier and
-#: the perceptual tunes' decoder.
-OWN_FILE_MODELS = (DEFAULT_ENHANCE_MODEL, "enhance-quality-v5", "enhance-perceptual-v3")
+#: the perceptual tunes' decoders.
+OWN_FILE_MODELS = (
+    DEFAULT_ENHANCE_MODEL,
+    "enhance-quality-v5",
+    "enhance-perceptual-v3",
+    "enhance-perceptual-v4",
+)
 
 
 @pytest.mark.parametrize("model", OWN_FILE_MODELS)

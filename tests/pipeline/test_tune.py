@@ -55,7 +55,7 @@ def test_perceptual_tunes_change_chroma_tables_and_trellis_only():
 def test_perceptual_tunes_record_the_perceptual_model(image, tune):
     data = hybrid.encode(image, quality=40, tune=tune)
     meta = parse_info(data).hybrid_metadata
-    assert meta is not None and meta.model_id == TUNE_MODELS[tune] == "enhance-perceptual-v3"
+    assert meta is not None and meta.model_id == TUNE_MODELS[tune] == "enhance-perceptual-v4"
     luma, chroma = family_quant_tables(TUNES[tune][0], 40)
     tables = parse_info(data).quant_tables
     np.testing.assert_array_equal(tables[0], luma)

@@ -11,7 +11,7 @@ import sys
 import click
 
 from .data import DegradationConfig
-from .loop import TrainConfig, init_shape, train
+from .loop import PERCEPTUAL_LOSSES, TrainConfig, init_shape, train
 from .losses import PROXY_ASYMMETRY, PROXY_MASKING
 
 #: (channels, blocks) of the ``--size`` presets, per task.
@@ -129,7 +129,7 @@ PRESETS: dict[str, dict[str, tuple[int, int]]] = {
 )
 @click.option(
     "--butteraugli-loss",
-    type=click.Choice(["proxy", "libjxl"]),
+    type=click.Choice(PERCEPTUAL_LOSSES),
     default="proxy",
     show_default=True,
     help="The perceptual term: the butteraugli-like proxy (training.losses) or the port "

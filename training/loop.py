@@ -264,15 +264,14 @@ def perceptual_loss(
     ``masking`` and ``asymmetry``), or ``libjxl``, the port of libjxl's butteraugli 3-norm
     (:func:`training.butteraugli.butteraugli_distance`; ``masking`` and ``asymmetry`` are
     the proxy's and do not apply)."""
+    pred, target = pred.clamp(0, 255) / 255.0, target / 255.0
     if kind == "libjxl":
         from .butteraugli import butteraugli_distance
 
-        return butteraugli_distance(pred.clamp(0, 255) / 255.0, target / 255.0).mean()
+        return butteraugli_distance(pred, target).mean()
     from .losses import butteraugli_proxy
 
-    return butteraugli_proxy(
-        pred.clamp(0, 255) / 255.0, target / 255.0, masking=masking, asymmetry=asymmetry
-    ).mean()
+    return butteraugli_proxy(pred, target, masking=masking, asymmetry=asymmetry).mean()
 
 
 def make_val_set(cfg: TrainConfig) -> list[tuple[int, np.ndarray, bytes]]:

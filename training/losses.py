@@ -27,6 +27,8 @@ import torch.nn.functional as F
 
 from hybrid.metrics import MS_SSIM_WEIGHTS
 
+from .butteraugli import srgb_to_linear
+
 #: Linear sRGB -> LMS-like opsin mixing and bias of JPEG XL's XYB (libjxl ``opsin_params``).
 OPSIN_MIX = (
     (0.3, 0.622, 0.078),
@@ -92,8 +94,7 @@ def _blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
 def xyb(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """JPEG XL's XYB of (B, 3, H, W) sRGB in 0..1 -> X, Y, B each (B, 1, H, W): linear light,
     opsin mixing, cube root; X is the red-green opponent, Y the luminance-like channel."""
-    low = rgb <= 0.04045
-    linear = torch.where(low, rgb / 12.92, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    linear = srgb_to_linear(rgb)
     mix = torch.tensor(OPSIN_MIX, dtype=rgb.dtype, device=rgb.device)
     lms = torch.einsum("ij,bjhw->bihw", mix, linear) + OPSIN_BIAS
     cone = lms.clamp(min=1e-6) ** (1.0 / 3.0) - OPSIN_BIAS ** (1.0 / 3.0)

@@ -104,9 +104,9 @@ def test_best_options_for_the_enhanced_decode(photo: np.ndarray) -> None:
         1.25,
         0.7,
     )
-    # the tune's files for any decoder: the same coarser chroma, its own trellis (TUNES)
+    # the tune's files for any decoder: the same coarser chroma and trellis (TUNES)
     assert EncodeOptions.best(60, tune="perceptual").tables == "perceptual-enhanced"
-    assert EncodeOptions.best(60, tune="perceptual").rdo_lambda == 0.8
+    assert EncodeOptions.best(60, tune="perceptual").rdo_lambda == 0.7
     assert EncodeOptions.best(60, tune="ssim", decoder="enhanced") == EncodeOptions.best(
         60, tune="ssim"
     )

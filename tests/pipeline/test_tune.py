@@ -42,12 +42,18 @@ def test_perceptual_tunes_change_chroma_tables_and_trellis_only():
         np.testing.assert_array_equal(luma_p, luma_t)  # same luma steps
         assert (chroma_t >= chroma_p).all() and (chroma_t > chroma_p).sum() > 32  # coarser
     # the perceptual tune's files for any decoder: coarser chroma and a smaller trellis
-    # multiplier than the ssim tune's, chosen with the tune's decoder in the loop
+    # multiplier than the ssim tune's, chosen with the tune's decoder in the loop; the same
+    # settings as its files for the enhanced decode
     perceptual, ssim = (
         EncodeOptions.best(50, tune="perceptual"),
         EncodeOptions.best(50, tune="ssim"),
     )
-    assert (perceptual.tables, perceptual.rdo_lambda) == ("perceptual-enhanced", 0.8)
+    assert (perceptual.tables, perceptual.rdo_activity, perceptual.rdo_lambda) == (
+        "perceptual-enhanced",
+        1.25,
+        0.7,
+    )
+    assert perceptual == EncodeOptions.best(50, tune="perceptual", decoder="enhanced")
     assert (ssim.tables, ssim.rdo_lambda) == ("perceptual", 1.0)
 
 
